@@ -1,0 +1,378 @@
+"""The provider contract: wire-neutral models, the protocol, and shared helpers.
+
+SDK types never leave a provider module: providers take a ``ChatRequest`` and give back a
+``ChatResponse`` (or ``StreamDelta`` items); everything in this module is SDK-free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from addon.errors import (
+    HubError,
+    ProviderBadRequestError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+
+if TYPE_CHECKING:
+    from addon.providers.traits import ModelTraits
+    from addon.settings import ProviderSettings
+
+T = TypeVar("T")
+
+__all__ = [
+    "BaseProvider",
+    "ChatRequest",
+    "ChatResponse",
+    "FinishReason",
+    "HealthStatus",
+    "ImageInput",
+    "Message",
+    "ModelInfo",
+    "Provider",
+    "Role",
+    "StreamDelta",
+    "ToolCall",
+    "ToolSpec",
+    "Usage",
+    "parse_structured",
+]
+
+
+class Role(StrEnum):
+    """Who wrote a message."""
+
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+class FinishReason(StrEnum):
+    """Why the model stopped, normalised across vendors."""
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInput:
+    """One image, already preprocessed: raw bytes and their MIME type."""
+
+    data: bytes
+    mime_type: str = "image/jpeg"
+
+    def __repr__(self) -> str:
+        return f"ImageInput({self.mime_type}, {len(self.data)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call (JSON-schema parameters). Routed by a later issue."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool call the model made; ``arguments`` is the decoded JSON object."""
+
+    id: str
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message. Images ride on user messages."""
+
+    role: Role
+    content: str
+    images: tuple[ImageInput, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A provider-neutral chat (or vision) request.
+
+    ``model`` is the model to use (the manager resolves it before the call). ``json_schema``
+    asks for structured output: the response then carries the parsed object in ``data``.
+    """
+
+    messages: tuple[Message, ...]
+    model: str = ""
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stop: tuple[str, ...] = ()
+    json_schema: Mapping[str, Any] | None = None
+    tools: tuple[ToolSpec, ...] = ()
+
+    @property
+    def has_images(self) -> bool:
+        """True when any message carries an image (the request needs vision)."""
+        return any(message.images for message in self.messages)
+
+    @property
+    def system_prompt(self) -> str | None:
+        """All system messages joined (for vendors that take the system prompt apart)."""
+        parts = [m.content for m in self.messages if m.role is Role.SYSTEM and m.content]
+        return "\n\n".join(parts) if parts else None
+
+    @property
+    def conversation(self) -> tuple[Message, ...]:
+        """The messages without the system ones."""
+        return tuple(m for m in self.messages if m.role is not Role.SYSTEM)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one call (output includes reasoning/thinking tokens)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    """A provider's answer, normalised."""
+
+    text: str
+    model: str
+    usage: Usage
+    finish_reason: FinishReason = FinishReason.STOP
+    latency_ms: float = 0.0
+    data: Any = None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDelta:
+    """One piece of a streamed answer. The last one carries usage and the finish reason."""
+
+    text: str = ""
+    model: str | None = None
+    finish_reason: FinishReason | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model a provider offers."""
+
+    id: str
+    display_name: str | None = None
+    vision: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthStatus:
+    """Result of one health check."""
+
+    ok: bool
+    latency_ms: float
+    error_key: str | None = None
+    message: str | None = None
+
+
+class Provider(Protocol):
+    """What the manager needs from a provider. One implementation per SDK."""
+
+    name: str
+    settings: ProviderSettings
+
+    def traits(self, model: str) -> ModelTraits:
+        """Capabilities and quirks of ``model`` on this provider."""
+
+    def resolve_model(self, request: ChatRequest) -> str:
+        """The model to use: the pinned one, else the vision model for images, else the default."""
+
+    def supports_vision(self, model: str) -> bool:
+        """True when ``model`` on this provider accepts images."""
+
+    async def chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
+        """Answer ``request`` within ``timeout`` seconds."""
+
+    def chat_stream(self, request: ChatRequest, *, timeout: float) -> AsyncIterator[StreamDelta]:
+        """Stream the answer; ``timeout`` bounds the whole stream."""
+
+    async def list_models(self, *, timeout: float) -> list[ModelInfo]:
+        """Models the provider offers."""
+
+    async def health(self, *, timeout: float) -> HealthStatus:
+        """A cheap liveness check (no tokens spent)."""
+
+    async def validate_credentials(self, *, timeout: float) -> None:
+        """Raise ``ProviderAuthError`` when the key is rejected."""
+
+    async def close(self) -> None:
+        """Release the SDK client."""
+
+
+def parse_structured(text: str) -> Any:
+    """Decode a structured-output answer; invalid JSON is an error, never a silent string."""
+    candidate = text.strip()
+    if candidate.startswith("```"):
+        # Some models wrap JSON in a Markdown fence even when told not to.
+        candidate = candidate.strip("`").removeprefix("json").strip()
+    try:
+        return json.loads(candidate)
+    except ValueError as err:
+        raise ProviderResponseError(
+            "The model did not return valid JSON for the requested structure"
+        ) from err
+
+
+class BaseProvider:
+    """Shared behaviour: model resolution, traits, deadlines, timing.
+
+    Subclasses implement ``_chat``, ``_chat_stream``, ``list_models`` and
+    ``validate_credentials``; they map SDK exceptions with their own ``map_error``.
+    """
+
+    provider_type: str = ""
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self.name = settings.name
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} model={self.settings.model}>"
+
+    def traits(self, model: str) -> ModelTraits:
+        """Capabilities and quirks of ``model`` (from the traits data file)."""
+        from addon.providers.traits import traits_for
+
+        return traits_for(self.provider_type, model)
+
+    def supports_vision(self, model: str) -> bool:
+        """Vision-capable: the traits say so, or the user named it as the vision model."""
+        return self.traits(model).vision or (model == self.settings.vision_model != "")
+
+    def resolve_model(self, request: ChatRequest) -> str:
+        """The pinned model, else the vision model for images, else the default model."""
+        if request.model:
+            return request.model
+        if request.has_images and self.settings.vision_model:
+            return self.settings.vision_model
+        return self.settings.model
+
+    def map_error(self, err: Exception) -> ProviderError:
+        """Map an SDK exception into the hub's hierarchy. Subclasses extend this."""
+        if isinstance(err, ProviderError):
+            return err
+        if isinstance(err, TimeoutError):
+            return ProviderTimeoutError(f"{self.name} did not answer in time")
+        return ProviderResponseError(f"{self.name} failed: {type(err).__name__}")
+
+    def check_request(self, request: ChatRequest) -> None:
+        """Refuse what this model cannot honour, with a clear message."""
+        traits = self.traits(request.model)
+        if request.has_images and not self.supports_vision(request.model):
+            raise ProviderBadRequestError(
+                f"Model {request.model!r} on {self.name} does not accept images"
+            )
+        if request.tools and not traits.tools:
+            raise ProviderBadRequestError(
+                f"Model {request.model!r} on {self.name} cannot call tools"
+            )
+
+    async def chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
+        """Run ``_chat`` under the deadline, map errors, measure latency, parse structure."""
+        self.check_request(request)
+        started = time.perf_counter()
+        response = await self._guard(self._chat(request, timeout=timeout), timeout)
+        latency_ms = (time.perf_counter() - started) * 1000
+        data = parse_structured(response.text) if request.json_schema is not None else response.data
+        return ChatResponse(
+            text=response.text,
+            model=response.model,
+            usage=response.usage,
+            finish_reason=response.finish_reason,
+            latency_ms=round(latency_ms, 1),
+            data=data,
+            tool_calls=response.tool_calls,
+        )
+
+    async def chat_stream(
+        self, request: ChatRequest, *, timeout: float
+    ) -> AsyncIterator[StreamDelta]:
+        """Stream ``_chat_stream`` under one deadline for the whole stream, mapping errors."""
+        self.check_request(request)
+        async with self._deadline(timeout):
+            iterator = self._chat_stream(request, timeout=timeout)
+            try:
+                async for delta in iterator:
+                    yield delta
+            except HubError:
+                raise
+            except Exception as err:
+                raise self.map_error(err) from err
+
+    async def health(self, *, timeout: float) -> HealthStatus:
+        """Check liveness by listing models (free for every vendor)."""
+        started = time.perf_counter()
+        try:
+            await self.list_models(timeout=timeout)
+        except ProviderError as err:
+            latency = round((time.perf_counter() - started) * 1000, 1)
+            return HealthStatus(
+                ok=False, latency_ms=latency, error_key=err.key, message=err.message
+            )
+        return HealthStatus(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 1))
+
+    async def close(self) -> None:
+        """Release the SDK client (subclasses override when they hold one)."""
+
+    async def _guard(self, awaitable: Awaitable[T], timeout: float) -> T:
+        """Await under a hard deadline and map any SDK error once."""
+        async with self._deadline(timeout):
+            try:
+                return await awaitable
+            except HubError:
+                raise
+            except Exception as err:
+                raise self.map_error(err) from err
+
+    @asynccontextmanager
+    async def _deadline(self, timeout: float) -> AsyncIterator[None]:
+        """A backstop deadline on top of the SDK's own timeout."""
+        try:
+            async with asyncio.timeout(timeout):
+                yield
+        except TimeoutError as err:
+            raise ProviderTimeoutError(f"{self.name} did not answer within {timeout:g}s") from err
+
+    async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
+        raise NotImplementedError
+
+    def _chat_stream(self, request: ChatRequest, *, timeout: float) -> AsyncIterator[StreamDelta]:
+        raise NotImplementedError
+
+    async def list_models(self, *, timeout: float) -> list[ModelInfo]:
+        """Models the provider offers."""
+        raise NotImplementedError
+
+    async def validate_credentials(self, *, timeout: float) -> None:
+        """Raise ``ProviderAuthError`` when the key is rejected (default: list models)."""
+        await self.list_models(timeout=timeout)

@@ -1,0 +1,224 @@
+"""Options -> typed ``Settings``.
+
+The voluptuous schema here mirrors ``config.yaml``'s ``schema`` (a test keeps them in step).
+Options come from ``/data/options.json`` as the Supervisor writes it; without that file the hub
+builds providers from the environment (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``,
+``GEMINI_API_KEY``, ``OLLAMA_HOST``) and always falls back to a local Ollama.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import voluptuous as vol
+
+from addon.errors import ConfigError
+
+PROVIDER_TYPES: Final = ("openai", "anthropic", "gemini", "ollama", "openai_compatible")
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+DEFAULT_OLLAMA_HOST: Final = "http://localhost:11434"
+
+DEFAULT_MODELS: Final[Mapping[str, str]] = {
+    "openai": "gpt-4.1-mini",
+    "anthropic": "claude-haiku-4-5",
+    "gemini": "gemini-2.5-flash",
+    "ollama": "gemma3:4b",
+    "openai_compatible": "",
+}
+ENV_KEYS: Final[Mapping[str, str]] = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+}
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str`` (logs, tracebacks, diagnostics)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The plain value: only for handing to an SDK or a constant-time compare."""
+        return self._value
+
+    def masked(self) -> str:
+        """A display form such as ``sk-…abcd`` (never enough to use)."""
+        value = self._value
+        if len(value) < 12:
+            return "…" if value else ""
+        return f"{value[:3]}…{value[-4:]}"
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+def _positive(kind: type) -> vol.All:
+    return vol.All(vol.Coerce(kind), vol.Range(min=0, min_included=False))
+
+
+PROVIDER_SCHEMA = vol.Schema(
+    {
+        vol.Required("name"): vol.All(str, vol.Match(r"^[a-z0-9][a-z0-9_-]{0,31}$")),
+        vol.Required("type"): vol.In(PROVIDER_TYPES),
+        vol.Optional("api_key", default=""): str,
+        vol.Optional("base_url", default=""): str,
+        vol.Optional("model", default=""): str,
+        vol.Optional("vision_model", default=""): str,
+        vol.Optional("priority", default=100): vol.All(vol.Coerce(int), vol.Range(min=0, max=1000)),
+        vol.Optional("enabled", default=True): bool,
+        vol.Optional("timeout", default=60): vol.All(vol.Coerce(float), vol.Range(min=1, max=600)),
+    }
+)
+
+OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Optional("providers", default=list): [PROVIDER_SCHEMA],
+        vol.Optional("api_token", default=""): str,
+        vol.Optional("request_timeout", default=120): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=900)
+        ),
+        vol.Optional("log_level", default="info"): vol.In(LOG_LEVELS),
+    },
+    extra=vol.REMOVE_EXTRA,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """One configured provider."""
+
+    name: str
+    type: str
+    model: str
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    base_url: str = ""
+    vision_model: str = ""
+    priority: int = 100
+    enabled: bool = True
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The hub's whole configuration."""
+
+    providers: tuple[ProviderSettings, ...]
+    api_token: Secret = field(default_factory=lambda: Secret(""))
+    request_timeout: float = 120.0
+    log_level: str = "info"
+    source: str = "defaults"
+
+    def provider(self, name: str) -> ProviderSettings | None:
+        """The provider called ``name``, if configured."""
+        return next((p for p in self.providers if p.name == name), None)
+
+
+def parse_options(raw: Mapping[str, Any], *, source: str = "options") -> Settings:
+    """Validate an options mapping and build ``Settings``; bad options raise ``ConfigError``."""
+    try:
+        options = OPTIONS_SCHEMA(dict(raw))
+    except vol.Invalid as err:
+        raise ConfigError(f"Invalid options: {humanize(err)}") from err
+    providers = tuple(_provider_settings(p) for p in options["providers"])
+    names = [p.name for p in providers]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(
+            f"Invalid options: provider names must be unique ({', '.join(duplicates)})"
+        )
+    return Settings(
+        providers=providers,
+        api_token=Secret(options["api_token"]),
+        request_timeout=options["request_timeout"],
+        log_level=options["log_level"],
+        source=source,
+    )
+
+
+def humanize(err: vol.Invalid) -> str:
+    """A voluptuous error as one readable sentence naming the offending path."""
+    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
+    parts = []
+    for error in errors:
+        path = ".".join(str(p) for p in error.path) or "options"
+        parts.append(f"{path}: {error.error_message}")
+    return "; ".join(parts)
+
+
+def _provider_settings(option: Mapping[str, Any]) -> ProviderSettings:
+    provider_type = option["type"]
+    model = option["model"] or DEFAULT_MODELS[provider_type]
+    if provider_type == "openai_compatible" and not option["base_url"]:
+        raise ConfigError(f"Invalid options: provider {option['name']!r} needs a base_url")
+    if not model:
+        raise ConfigError(f"Invalid options: provider {option['name']!r} needs a model")
+    return ProviderSettings(
+        name=option["name"],
+        type=provider_type,
+        model=model,
+        api_key=Secret(option["api_key"]),
+        base_url=option["base_url"].rstrip("/"),
+        vision_model=option["vision_model"],
+        priority=option["priority"],
+        enabled=option["enabled"],
+        timeout=option["timeout"],
+    )
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """Providers from environment keys, then a local Ollama (always present as the fallback)."""
+    providers: list[dict[str, Any]] = []
+    for priority, (provider_type, variable) in enumerate(ENV_KEYS.items(), start=1):
+        if env.get(variable):
+            providers.append(
+                {
+                    "name": provider_type,
+                    "type": provider_type,
+                    "api_key": env[variable],
+                    "priority": priority * 10,
+                }
+            )
+    providers.append(
+        {
+            "name": "ollama",
+            "type": "ollama",
+            "base_url": env.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST),
+            "priority": 100,
+        }
+    )
+    return parse_options(
+        {"providers": providers, "api_token": env.get("HUB_API_TOKEN", "")}, source="environment"
+    )
+
+
+def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the options file; without one, build settings from the environment."""
+    env = os.environ if env is None else env
+    if not path.exists():
+        return settings_from_env(env)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"Cannot read options file {path}: {err}") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Options file {path} must hold a JSON object")
+    return parse_options(raw, source=str(path))

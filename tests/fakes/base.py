@@ -1,0 +1,206 @@
+"""Shared machinery of the fake provider servers: recording, replies and fault injection.
+
+Each vendor module builds an ``aiohttp`` application on top of ``FakeServer``: the routes speak
+the vendor's documented wire format (bodies, headers, SSE/NDJSON streams, error bodies); this
+base records every request and lets a test queue faults that the next requests suffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+
+
+class Fault(StrEnum):
+    """Faults a fake can inject into the next request(s)."""
+
+    DISCONNECT = "disconnect"  # close the connection without an answer
+    TIMEOUT = "timeout"  # hold the request far past any deadline
+    RATE_LIMIT = "rate_limit"  # 429 with the vendor's body and Retry-After
+    SERVER_ERROR = "server_error"  # 500 with the vendor's body
+    OVERLOADED = "overloaded"  # 503 (Anthropic: 529 overloaded_error)
+    AUTH = "auth"  # 401 with the vendor's body
+    BAD_REQUEST = "bad_request"  # 400 with the vendor's body
+    MALFORMED = "malformed"  # 200 with a body that is not the documented JSON
+    STALL_STREAM = "stall_stream"  # start a stream, send one chunk, then stall
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: Any
+
+    @property
+    def json(self) -> Any:
+        """The decoded JSON body (None when there was none)."""
+        return self.body
+
+
+@dataclass
+class Reply:
+    """What the fake answers to a successful generation request."""
+
+    text: str = "Hello from the fake."
+    input_tokens: int = 12
+    output_tokens: int = 5
+    thinking_tokens: int = 0
+    chunks: int = 3  # number of text pieces in a stream
+
+
+@dataclass
+class FakeState:
+    """Mutable state a test steers: queued faults, reply, recorded requests."""
+
+    faults: deque[tuple[Fault, dict[str, Any]]] = field(default_factory=deque)
+    sticky_fault: tuple[Fault, dict[str, Any]] | None = None
+    reply: Reply = field(default_factory=Reply)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    api_key: str | None = None  # when set, requests must carry it
+    models: list[str] = field(default_factory=list)
+
+
+class FakeServer:
+    """Base of the vendor fakes. Subclasses add routes in ``setup_routes`` and render errors."""
+
+    vendor = "fake"
+
+    def __init__(self, *, api_key: str | None = None, models: list[str] | None = None) -> None:
+        self.state = FakeState(api_key=api_key, models=list(models or []))
+        self.app = web.Application(middlewares=[self._record_middleware])
+        self.setup_routes(self.app)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.host = "127.0.0.1"
+
+    # --- steering -----------------------------------------------------------------------
+    def fail_next(self, fault: Fault, times: int = 1, **params: Any) -> None:
+        """Make the next ``times`` generation requests suffer ``fault``."""
+        for _ in range(times):
+            self.state.faults.append((fault, params))
+
+    def fail_always(self, fault: Fault | None, **params: Any) -> None:
+        """Make every request suffer ``fault`` until called again with ``None``."""
+        self.state.sticky_fault = (fault, params) if fault else None
+
+    def reset(self) -> None:
+        """Forget faults and recorded requests; restore the default reply."""
+        self.state.faults.clear()
+        self.state.sticky_fault = None
+        self.state.requests.clear()
+        self.state.reply = Reply()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far."""
+        return self.state.requests
+
+    @property
+    def url(self) -> str:
+        """Base URL (``http://127.0.0.1:PORT``)."""
+        return f"http://{self.host}:{self.port}"
+
+    # --- lifecycle ----------------------------------------------------------------------
+    async def start(self, port: int = 0) -> FakeServer:
+        """Listen on loopback (``port`` 0 picks a free one)."""
+        self._runner = web.AppRunner(self.app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return self
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- for subclasses -----------------------------------------------------------------
+    def setup_routes(self, app: web.Application) -> None:
+        """Register the vendor's routes."""
+        raise NotImplementedError
+
+    def error_response(self, status: int, message: str, *, kind: str) -> web.Response:
+        """The vendor's error body for ``status`` (``kind`` is a hint such as ``rate_limit``)."""
+        raise NotImplementedError
+
+    def next_fault(self) -> tuple[Fault, dict[str, Any]] | None:
+        """Pop the fault this request suffers, if any."""
+        if self.state.faults:
+            return self.state.faults.popleft()
+        return self.state.sticky_fault
+
+    async def apply_fault(
+        self, request: web.Request, fault: Fault, params: dict[str, Any]
+    ) -> web.StreamResponse | None:
+        """Act out a fault that is not stream-specific; returns the response to send, if any.
+
+        ``None`` means the fault is for the stream handler to act out (``STALL_STREAM``).
+        """
+        if fault is Fault.DISCONNECT:
+            transport = request.transport
+            if transport is not None:
+                transport.close()
+            raise asyncio.CancelledError
+        if fault is Fault.TIMEOUT:
+            await asyncio.sleep(params.get("seconds", 3600))
+            return self.error_response(500, "late", kind="server_error")
+        if fault is Fault.RATE_LIMIT:
+            response = self.error_response(429, "Rate limit reached", kind="rate_limit")
+            response.headers["Retry-After"] = str(params.get("retry_after", 1))
+            return response
+        if fault is Fault.SERVER_ERROR:
+            return self.error_response(500, "The server had an error", kind="server_error")
+        if fault is Fault.OVERLOADED:
+            return self.error_response(503, "Overloaded", kind="overloaded")
+        if fault is Fault.AUTH:
+            return self.error_response(401, "Invalid API key", kind="auth")
+        if fault is Fault.BAD_REQUEST:
+            return self.error_response(
+                400, params.get("message", "Invalid request"), kind="bad_request"
+            )
+        if fault is Fault.MALFORMED:
+            return web.Response(
+                text='{"this is": "not the documented shape"', content_type="application/json"
+            )
+        return None
+
+    @web.middleware
+    async def _record_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw
+        self.state.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                headers=dict(request.headers),
+                query=dict(request.query),
+                body=body,
+            )
+        )
+        response: web.StreamResponse = await handler(request)
+        return response
