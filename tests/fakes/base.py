@@ -78,6 +78,7 @@ class FakeServer:
     def __init__(self, *, api_key: str | None = None, models: list[str] | None = None) -> None:
         self.state = FakeState(api_key=api_key, models=list(models or []))
         self.app = web.Application(middlewares=[self._record_middleware])
+        self._add_control_routes(self.app)
         self.setup_routes(self.app)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -183,6 +184,38 @@ class FakeServer:
                 text='{"this is": "not the documented shape"', content_type="application/json"
             )
         return None
+
+    # --- remote control (for the demo and for tests that run the fakes in a subprocess) -----
+    def _add_control_routes(self, app: web.Application) -> None:
+        """``/_fake/*``: steer the fake over HTTP (queue faults, reset, read recorded requests)."""
+        app.router.add_post("/_fake/fault", self._control_fault)
+        app.router.add_post("/_fake/reset", self._control_reset)
+        app.router.add_get("/_fake/requests", self._control_requests)
+
+    async def _control_fault(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        fault = Fault(body["fault"]) if body.get("fault") else None
+        params = dict(body.get("params", {}))
+        if body.get("always"):
+            self.fail_always(fault, **params)
+        elif fault is not None:
+            self.fail_next(fault, times=int(body.get("times", 1)), **params)
+        return web.json_response({"queued": len(self.state.faults)})
+
+    async def _control_reset(self, request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"reset": True})
+
+    async def _control_requests(self, request: web.Request) -> web.Response:
+        rows = [
+            {
+                "method": r.method,
+                "path": r.path,
+                "body": r.body if not isinstance(r.body, bytes) else None,
+            }
+            for r in self.state.requests
+        ]
+        return web.json_response({"requests": rows})
 
     @web.middleware
     async def _record_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
