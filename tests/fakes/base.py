@@ -190,6 +190,7 @@ class FakeServer:
         """``/_fake/*``: steer the fake over HTTP (queue faults, reset, read recorded requests)."""
         app.router.add_post("/_fake/fault", self._control_fault)
         app.router.add_post("/_fake/reset", self._control_reset)
+        app.router.add_post("/_fake/reply", self._control_reply)
         app.router.add_get("/_fake/requests", self._control_requests)
 
     async def _control_fault(self, request: web.Request) -> web.Response:
@@ -205,6 +206,11 @@ class FakeServer:
     async def _control_reset(self, request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"reset": True})
+
+    async def _control_reply(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.state.reply = Reply(**body)
+        return web.json_response({"reply": body})
 
     async def _control_requests(self, request: web.Request) -> web.Response:
         rows = [

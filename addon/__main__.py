@@ -1,0 +1,73 @@
+"""Command line: ``python -m addon [--options PATH] [--data-dir DIR] [--host H] [--port P]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from addon import __version__
+from addon.app import build_app, resolve_api_token
+from addon.errors import HubError
+from addon.settings import Settings, load_settings
+
+_LOGGER = logging.getLogger("addon")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with DESIGN.md's defaults."""
+    parser = argparse.ArgumentParser(prog="python -m addon", description="AI Provider Hub")
+    parser.add_argument("--options", type=Path, default=Path("/data/options.json"))
+    parser.add_argument("--data-dir", type=Path, default=Path("/data"))
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--version", action="version", version=__version__)
+    return parser.parse_args(argv)
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr at ``level``."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def describe(settings: Settings) -> None:
+    """Say at start which providers are configured and where settings came from."""
+    _LOGGER.info("AI Provider Hub %s; settings from %s", __version__, settings.source)
+    for provider in settings.providers:
+        _LOGGER.info(
+            "Provider %s: type=%s model=%s%s",
+            provider.name,
+            provider.type,
+            provider.model,
+            "" if provider.enabled else " (disabled)",
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the hub until interrupted."""
+    args = parse_args(argv)
+    try:
+        settings = load_settings(args.options)
+    except HubError as err:
+        configure_logging("info")
+        _LOGGER.error("%s", err.message)  # noqa: TRY400 - the message is the whole story
+        return 2
+    configure_logging(settings.log_level)
+    describe(settings)
+    token = resolve_api_token(settings, args.data_dir, os.environ)
+    app = build_app(settings, data_dir=args.data_dir, api_token=token)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

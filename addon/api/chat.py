@@ -1,0 +1,129 @@
+"""``POST /api/v1/chat`` and ``POST /api/v1/vision`` (JSON, multipart, and SSE streaming)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from addon.api.context import hub
+from addon.api.envelope import REQUEST_ID_HEADER, request_id
+from addon.api.schemas import (
+    CHAT_SCHEMA,
+    MAX_IMAGES,
+    VISION_FORM_SCHEMA,
+    VISION_SCHEMA,
+    convert_form_field,
+    decode_image,
+    to_hub_request,
+    validate,
+)
+from addon.errors import HubError, InvalidRequestError, UnsupportedMediaError
+from addon.models import HubRequest, HubResponse, RawImage
+from addon.providers.base import StreamDelta
+
+
+async def read_json(request: web.Request) -> Any:
+    """The JSON body, or a clear ``invalid_request``."""
+    try:
+        return await request.json()
+    except ValueError as err:
+        raise InvalidRequestError(f"The request body is not valid JSON: {err}") from err
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    """Answer a chat request as JSON, or as Server-Sent Events with ``stream: true``."""
+    data = validate(CHAT_SCHEMA, await read_json(request))
+    return await answer(request, data, ())
+
+
+async def vision(request: web.Request) -> web.StreamResponse:
+    """Answer a vision request given as JSON (base64 images) or multipart/form-data."""
+    if request.content_type.startswith("multipart/"):
+        fields, images = await read_multipart(request)
+        return await answer(request, validate(VISION_FORM_SCHEMA, fields), images)
+    if request.content_type not in ("application/json", ""):
+        raise UnsupportedMediaError(
+            f"Send JSON or multipart/form-data, not {request.content_type!r}"
+        )
+    data = validate(VISION_SCHEMA, await read_json(request))
+    images = tuple(decode_image(i, entry) for i, entry in enumerate(data["images"]))
+    return await answer(request, data, images)
+
+
+async def answer(
+    request: web.Request, data: Mapping[str, Any], images: tuple[RawImage, ...]
+) -> web.StreamResponse:
+    """Run the validated request through the manager and answer JSON or SSE."""
+    hub_request = to_hub_request(data, request_id(request), images)
+    if data.get("stream"):
+        return await stream_sse(request, hub_request)
+    response = await hub(request).manager.run(hub_request)
+    return web.json_response(response.to_dict())
+
+
+async def read_multipart(request: web.Request) -> tuple[dict[str, Any], tuple[RawImage, ...]]:
+    """Form fields as a body mapping, file parts as images."""
+    reader = await request.multipart()
+    fields: dict[str, Any] = {}
+    images: list[RawImage] = []
+    async for part in reader:
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            continue
+        if part.filename is not None:
+            if len(images) >= MAX_IMAGES:
+                raise InvalidRequestError(f"Invalid request: at most {MAX_IMAGES} images")
+            payload = await part.read(decode=False)
+            images.append(
+                RawImage(data=bytes(payload), declared_type=part.headers.get("Content-Type"))
+            )
+        else:
+            fields[part.name] = convert_form_field(part.name, await part.text())
+    if not images:
+        raise InvalidRequestError("Invalid request: attach at least one image file")
+    return fields, tuple(images)
+
+
+async def stream_sse(request: web.Request, hub_request: HubRequest) -> web.StreamResponse:
+    """Serve the answer as Server-Sent Events.
+
+    Errors before the first piece of text answer with the usual JSON error; after that they
+    arrive as an ``error`` event, because the status line is already sent.
+    """
+    events = hub(request).manager.stream(hub_request)
+    first = await anext(events)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            REQUEST_ID_HEADER: hub_request.request_id,
+        }
+    )
+    await response.prepare(request)
+    try:
+        async for item in _chain(first, events):
+            await response.write(_sse(item))
+    except HubError as err:
+        await response.write(_event("error", {"error": err.to_dict()}))
+    await response.write_eof()
+    return response
+
+
+async def _chain(
+    first: StreamDelta | HubResponse, rest: AsyncIterator[StreamDelta | HubResponse]
+) -> AsyncIterator[StreamDelta | HubResponse]:
+    yield first
+    async for item in rest:
+        yield item
+
+
+def _sse(item: StreamDelta | HubResponse) -> bytes:
+    if isinstance(item, HubResponse):
+        return _event("done", item.to_dict())
+    return _event("delta", {"text": item.text})
+
+
+def _event(name: str, payload: Mapping[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()

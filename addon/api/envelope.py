@@ -1,0 +1,107 @@
+"""The one place that owns the response envelope.
+
+Handlers return plain data (a mapping) or raise ``HubError``; ``endpoint`` turns data into JSON
+and ``error_middleware`` turns every error, ours or aiohttp's, into
+``{"error": {"key", "message", ...}}`` with the error's HTTP status.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from addon.errors import (
+    HubError,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaError,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+DataHandler = Callable[[web.Request], Awaitable[Mapping[str, Any]]]
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def endpoint(handler: DataHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Wrap a handler that returns data into one that answers JSON."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        return web.json_response(dict(await handler(request)))
+
+    return wrapper
+
+
+def request_id(request: web.Request) -> str:
+    """Return the request's id (assigned once, echoed in the response header)."""
+    existing = request.get("request_id")
+    if isinstance(existing, str):
+        return existing
+    new_id = uuid.uuid4().hex
+    request["request_id"] = new_id
+    return new_id
+
+
+def error_body(err: HubError) -> dict[str, Any]:
+    """The error envelope for ``err``."""
+    return {"error": err.to_dict()}
+
+
+def error_response(err: HubError, rid: str) -> web.Response:
+    """The JSON error response for ``err``."""
+    body = error_body(err)
+    body["error"]["request_id"] = rid
+    headers = {REQUEST_ID_HEADER: rid}
+    retry_after = err.details.get("retry_after")
+    if isinstance(retry_after, int | float):
+        headers["Retry-After"] = str(max(1, round(retry_after)))
+    return web.json_response(body, status=err.status, headers=headers)
+
+
+_HTTP_ERRORS: Mapping[int, type[HubError]] = {
+    400: InvalidRequestError,
+    404: NotFoundError,
+    405: InvalidRequestError,
+    413: PayloadTooLargeError,
+    415: UnsupportedMediaError,
+}
+
+
+def _from_http_exception(exc: web.HTTPException) -> HubError:
+    error_class = _HTTP_ERRORS.get(exc.status, InvalidRequestError)
+    if exc.status == 413:
+        return PayloadTooLargeError(f"Request body too large: {exc.text or exc.reason}")
+    if exc.status == 404:
+        return NotFoundError("No such endpoint")
+    if exc.status == 405:
+        return InvalidRequestError(f"Method {exc.reason}: see /api/v1/openapi.json")
+    return error_class(exc.text or exc.reason)
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Map every error to the envelope; tag every response with the request id."""
+    rid = request_id(request)
+    try:
+        response = await handler(request)
+    except HubError as err:
+        return error_response(err, rid)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(_from_http_exception(exc), rid)
+    except Exception:
+        _LOGGER.exception("Unexpected error handling %s %s", request.method, request.path)
+        return error_response(HubError("Internal error; see the add-on log"), rid)
+    if not response.prepared:
+        response.headers.setdefault(REQUEST_ID_HEADER, rid)
+    return response

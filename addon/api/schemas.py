@@ -1,0 +1,158 @@
+"""Edge validation of chat and vision requests (voluptuous), and their conversion to models."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import voluptuous as vol
+
+from addon.errors import InvalidRequestError
+from addon.models import HubRequest, RawImage
+from addon.providers.base import ChatRequest, Message, Role
+from addon.settings import humanize
+
+STRATEGIES: Final = ("priority",)
+DETAILS: Final = ("low", "high", "auto")
+MAX_IMAGES: Final = 10
+MAX_MESSAGES: Final = 200
+
+
+def _non_blank(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise vol.Invalid("must be a non-empty string")
+    return value
+
+
+def _json_schema(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise vol.Invalid(
+            "must be a JSON schema object, e.g. {'type': 'object', 'properties': ...}"
+        )
+    if "type" not in value and "properties" not in value and "anyOf" not in value:
+        raise vol.Invalid("must be a JSON schema: give at least 'type' or 'properties'")
+    return value
+
+
+MESSAGE_SCHEMA = vol.Schema(
+    {
+        vol.Required("role"): vol.In([r.value for r in Role if r is not Role.TOOL]),
+        vol.Required("content"): str,
+    }
+)
+
+COMMON_FIELDS: Final[dict[vol.Marker, Any]] = {
+    vol.Optional("prompt"): _non_blank,
+    vol.Optional("messages"): vol.All([MESSAGE_SCHEMA], vol.Length(min=1, max=MAX_MESSAGES)),
+    vol.Optional("system"): str,
+    vol.Optional("provider"): vol.Any(None, _non_blank),
+    vol.Optional("model"): vol.Any(None, _non_blank),
+    vol.Optional("max_tokens"): vol.Any(None, vol.All(int, vol.Range(min=1, max=1_000_000))),
+    vol.Optional("temperature"): vol.Any(None, vol.All(vol.Coerce(float), vol.Range(min=0, max=2))),
+    vol.Optional("stop"): vol.All([str], vol.Length(max=4)),
+    vol.Optional("structure"): vol.Any(None, _json_schema),
+    vol.Optional("tag"): vol.Any(None, vol.All(str, vol.Match(r"^[\w.:/-]{1,64}$"))),
+    vol.Optional("strategy"): vol.Any(None, vol.In(STRATEGIES)),
+    vol.Optional("cache"): bool,
+    vol.Optional("stream"): bool,
+}
+
+IMAGE_SCHEMA = vol.Schema(
+    {vol.Required("data"): _non_blank, vol.Optional("mime_type"): vol.Any(None, str)}
+)
+
+CHAT_SCHEMA = vol.Schema(COMMON_FIELDS)
+# Multipart vision requests carry their images as file parts, so only the fields are checked.
+VISION_FORM_SCHEMA = vol.Schema(
+    {**COMMON_FIELDS, vol.Optional("detail"): vol.Any(None, vol.In(DETAILS))}
+)
+VISION_SCHEMA = VISION_FORM_SCHEMA.extend(
+    {vol.Required("images"): vol.All([IMAGE_SCHEMA], vol.Length(min=1, max=MAX_IMAGES))}
+)
+
+# Multipart form fields arrive as text: these are decoded before validation.
+FORM_CONVERTERS: Final[Mapping[str, Any]] = {
+    "messages": json.loads,
+    "structure": json.loads,
+    "stop": json.loads,
+    "max_tokens": int,
+    "temperature": float,
+    "cache": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
+    "stream": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
+}
+
+
+def validate(schema: vol.Schema, body: Any) -> dict[str, Any]:
+    """Validate ``body`` against ``schema``; errors say which field and what to fix."""
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The request body must be a JSON object")
+    try:
+        data: dict[str, Any] = schema(body)
+    except vol.Invalid as err:
+        raise InvalidRequestError(f"Invalid request: {humanize(err)}") from err
+    if "prompt" not in data and "messages" not in data:
+        raise InvalidRequestError("Invalid request: give 'prompt' or 'messages'")
+    return data
+
+
+def convert_form_field(name: str, value: str) -> Any:
+    """Decode one multipart form field into its JSON type."""
+    converter = FORM_CONVERTERS.get(name)
+    if converter is None:
+        return value
+    try:
+        return converter(value)
+    except ValueError as err:
+        raise InvalidRequestError(f"Invalid request: form field {name!r} is malformed") from err
+
+
+def decode_image(index: int, entry: Mapping[str, Any]) -> RawImage:
+    """Decode one ``{data: base64 | data URL, mime_type?}`` entry."""
+    text: str = entry["data"]
+    declared = entry.get("mime_type")
+    if text.startswith("data:"):
+        header, _, text = text.partition(",")
+        declared = declared or header[5:].split(";")[0] or None
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise InvalidRequestError(
+            f"Invalid request: images.{index}.data is not valid base64"
+        ) from err
+    if not data:
+        raise InvalidRequestError(f"Invalid request: images.{index}.data is empty")
+    return RawImage(data=data, declared_type=declared)
+
+
+def to_hub_request(
+    data: Mapping[str, Any], request_id: str, images: tuple[RawImage, ...] = ()
+) -> HubRequest:
+    """Build the manager's request from validated fields."""
+    messages: list[Message] = []
+    if data.get("system"):
+        messages.append(Message(role=Role.SYSTEM, content=data["system"]))
+    messages.extend(
+        Message(role=Role(m["role"]), content=m["content"]) for m in data.get("messages", [])
+    )
+    if data.get("prompt"):
+        messages.append(Message(role=Role.USER, content=data["prompt"]))
+    chat = ChatRequest(
+        messages=tuple(messages),
+        model=data.get("model") or "",
+        max_tokens=data.get("max_tokens"),
+        temperature=data.get("temperature"),
+        stop=tuple(data.get("stop", ())),
+        json_schema=data.get("structure"),
+    )
+    return HubRequest(
+        chat=chat,
+        request_id=request_id,
+        images=images,
+        provider=data.get("provider"),
+        tag=data.get("tag"),
+        strategy=data.get("strategy"),
+        detail=data.get("detail"),
+    )

@@ -1,0 +1,1 @@
+"""Routing: candidate ordering strategies and provider health state."""
