@@ -1,0 +1,244 @@
+"""The quick-start demo: simulated providers, the real hub, a chat, a vision request, a failover.
+
+Everything runs on loopback: ``tests.fakes.serve`` plays OpenAI, Anthropic, Gemini and Ollama
+(simulated, not the real services), and the hub runs as ``python -m addon`` exactly as it does in
+the add-on container. After the walk-through the hub stays up for you to try until Ctrl-C
+(``--no-wait`` ends at once, for tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_IMAGE = ROOT / "addon" / "samples" / "front_door.jpg"
+DEMO_TOKEN = "demo-token-change-me"
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def demo_options(urls: dict[str, str]) -> dict[str, Any]:
+    """Hub options: four providers pointed at the simulated servers."""
+    return {
+        "providers": [
+            {
+                "name": "openai",
+                "type": "openai",
+                "api_key": "sk-demo-not-a-real-key",
+                "base_url": f"{urls['openai']}/v1",
+                "model": "gpt-4.1-mini",
+                "priority": 10,
+            },
+            {
+                "name": "anthropic",
+                "type": "anthropic",
+                "api_key": "sk-ant-demo-not-real",
+                "base_url": urls["anthropic"],
+                "model": "claude-haiku-4-5",
+                "priority": 20,
+            },
+            {
+                "name": "gemini",
+                "type": "gemini",
+                "api_key": "demo-gemini-key",
+                "base_url": urls["gemini"],
+                "model": "gemini-2.5-flash",
+                "priority": 30,
+            },
+            {
+                "name": "ollama",
+                "type": "ollama",
+                "base_url": urls["ollama"],
+                "model": "gemma3:4b",
+                "priority": 40,
+            },
+        ],
+        "api_token": DEMO_TOKEN,
+        "request_timeout": 30,
+        "log_level": "warning",
+    }
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a child in its own process group, output to ``log``."""
+    handle = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child and everything it started."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for_file(path: Path, process: subprocess.Popen[bytes], log: Path) -> str:
+    """Wait until a child writes ``path``; fail with its log if it dies."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if path.exists():
+            return path.read_text(encoding="utf-8")
+        if process.poll() is not None:
+            raise SystemExit(f"A demo process exited early:\n{log.read_text()}")
+        time.sleep(0.1)
+    raise SystemExit("Timed out waiting for the simulated providers")
+
+
+async def wait_healthy(
+    session: aiohttp.ClientSession, url: str, hub: subprocess.Popen[bytes], log: Path
+) -> dict[str, Any]:
+    """Poll ``/health`` until every simulated provider has been checked."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if hub.poll() is not None:
+            raise SystemExit(f"The hub exited early; see {log}")
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(f"{url}/health") as response:
+                body: dict[str, Any] = await response.json()
+                if all(p["state"] != "unknown" for p in body["providers"]):
+                    return body
+        await asyncio.sleep(0.2)
+    raise SystemExit("The hub did not become healthy")
+
+
+def show(title: str, body: dict[str, Any]) -> None:
+    """Print one answer with its provider, model, usage and latency."""
+    print(f"\n== {title}")
+    if "error" in body:
+        print(f"   error: {body['error']['key']}: {body['error']['message']}")
+        return
+    usage = body["usage"]
+    print(f"   answer:   {body['text']}")
+    print(f"   provider: {body['provider']}  model: {body['model']}")
+    print(
+        f"   usage:    {usage['input_tokens']} in / {usage['output_tokens']} out tokens,"
+        f" latency {body['latency_ms']} ms"
+    )
+    if len(body["attempts"]) > 1:
+        trail = " -> ".join(f"{a['provider']} ({a['outcome']})" for a in body["attempts"])
+        print(f"   failover: {trail}")
+
+
+async def walk_through(
+    url: str, fakes: dict[str, str], hub: subprocess.Popen[bytes], hub_log: Path
+) -> None:
+    """The demo's requests, printed as they are answered."""
+    headers = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+        health = await wait_healthy(session, url, hub, hub_log)
+        states = ", ".join(f"{p['name']}={p['state']}" for p in health["providers"])
+        print(f"Hub status: {health['status']} ({states})")
+
+        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            async with session.post(f"{url}{path}", json=body) as response:
+                answer: dict[str, Any] = await response.json()
+                return answer
+
+        show("Chat", await post("/api/v1/chat", {"prompt": "Is the house secure tonight?"}))
+        image = base64.b64encode(SAMPLE_IMAGE.read_bytes()).decode()
+        show(
+            "Vision (bundled sample: a front door)",
+            await post(
+                "/api/v1/vision",
+                {"prompt": "Who is at the front door?", "images": [{"data": image}]},
+            ),
+        )
+        async with session.post(
+            f"{fakes['openai']}/_fake/fault", json={"fault": "server_error", "always": True}
+        ):
+            pass
+        show(
+            "Failover (simulated OpenAI now answers 500)",
+            await post("/api/v1/chat", {"prompt": "Summarise today for the family."}),
+        )
+        async with session.post(f"{fakes['openai']}/_fake/reset"):
+            pass
+
+
+def main() -> int:
+    """Run the demo."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-wait", action="store_true", help="exit after the walk-through")
+    parser.add_argument("--port", type=int, default=0, help="hub port (default: a free one)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="ai-provider-hub-demo-"))
+    ready = work / "fakes.json"
+    fakes_log, hub_log = work / "fakes.log", work / "hub.log"
+    print("Starting simulated providers (OpenAI, Anthropic, Gemini, Ollama) on loopback...")
+    fakes_process = start(["-m", "tests.fakes.serve", "--ready-file", str(ready)], fakes_log)
+    processes = [fakes_process]
+    try:
+        fakes = json.loads(wait_for_file(ready, fakes_process, fakes_log))
+        options = work / "options.json"
+        options.write_text(json.dumps(demo_options(fakes)), encoding="utf-8")
+        port = args.port or free_port()
+        hub = start(
+            [
+                "-m",
+                "addon",
+                "--options",
+                str(options),
+                "--data-dir",
+                str(work / "data"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            hub_log,
+        )
+        processes.append(hub)
+        url = f"http://127.0.0.1:{port}"
+        asyncio.run(walk_through(url, fakes, hub, hub_log))
+        print(f"\nThe hub is running at {url} (token: {DEMO_TOKEN}); its upstreams are simulated.")
+        print(
+            f"Try:  curl -H 'Authorization: Bearer {DEMO_TOKEN}'"
+            f" -H 'Content-Type: application/json'"
+            f' -d \'{{"prompt": "hello"}}\' {url}/api/v1/chat'
+        )
+        if not args.no_wait:
+            print("Press Ctrl-C to stop.")
+            with contextlib.suppress(KeyboardInterrupt):
+                hub.wait()
+    finally:
+        for process in reversed(processes):
+            stop(process)
+    print("Stopped the hub and the simulated providers.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
