@@ -1,0 +1,434 @@
+"""OpenAI and OpenAI-compatible providers over the official ``openai`` SDK (Chat Completions).
+
+One async client per provider, built once with SDK retries off (the manager owns retries and
+failover). ``OpenAICompatibleProvider`` is the same code pointed at another server's
+``base_url`` (OpenRouter, DeepSeek, LocalAI, llama.cpp server, vLLM).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import openai
+from openai import AsyncOpenAI, omit
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionMessageParam,
+    ChatCompletionToolUnionParam,
+    completion_create_params,
+)
+from openai.types.completion_usage import CompletionUsage
+
+from addon.errors import (
+    ConfigError,
+    ProviderAuthError,
+    ProviderBadRequestError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderRateLimitError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+from addon.providers.base import (
+    BaseProvider,
+    ChatRequest,
+    ChatResponse,
+    FinishReason,
+    Message,
+    ModelInfo,
+    Role,
+    StreamDelta,
+    ToolCall,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from openai.types.chat.chat_completion_message import ChatCompletionMessage
+
+    from addon.providers.traits import ModelTraits
+    from addon.settings import ProviderSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+PLACEHOLDER_API_KEY = "not-needed"
+IMAGE_DETAIL = "auto"
+# OpenAI's /models lists every product; these are not chat models.
+NON_CHAT_MODEL_MARKERS = (
+    "embedding",
+    "tts",
+    "whisper",
+    "dall-e",
+    "moderation",
+    "transcribe",
+    "realtime",
+    "davinci",
+    "babbage",
+    "gpt-image",
+    "sora",
+)
+STRUCTURE_INSTRUCTION = (
+    "Answer with one JSON object and nothing else (no prose, no Markdown). "
+    "It must conform to this JSON schema:\n{schema}"
+)
+_FINISH_REASONS = {
+    "stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "tool_calls": FinishReason.TOOL_CALLS,
+    "function_call": FinishReason.TOOL_CALLS,
+    "content_filter": FinishReason.CONTENT_FILTER,
+}
+_OVERLOADED_STATUSES = frozenset({503, 529})
+_TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?)\s*(ms|s)\b", re.IGNORECASE)
+_KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{2})[A-Za-z0-9_*\-]+")
+_SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+class OpenAIProvider(BaseProvider):
+    """OpenAI's Chat Completions API through ``openai.AsyncOpenAI``."""
+
+    provider_type = "openai"
+    requires_base_url = False
+    requires_api_key = True
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        if self.requires_base_url and not settings.base_url:
+            raise ConfigError(f"Provider {settings.name!r} needs a base_url")
+        self._api_key = settings.api_key.reveal()
+        self._client = AsyncOpenAI(
+            api_key=self._api_key or PLACEHOLDER_API_KEY,
+            base_url=settings.base_url or DEFAULT_BASE_URL,
+            max_retries=0,
+            timeout=settings.timeout,
+        )
+
+    # --- the provider protocol ----------------------------------------------------------
+    async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
+        self._require_key()
+        model = self.resolve_model(request)
+        completion = await self._client.chat.completions.create(
+            **self._params(request, model),
+            stream=False,
+            timeout=timeout,
+        )
+        return self._to_response(completion)
+
+    async def _chat_stream(
+        self, request: ChatRequest, *, timeout: float
+    ) -> AsyncIterator[StreamDelta]:
+        self._require_key()
+        model = self.resolve_model(request)
+        stream = await self._client.chat.completions.create(
+            **self._params(request, model),
+            stream=True,
+            stream_options={"include_usage": True},
+            timeout=timeout,
+        )
+        finish: FinishReason | None = None
+        usage: Usage | None = None
+        reported_model: str | None = None
+        try:
+            async for chunk in stream:
+                reported_model = chunk.model or reported_model
+                if chunk.usage is not None:
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue
+                    if choice.delta.content:
+                        yield StreamDelta(text=choice.delta.content)
+                    elif choice.delta.refusal:
+                        finish = FinishReason.CONTENT_FILTER
+                        yield StreamDelta(text=choice.delta.refusal)
+                    if choice.finish_reason:
+                        finish = finish or _finish_reason(choice.finish_reason)
+        finally:
+            await stream.close()
+        if usage is None:
+            _LOGGER.debug("%s streamed no usage for %s", self.name, model)
+        yield StreamDelta(
+            finish_reason=finish or FinishReason.OTHER, usage=usage, model=reported_model or model
+        )
+
+    async def list_models(self, *, timeout: float) -> list[ModelInfo]:
+        """Models the server offers (chat models only for OpenAI itself)."""
+        return await self._guard(self._list_models(timeout), timeout)
+
+    async def validate_credentials(self, *, timeout: float) -> None:
+        """List models (free): a rejected key raises ``ProviderAuthError``."""
+        await self.list_models(timeout=timeout)
+
+    async def close(self) -> None:
+        """Close the SDK client and its connection pool."""
+        await self._client.close()
+
+    def map_error(self, err: Exception) -> ProviderError:
+        """Map an ``openai`` SDK exception into the hub's hierarchy (once, here)."""
+        if isinstance(err, openai.APITimeoutError):
+            return ProviderTimeoutError(f"{self.name} did not answer in time")
+        if isinstance(err, openai.APIConnectionError):
+            cause = type(err.__cause__).__name__ if err.__cause__ else "connection error"
+            return ProviderConnectionError(f"{self.name} could not be reached ({cause})")
+        if isinstance(err, openai.APIStatusError):
+            return self._map_status(err)
+        if isinstance(err, openai.APIError):
+            # An error event inside an otherwise successful stream.
+            return ProviderResponseError(f"{self.name} failed: {self._vendor_message(err)}")
+        if isinstance(err, ValueError):
+            # Invalid JSON or a body that is not the documented shape.
+            return ProviderResponseError(f"{self.name} sent an unreadable answer")
+        return super().map_error(err)
+
+    # --- requests -----------------------------------------------------------------------
+    def _params(self, request: ChatRequest, model: str) -> dict[str, Any]:
+        """Keyword arguments for ``chat.completions.create`` (without stream/timeout)."""
+        traits = self.traits(model)
+        instruction = None
+        response_format: completion_create_params.ResponseFormat | Any = omit
+        if request.json_schema is not None:
+            response_format = _response_format(request.json_schema, traits)
+            if not traits.json_schema:
+                schema_text = json.dumps(request.json_schema, separators=(",", ":"))
+                instruction = STRUCTURE_INSTRUCTION.format(schema=schema_text)
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": _messages(request, instruction),
+            "response_format": response_format,
+            "stop": list(request.stop) if request.stop else omit,
+            "tools": _tools(request) if request.tools else omit,
+        }
+        max_tokens = request.max_tokens or traits.default_max_tokens
+        if max_tokens is not None:
+            params[traits.max_tokens_param] = max_tokens
+        if request.temperature is not None:
+            if traits.temperature:
+                params["temperature"] = request.temperature
+            else:
+                _LOGGER.debug("%s: %s takes no temperature; dropped", self.name, model)
+        return params
+
+    def _require_key(self) -> None:
+        if self.requires_api_key and not self._api_key:
+            raise ProviderAuthError(f"{self.name} has no API key configured")
+
+    # --- responses ----------------------------------------------------------------------
+    def _to_response(self, completion: ChatCompletion) -> ChatResponse:
+        if not completion.choices:
+            raise ProviderResponseError(f"{self.name} answered without a choice")
+        choice = completion.choices[0]
+        message = choice.message
+        text = message.content or ""
+        finish = _finish_reason(choice.finish_reason)
+        if not text and message.refusal:
+            text, finish = message.refusal, FinishReason.CONTENT_FILTER
+        return ChatResponse(
+            text=text,
+            model=completion.model,
+            usage=_usage(completion.usage),
+            finish_reason=finish,
+            tool_calls=self._tool_calls(message),
+        )
+
+    def _tool_calls(self, message: ChatCompletionMessage) -> tuple[ToolCall, ...]:
+        calls = []
+        for call in message.tool_calls or ():
+            if call.type != "function":
+                continue
+            try:
+                arguments = json.loads(call.function.arguments or "{}")
+            except ValueError as err:
+                raise ProviderResponseError(
+                    f"{self.name} sent tool call arguments that are not JSON"
+                ) from err
+            calls.append(ToolCall(id=call.id, name=call.function.name, arguments=arguments))
+        return tuple(calls)
+
+    async def _list_models(self, timeout: float) -> list[ModelInfo]:
+        self._require_key()
+        found = [model.id async for model in self._client.models.list(timeout=timeout)]
+        if self.provider_type == "openai":
+            found = [m for m in found if not any(x in m for x in NON_CHAT_MODEL_MARKERS)]
+        return [ModelInfo(id=m, vision=self.supports_vision(m)) for m in sorted(found)]
+
+    # --- errors -------------------------------------------------------------------------
+    def _map_status(self, err: openai.APIStatusError) -> ProviderError:
+        status = err.status_code
+        message = f"{self.name}: {self._vendor_message(err)} (HTTP {status})"
+        _LOGGER.debug("%s answered HTTP %s (request id %s)", self.name, status, err.request_id)
+        if status in (401, 403):
+            return ProviderAuthError(message)
+        if status == 429 or status in _OVERLOADED_STATUSES:
+            headers = err.response.headers
+            retry_after = retry_after_seconds(headers, self._vendor_message(err))
+            return ProviderRateLimitError(message, retry_after=retry_after)
+        if status == 408:
+            return ProviderTimeoutError(message)
+        if 400 <= status < 500:
+            return ProviderBadRequestError(message)
+        return ProviderResponseError(message)
+
+    def _vendor_message(self, err: openai.APIError) -> str:
+        """The vendor's own error message, with anything key-like blanked out."""
+        body = err.body
+        text = body.get("message") if isinstance(body, Mapping) else None
+        if not isinstance(text, str) or not text:
+            text = str(body)[:300] if body else err.message
+        return self._scrub(text)
+
+    def _scrub(self, text: str) -> str:
+        if len(self._api_key) >= 4:
+            text = text.replace(self._api_key, "***")
+        return _KEY_LIKE.sub(r"\1***", text)
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """Any server speaking OpenAI's Chat Completions API at ``base_url``; the key is optional."""
+
+    provider_type = "openai_compatible"
+    requires_base_url = True
+    requires_api_key = False
+
+
+# --- wire mapping (pure functions) --------------------------------------------------------
+def _messages(request: ChatRequest, instruction: str | None) -> list[ChatCompletionMessageParam]:
+    """System prompt first (with any structure instruction), then the conversation."""
+    system = "\n\n".join(p for p in (request.system_prompt, instruction) if p)
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    out.extend(_message(m) for m in request.conversation)
+    return cast("list[ChatCompletionMessageParam]", out)
+
+
+def _message(message: Message) -> dict[str, Any]:
+    if message.images and message.role is not Role.USER:
+        raise ProviderBadRequestError("Images can only ride on user messages")
+    if message.role is Role.TOOL:
+        if not message.tool_call_id:
+            raise ProviderBadRequestError("A tool result needs the tool_call_id it answers")
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.role is Role.ASSISTANT:
+        out: dict[str, Any] = {"role": "assistant", "content": message.content or None}
+        if message.tool_calls:
+            out["tool_calls"] = [_wire_tool_call(call) for call in message.tool_calls]
+        return out
+    if not message.images:
+        return {"role": "user", "content": message.content}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    parts = parts if message.content else []
+    for image in message.images:
+        encoded = base64.b64encode(image.data).decode("ascii")
+        url = f"data:{image.mime_type};base64,{encoded}"
+        parts.append({"type": "image_url", "image_url": {"url": url, "detail": IMAGE_DETAIL}})
+    return {"role": "user", "content": parts}
+
+
+def _wire_tool_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))},
+    }
+
+
+def _tools(request: ChatRequest) -> list[ChatCompletionToolUnionParam]:
+    tools = []
+    for spec in request.tools:
+        function: dict[str, Any] = {
+            "name": spec.name,
+            "parameters": dict(spec.parameters) or {"type": "object", "properties": {}},
+        }
+        if spec.description:
+            function["description"] = spec.description
+        tools.append({"type": "function", "function": function})
+    return cast("list[ChatCompletionToolUnionParam]", tools)
+
+
+def _response_format(
+    schema: Mapping[str, Any], traits: ModelTraits
+) -> completion_create_params.ResponseFormat:
+    """``json_schema`` where the model supports it, else ``json_object`` (schema in the prompt)."""
+    if not traits.json_schema:
+        return {"type": "json_object"}
+    name = _SCHEMA_NAME.sub("_", str(schema.get("title") or "response"))[:64] or "response"
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": name, "schema": dict(schema), "strict": is_strict_schema(schema)},
+    }
+
+
+def is_strict_schema(schema: Mapping[str, Any]) -> bool:
+    """True when OpenAI's strict mode accepts ``schema``.
+
+    Strict mode needs every object closed (``additionalProperties: false``) with all of its
+    properties required; asking strictly for anything else is a 400, so we ask loosely.
+    """
+    return all(_strict_object(node) for node in _subschemas(schema))
+
+
+def _strict_object(node: Mapping[str, Any]) -> bool:
+    is_object = node.get("type") == "object" or "properties" in node
+    if not is_object:
+        return True
+    properties = node.get("properties") or {}
+    return node.get("additionalProperties") is False and set(node.get("required") or ()) == set(
+        properties
+    )
+
+
+def _subschemas(schema: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    yield schema
+    children: list[Any] = list((schema.get("properties") or {}).values())
+    children += list((schema.get("$defs") or {}).values())
+    children += list((schema.get("definitions") or {}).values())
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        children += list(schema.get(key) or ())
+    if isinstance(schema.get("items"), Mapping):
+        children.append(schema["items"])
+    for child in children:
+        if isinstance(child, Mapping):
+            yield from _subschemas(child)
+
+
+def _finish_reason(reason: str | None) -> FinishReason:
+    return _FINISH_REASONS.get(reason or "", FinishReason.OTHER)
+
+
+def _usage(usage: CompletionUsage | None) -> Usage:
+    """OpenAI's ``completion_tokens`` already include the reasoning tokens."""
+    if usage is None:
+        return Usage()
+    return Usage(input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
+
+
+def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float | None:
+    """Seconds to wait: ``retry-after-ms``, ``retry-after`` (seconds or date), or the body."""
+    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(header)
+        if value is None:
+            continue
+        try:
+            return max(float(value) / divisor, 0.0)
+        except ValueError:
+            when = _http_date(value) if header == "retry-after" else None
+            if when is not None:
+                return max(when - time.time(), 0.0)
+    match = _TRY_AGAIN.search(message)
+    if match:
+        amount = float(match.group(1))
+        return amount / 1000 if match.group(2).lower() == "ms" else amount
+    return None
+
+
+def _http_date(value: str) -> float | None:
+    """An HTTP date as a POSIX timestamp, or None when it is not one."""
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
