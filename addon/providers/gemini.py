@@ -1,0 +1,460 @@
+"""Google Gemini (Developer API) through the official ``google-genai`` SDK.
+
+One ``genai.Client`` per provider, built once with the key, the base URL, the default timeout and
+SDK retries off (the manager owns retries and failover); every call passes its own timeout in the
+request's ``http_options``. SDK types stay in this module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+
+import aiohttp
+import httpx
+import httpx2
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from addon.errors import (
+    ConfigError,
+    ProviderAuthError,
+    ProviderBadRequestError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderRateLimitError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+from addon.providers.base import (
+    BaseProvider,
+    ChatRequest,
+    ChatResponse,
+    FinishReason,
+    Message,
+    ModelInfo,
+    Role,
+    StreamDelta,
+    ToolCall,
+    Usage,
+)
+from addon.settings import ProviderSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+API_VERSION: Final = "v1beta"
+NO_RETRIES: Final = types.HttpRetryOptions(attempts=1)
+AUTH_REASONS: Final = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
+CONTENT_FILTER_REASONS: Final = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "LANGUAGE",
+    }
+)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+_TIMEOUTS: Final = (TimeoutError, httpx.TimeoutException, httpx2.TimeoutException)
+_CONNECTION_ERRORS: Final = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    httpx.TransportError,
+    httpx2.TransportError,
+    ConnectionError,
+)
+
+
+def _milliseconds(seconds: float) -> int:
+    """The SDK takes timeouts in whole milliseconds."""
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _call_options(timeout: float) -> types.HttpOptions:
+    """Per-call HTTP options: this call's timeout, and no SDK retries."""
+    return types.HttpOptions(timeout=_milliseconds(timeout), retry_options=NO_RETRIES)
+
+
+class GeminiProvider(BaseProvider):
+    """The Gemini API (``generativelanguage.googleapis.com`` or a compatible base URL)."""
+
+    provider_type = "gemini"
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        if not settings.api_key:
+            # Without a key the SDK would silently use GOOGLE_API_KEY/GEMINI_API_KEY instead.
+            raise ConfigError(f"Provider {settings.name!r} (gemini) needs an api_key")
+        self._client = genai.Client(
+            vertexai=False,
+            api_key=settings.api_key.reveal(),
+            http_options=types.HttpOptions(
+                base_url=settings.base_url or None,
+                api_version=API_VERSION,
+                timeout=_milliseconds(settings.timeout),
+                retry_options=NO_RETRIES,
+            ),
+        )
+
+    # --- calls --------------------------------------------------------------------------
+    async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
+        model = self.resolve_model(request)
+        _LOGGER.debug("%s: generateContent model=%s", self.name, model)
+        response = await self._client.aio.models.generate_content(
+            model=model,
+            contents=self._contents(request),
+            config=self._config(request, model, timeout),
+        )
+        return _to_response(response, model)
+
+    async def _chat_stream(
+        self, request: ChatRequest, *, timeout: float
+    ) -> AsyncIterator[StreamDelta]:
+        model = self.resolve_model(request)
+        _LOGGER.debug("%s: streamGenerateContent model=%s", self.name, model)
+        stream = await self._client.aio.models.generate_content_stream(
+            model=model,
+            contents=self._contents(request),
+            config=self._config(request, model, timeout),
+        )
+        summary = _StreamSummary(model)
+        try:
+            async for chunk in stream:
+                text = summary.add(chunk)
+                if text:
+                    yield StreamDelta(text=text)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        yield summary.final()
+
+    async def list_models(self, *, timeout: float) -> list[ModelInfo]:
+        """Models that can generate content (every page of ``GET /v1beta/models``)."""
+        return await self._guard(self._list_models(timeout), timeout)
+
+    async def validate_credentials(self, *, timeout: float) -> None:
+        """List one model: free, and rejected with ``API_KEY_INVALID`` for a bad key."""
+        config = types.ListModelsConfig(page_size=1, http_options=_call_options(timeout))
+        await self._guard(self._client.aio.models.list(config=config), timeout)
+
+    async def close(self) -> None:
+        """Close the SDK's HTTP sessions."""
+        await self._client.aio.aclose()
+        self._client.close()
+
+    async def _list_models(self, timeout: float) -> list[ModelInfo]:
+        config = types.ListModelsConfig(http_options=_call_options(timeout))
+        pager = await self._client.aio.models.list(config=config)
+        models: list[ModelInfo] = []
+        async for model in pager:
+            if not model.name or not _generates(model):
+                continue
+            model_id = model.name.removeprefix("models/")
+            models.append(
+                ModelInfo(
+                    id=model_id,
+                    display_name=model.display_name,
+                    vision=self.supports_vision(model_id),
+                )
+            )
+        return models
+
+    # --- request mapping ----------------------------------------------------------------
+    def _config(
+        self, request: ChatRequest, model: str, timeout: float
+    ) -> types.GenerateContentConfig:
+        traits = self.traits(model)
+        if request.json_schema is not None and not traits.json_schema:
+            raise ProviderBadRequestError(
+                f"Model {model!r} on {self.name} cannot produce structured (JSON schema) output"
+            )
+        temperature = request.temperature
+        if temperature is not None and not traits.temperature:
+            _LOGGER.debug("%s: %s takes no temperature; dropped", self.name, model)
+            temperature = None
+        schema = dict(request.json_schema) if request.json_schema is not None else None
+        return types.GenerateContentConfig(
+            http_options=_call_options(timeout),
+            system_instruction=request.system_prompt,
+            max_output_tokens=request.max_tokens or traits.default_max_tokens,
+            temperature=temperature,
+            stop_sequences=list(request.stop) or None,
+            response_mime_type="application/json" if schema is not None else None,
+            response_json_schema=schema,
+            tools=_tools(request),
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            automatic_continuation=False,
+        )
+
+    def _contents(self, request: ChatRequest) -> list[types.Content]:
+        """The conversation as Gemini turns (``user``/``model``); tool results ride as user."""
+        names: dict[str, str] = {}
+        contents: list[types.Content] = []
+        for message in request.conversation:
+            names.update({call.id: call.name for call in message.tool_calls})
+            role = "model" if message.role is Role.ASSISTANT else "user"
+            parts = _parts(message, names)
+            if not parts:
+                continue
+            if message.role is Role.TOOL and contents and _is_tool_turn(contents[-1]):
+                # Gemini wants all results of one round of function calls in one turn.
+                (contents[-1].parts or []).extend(parts)
+                continue
+            contents.append(types.Content(role=role, parts=parts))
+        if not contents:
+            raise ProviderBadRequestError(f"{self.name}: the request has no message to answer")
+        return contents
+
+    # --- errors -------------------------------------------------------------------------
+    def map_error(self, err: Exception) -> ProviderError:
+        """Map SDK, HTTP-client and parsing errors into the hub's hierarchy."""
+        if isinstance(err, genai_errors.APIError):
+            return self._map_api_error(err)
+        if isinstance(err, _TIMEOUTS):
+            return ProviderTimeoutError(f"{self.name} did not answer in time")
+        if isinstance(err, _CONNECTION_ERRORS):
+            return ProviderConnectionError(
+                f"{self.name} could not be reached: {type(err).__name__}"
+            )
+        if isinstance(err, ValueError):
+            # Undecodable JSON, an SDK parse error or a body that fails the SDK's model.
+            return ProviderResponseError(f"{self.name} sent a response that cannot be read")
+        return super().map_error(err)
+
+    def _map_api_error(self, err: genai_errors.APIError) -> ProviderError:
+        code = err.code
+        message = self._vendor_message(err)
+        reasons = _error_reasons(err.details)
+        if code in (401, 403) or reasons & AUTH_REASONS:
+            return ProviderAuthError(f"{self.name} rejected the credentials: {message}")
+        if code in (429, 503, 529):
+            return ProviderRateLimitError(
+                f"{self.name} is rate limited or overloaded: {message}",
+                retry_after=_retry_after(err),
+            )
+        if code in (408, 504):
+            return ProviderTimeoutError(f"{self.name} timed out: {message}")
+        if 400 <= code < 500:
+            return ProviderBadRequestError(f"{self.name} rejected the request: {message}")
+        return ProviderResponseError(f"{self.name} failed with HTTP {code}: {message}")
+
+    def _vendor_message(self, err: genai_errors.APIError) -> str:
+        message = str(err.message or err.status or "no message")
+        key = self.settings.api_key.reveal()
+        return message.replace(key, "***") if key else message
+
+
+# --- module helpers (SDK types in, hub types out) ------------------------------------------
+def _parts(message: Message, names: Mapping[str, str]) -> list[types.Part]:
+    """One message's parts: text, inline images, function calls or a function response."""
+    if message.role is Role.TOOL:
+        call_id = message.tool_call_id or ""
+        return [
+            types.Part(
+                function_response=types.FunctionResponse(
+                    id=call_id or None,
+                    name=names.get(call_id, call_id or "tool"),
+                    response=_tool_result(message.content),
+                )
+            )
+        ]
+    parts = [types.Part.from_text(text=message.content)] if message.content else []
+    parts += [types.Part.from_bytes(data=i.data, mime_type=i.mime_type) for i in message.images]
+    parts += [
+        types.Part(function_call=types.FunctionCall(id=c.id, name=c.name, args=dict(c.arguments)))
+        for c in message.tool_calls
+    ]
+    return parts
+
+
+def _is_tool_turn(content: types.Content) -> bool:
+    return bool(content.parts) and all(p.function_response for p in content.parts or [])
+
+
+def _tool_result(content: str) -> dict[str, Any]:
+    """Gemini wants a JSON object as a function's response; wrap anything else."""
+    try:
+        decoded = json.loads(content)
+    except ValueError:
+        return {"output": content}
+    return decoded if isinstance(decoded, dict) else {"output": decoded}
+
+
+def _tools(request: ChatRequest) -> list[types.Tool | Any] | None:
+    if not request.tools:
+        return None
+    declarations = [
+        types.FunctionDeclaration(
+            name=tool.name,
+            description=tool.description or None,
+            parameters_json_schema=dict(tool.parameters) if tool.parameters else None,
+        )
+        for tool in request.tools
+    ]
+    return [types.Tool(function_declarations=declarations)]
+
+
+def _generates(model: types.Model) -> bool:
+    actions = model.supported_actions
+    return actions is None or "generateContent" in actions
+
+
+def _usage(metadata: types.GenerateContentResponseUsageMetadata | None) -> Usage:
+    """Input incl. tool-use prompt tokens; output = candidates + thoughts (billed as output)."""
+    if metadata is None:
+        return Usage()
+    return Usage(
+        input_tokens=(metadata.prompt_token_count or 0)
+        + (metadata.tool_use_prompt_token_count or 0),
+        output_tokens=(metadata.candidates_token_count or 0) + (metadata.thoughts_token_count or 0),
+    )
+
+
+def _finish_reason(
+    reason: types.FinishReason | None, *, tool_calls: bool, blocked: bool
+) -> FinishReason:
+    """Gemini says STOP after a function call; the hub says ``tool_calls``."""
+    if blocked:
+        return FinishReason.CONTENT_FILTER
+    name = reason.value if reason is not None else "STOP"
+    if name in ("STOP", "FINISH_REASON_UNSPECIFIED"):
+        return FinishReason.TOOL_CALLS if tool_calls else FinishReason.STOP
+    if name == "MAX_TOKENS":
+        return FinishReason.LENGTH
+    if name in CONTENT_FILTER_REASONS:
+        return FinishReason.CONTENT_FILTER
+    return FinishReason.OTHER
+
+
+def _candidate_parts(response: types.GenerateContentResponse) -> list[types.Part]:
+    candidates = response.candidates or []
+    content = candidates[0].content if candidates else None
+    return list(content.parts or []) if content is not None else []
+
+
+def _text(parts: Iterable[types.Part]) -> str:
+    """Answer text, without thought summaries."""
+    return "".join(part.text for part in parts if part.text and not part.thought)
+
+
+def _tool_calls(parts: Iterable[types.Part], start: int = 0) -> tuple[ToolCall, ...]:
+    calls = [part.function_call for part in parts if part.function_call is not None]
+    return tuple(
+        ToolCall(id=call.id or f"call_{index}", name=call.name or "", arguments=call.args or {})
+        for index, call in enumerate(calls, start=start)
+    )
+
+
+def _to_response(response: types.GenerateContentResponse, model: str) -> ChatResponse:
+    parts = _candidate_parts(response)
+    tool_calls = _tool_calls(parts)
+    candidates = response.candidates or []
+    feedback = response.prompt_feedback
+    blocked = not candidates and feedback is not None and feedback.block_reason is not None
+    return ChatResponse(
+        text=_text(parts),
+        model=response.model_version or model,
+        usage=_usage(response.usage_metadata),
+        finish_reason=_finish_reason(
+            candidates[0].finish_reason if candidates else None,
+            tool_calls=bool(tool_calls),
+            blocked=blocked,
+        ),
+        tool_calls=tool_calls,
+    )
+
+
+class _StreamSummary:
+    """Folds stream chunks: usage is a running total (keep the last), finish comes last."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.usage = Usage()
+        self.reason: types.FinishReason | None = None
+        self.tool_calls = 0
+        self.blocked = False
+
+    def add(self, chunk: types.GenerateContentResponse) -> str:
+        """Record one chunk; return its answer text."""
+        if chunk.model_version:
+            self.model = chunk.model_version
+        if chunk.usage_metadata is not None:
+            self.usage = _usage(chunk.usage_metadata)
+        candidates = chunk.candidates or []
+        if candidates and candidates[0].finish_reason is not None:
+            self.reason = candidates[0].finish_reason
+        feedback = chunk.prompt_feedback
+        if not candidates and feedback is not None and feedback.block_reason is not None:
+            self.blocked = True
+        parts = _candidate_parts(chunk)
+        self.tool_calls += len(_tool_calls(parts))
+        return _text(parts)
+
+    def final(self) -> StreamDelta:
+        """The closing delta: finish reason, usage and the model the vendor reported."""
+        reason = _finish_reason(self.reason, tool_calls=self.tool_calls > 0, blocked=self.blocked)
+        return StreamDelta(model=self.model, finish_reason=reason, usage=self.usage)
+
+
+def _error_reasons(details: Any) -> set[str]:
+    """``ErrorInfo.reason`` values in Google's error body."""
+    return {
+        str(detail.get("reason"))
+        for detail in _error_details(details)
+        if str(detail.get("@type", "")).endswith("google.rpc.ErrorInfo")
+    }
+
+
+def _error_details(details: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(details, Mapping):
+        return []
+    error = details.get("error", details)
+    items = error.get("details", []) if isinstance(error, Mapping) else []
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+
+
+def _retry_after(err: genai_errors.APIError) -> float | None:
+    """Seconds to wait: ``retry-after-ms`` / ``Retry-After`` headers, else ``RetryInfo``."""
+    headers = getattr(err.response, "headers", None)
+    if headers is not None:
+        from_header = _retry_after_header(headers)
+        if from_header is not None:
+            return from_header
+    for detail in _error_details(err.details):
+        if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            match = _DURATION.match(str(detail.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def _retry_after_header(headers: Mapping[str, str]) -> float | None:
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return float(milliseconds) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError):
+        return None

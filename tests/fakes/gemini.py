@@ -1,0 +1,502 @@
+"""A fake of the Gemini Developer API (``generativelanguage.googleapis.com``) on loopback.
+
+Speaks the documented REST wire format the ``google-genai`` SDK uses when its ``base_url`` points
+here: ``POST /v1beta/models/{model}:generateContent``, ``POST
+/v1beta/models/{model}:streamGenerateContent?alt=sse`` (``data: <GenerateContentResponse>`` events
+separated by CRLF CRLF, cumulative ``usageMetadata`` on every event, ``finishReason`` on the last),
+``GET /v1beta/models`` (``pageSize`` / ``pageToken`` / ``nextPageToken``) and ``GET
+/v1beta/models/{model}``. Errors use Google's body ``{"error": {"code", "message", "status",
+"details"}}``; a wrong ``x-goog-api-key`` gets what Google really answers (400
+``INVALID_ARGUMENT`` with an ``ErrorInfo`` detail of reason ``API_KEY_INVALID``), a missing one
+403 ``PERMISSION_DENIED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+from aiohttp import web
+
+from tests.fakes.base import FakeServer, Fault, Reply
+
+API_VERSIONS: Final = ("v1", "v1beta")
+DEFAULT_MODELS: Final = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash", "gemma-3-27b-it")
+EMBEDDING_METHODS: Final = ["embedContent", "countTextTokens", "countTokens"]
+GENERATION_METHODS: Final = ["generateContent", "countTokens", "createCachedContent"]
+REQUEST_FIELDS: Final = frozenset(
+    {
+        "contents",
+        "systemInstruction",
+        "generationConfig",
+        "tools",
+        "toolConfig",
+        "safetySettings",
+        "cachedContent",
+        "labels",
+        "serviceTier",
+        "store",
+    }
+)
+GOOGLE_STATUS: Final[Mapping[int, str]] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+SERVICE: Final = "generativelanguage.googleapis.com"
+
+
+class GeminiRequestError(Exception):
+    """Raised inside a handler to answer a Google error body."""
+
+    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details or []
+
+
+def google_error(
+    status: int, message: str, details: list[dict[str, Any]] | None = None
+) -> web.Response:
+    """Google's JSON error envelope (``google.rpc.Status``)."""
+    body = {
+        "error": {
+            "code": status,
+            "message": message,
+            "status": GOOGLE_STATUS.get(status, "UNKNOWN"),
+            **({"details": details} if details else {}),
+        }
+    }
+    return web.json_response(body, status=status, content_type="application/json")
+
+
+def error_info(reason: str, **metadata: str) -> dict[str, Any]:
+    """A ``google.rpc.ErrorInfo`` detail."""
+    return {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": reason,
+        "domain": "googleapis.com",
+        "metadata": {"service": SERVICE, **metadata},
+    }
+
+
+def retry_info(seconds: float) -> dict[str, Any]:
+    """A ``google.rpc.RetryInfo`` detail (``retryDelay`` is a JSON ``Duration`` such as "7s")."""
+    delay = f"{seconds:g}s"
+    return {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}
+
+
+def example_from_schema(schema: Any) -> Any:
+    """A minimal instance of a JSON schema or of Gemini's OpenAPI-style ``Schema``."""
+    if not isinstance(schema, Mapping):
+        return None
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    kind = str(kind).lower()
+    if kind == "object":
+        properties = schema.get("properties", {})
+        required = schema.get("required", list(properties))
+        return {name: example_from_schema(properties.get(name, {})) for name in required}
+    if kind == "array":
+        return [example_from_schema(schema["items"])] if "items" in schema else []
+    return {"string": "example", "integer": 0, "number": 0.0, "boolean": False}.get(kind)
+
+
+def display_name(model: str) -> str:
+    """A display name in Google's style ("gemini-2.5-flash" -> "Gemini 2.5 Flash")."""
+    return " ".join(part.capitalize() for part in model.split("-"))
+
+
+class FakeGemini(FakeServer):
+    """The Gemini API. ``aliases`` maps a requested model to the ``modelVersion`` answered.
+
+    ``tool_call`` (name, args) makes the next generation requests that declare that tool answer
+    with a ``functionCall`` part instead of text. ``default_page_size`` is the page size used when
+    the client sends no ``pageSize`` (Google's default is 50).
+    """
+
+    vendor = "gemini"
+
+    def __init__(self, *, api_key: str | None = None, models: list[str] | None = None) -> None:
+        super().__init__(api_key=api_key, models=models)
+        self.aliases: dict[str, str] = {}
+        self.tool_call: tuple[str, dict[str, Any]] | None = None
+        self.default_page_size = 50
+        self._ids = itertools.count(1)
+        self._release = asyncio.Event()
+
+    # --- lifecycle ----------------------------------------------------------------------
+    async def start(self, port: int = 0) -> FakeGemini:
+        """Listen on loopback; hung requests are released when the fake stops."""
+        self._release = asyncio.Event()
+        await super().start(port)
+        return self
+
+    async def stop(self) -> None:
+        """Release hung handlers (timeouts, stalled streams), then stop listening."""
+        self._release.set()
+        await super().stop()
+
+    # --- routes -------------------------------------------------------------------------
+    def setup_routes(self, app: web.Application) -> None:
+        """``/{v1,v1beta}/models`` and ``/{v1,v1beta}/models/{model}[:method]``."""
+        for version in API_VERSIONS:
+            app.router.add_get(f"/{version}/models", self._list_models)
+            app.router.add_get(f"/{version}/models/{{model}}", self._get_model)
+            app.router.add_post(f"/{version}/models/{{target}}", self._model_method)
+
+    def error_response(self, status: int, message: str, *, kind: str) -> web.Response:
+        """Google's error body for ``status``, with the details Google attaches."""
+        details: list[dict[str, Any]] = []
+        if kind == "rate_limit":
+            details = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": f"{SERVICE}/generate_content_free_tier_requests",
+                            "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                        }
+                    ],
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.Help",
+                    "links": [
+                        {
+                            "description": "Learn more about Gemini API quotas",
+                            "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                        }
+                    ],
+                },
+            ]
+        elif kind == "auth":
+            details = [error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED")]
+        return google_error(status, message, details)
+
+    async def apply_fault(
+        self, request: web.Request, fault: Fault, params: dict[str, Any]
+    ) -> web.StreamResponse | None:
+        """Google's flavour of the faults: 429 carries ``RetryInfo``; hangs end at ``stop()``."""
+        if fault is Fault.RATE_LIMIT:
+            retry_after = params.get("retry_after", 1)
+            response = self.error_response(
+                429,
+                "You exceeded your current quota, please check your plan and billing details.",
+                kind="rate_limit",
+            )
+            body = json.loads(response.text or "{}")
+            body["error"]["details"].append(retry_info(params.get("retry_delay", retry_after)))
+            response.text = json.dumps(body)
+            if params.get("header", True):
+                response.headers["Retry-After"] = str(retry_after)
+            return response
+        if fault is Fault.OVERLOADED:
+            return google_error(503, "The model is overloaded. Please try again later.")
+        if fault is Fault.TIMEOUT:
+            await self._hang(params.get("seconds", 3600))
+            return google_error(504, "Deadline expired before operation could complete.")
+        return await super().apply_fault(request, fault, params)
+
+    # --- handlers -----------------------------------------------------------------------
+    async def _list_models(self, request: web.Request) -> web.Response:
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        names = self.state.models or list(DEFAULT_MODELS)
+        try:
+            size = int(request.query.get("pageSize") or self.default_page_size)
+            offset = _decode_token(request.query.get("pageToken", ""))
+        except ValueError:
+            return google_error(400, "Invalid page token or page size.")
+        page = names[offset : offset + size]
+        body: dict[str, Any] = {"models": [self._model_resource(name) for name in page]}
+        if offset + size < len(names):
+            body["nextPageToken"] = _encode_token(offset + size)
+        return web.json_response(body)
+
+    async def _get_model(self, request: web.Request) -> web.Response:
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        model = request.match_info["model"]
+        if self.state.models and model not in self.state.models:
+            return google_error(404, f"models/{model} is not found for API version v1beta")
+        return web.json_response(self._model_resource(model))
+
+    async def _model_method(self, request: web.Request) -> web.StreamResponse:
+        model, _, method = request.match_info["target"].partition(":")
+        if method not in ("generateContent", "streamGenerateContent"):
+            return google_error(404, f"Method {method!r} not found.")
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        streaming = method == "streamGenerateContent"
+        fault = self.next_fault()
+        if fault is not None:
+            fault_response = await self._act_out(request, fault, streaming=streaming)
+            if fault_response is not None:
+                return fault_response
+        try:
+            body = await request.json()
+            self._validate(model, body)
+        except GeminiRequestError as err:
+            return google_error(err.status, err.message, err.details)
+        except ValueError:
+            return google_error(400, "Invalid JSON payload received.")
+        stall = fault is not None and fault[0] is Fault.STALL_STREAM
+        if streaming and request.query.get("alt") == "sse":
+            return await self._stream(request, model, body, stall=stall)
+        if streaming:
+            # Without alt=sse Google streams one JSON array; the SDK always asks for SSE.
+            return web.json_response(self._chunks(model, body))
+        return web.json_response(self._response(model, body))
+
+    async def _act_out(
+        self, request: web.Request, fault: tuple[Fault, dict[str, Any]], *, streaming: bool
+    ) -> web.StreamResponse | None:
+        kind, params = fault
+        if kind is Fault.STALL_STREAM:
+            return None
+        if kind is Fault.MALFORMED and streaming:
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(b'data: {"candidates": [{"content": {"parts": [{"te\r\n\r\n')
+            await response.write_eof()
+            return response
+        return await self.apply_fault(request, kind, params)
+
+    # --- key check ----------------------------------------------------------------------
+    def _check_key(self, request: web.Request) -> web.Response | None:
+        expected = self.state.api_key
+        if expected is None:
+            return None
+        given = request.headers.get("x-goog-api-key") or request.query.get("key")
+        if not given:
+            return google_error(
+                403,
+                "Method doesn't allow unregistered callers (callers without established "
+                "identity). Please use API Key or other form of API consumer identity to call "
+                "this API.",
+                [error_info("CONSUMER_INVALID")],
+            )
+        if given != expected:
+            message = "API key not valid. Please pass a valid API key."
+            return google_error(
+                400,
+                message,
+                [
+                    error_info("API_KEY_INVALID"),
+                    {
+                        "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                        "locale": "en-US",
+                        "message": message,
+                    },
+                ],
+            )
+        return None
+
+    # --- request validation (what the real API refuses) --------------------------------
+    def _validate(self, model: str, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise GeminiRequestError(400, "Invalid JSON payload received.")
+        unknown = sorted(set(body) - REQUEST_FIELDS)
+        if unknown:
+            raise GeminiRequestError(
+                400,
+                f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.',
+            )
+        if self.state.models and model not in self.state.models and model not in self.aliases:
+            raise GeminiRequestError(
+                404,
+                f"models/{model} is not found for API version v1beta, or is not supported for "
+                "generateContent. Call ListModels to see the list of available models and their "
+                "supported methods.",
+            )
+        contents = body.get("contents")
+        if not contents:
+            raise GeminiRequestError(
+                400, "* GenerateContentRequest.contents: contents is not specified\n"
+            )
+        for content in contents:
+            if content.get("role", "user") not in ("user", "model"):
+                raise GeminiRequestError(400, "Please use a valid role: user, model.")
+            if not content.get("parts"):
+                raise GeminiRequestError(
+                    400,
+                    "* GenerateContentRequest.contents.parts: contents.parts must not be empty.",
+                )
+        config = body.get("generationConfig", {})
+        if "responseSchema" in config and "responseJsonSchema" in config:
+            raise GeminiRequestError(
+                400, "responseSchema and responseJsonSchema cannot both be set."
+            )
+        wants_schema = "responseSchema" in config or "responseJsonSchema" in config
+        if wants_schema and config.get("responseMimeType") != "application/json":
+            raise GeminiRequestError(
+                400,
+                "* GenerateContentRequest.generation_config.response_mime_type: must be "
+                "application/json when a response schema is set.\n",
+            )
+
+    # --- answers ------------------------------------------------------------------------
+    def _reply_text(self, body: Mapping[str, Any]) -> str:
+        reply = self.state.reply
+        config = body.get("generationConfig", {})
+        if config.get("responseMimeType") == "application/json" and reply.text == Reply().text:
+            schema = config.get("responseJsonSchema") or config.get("responseSchema") or {}
+            return json.dumps(example_from_schema(schema) if schema else {})
+        return reply.text
+
+    def _function_call(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        if self.tool_call is None:
+            return None
+        name, args = self.tool_call
+        declared = {
+            declaration.get("name")
+            for tool in body.get("tools", [])
+            for declaration in tool.get("functionDeclarations", [])
+        }
+        return {"name": name, "args": args} if name in declared else None
+
+    def _finish_and_output(self, body: Mapping[str, Any]) -> tuple[str, int]:
+        reply = self.state.reply
+        limit = body.get("generationConfig", {}).get("maxOutputTokens")
+        if limit is not None and reply.output_tokens + reply.thinking_tokens > limit:
+            return "MAX_TOKENS", max(limit - reply.thinking_tokens, 0)
+        return "STOP", reply.output_tokens
+
+    def _usage(self, output_tokens: int, *, final: bool = True) -> dict[str, Any]:
+        reply = self.state.reply
+        usage: dict[str, Any] = {
+            "promptTokenCount": reply.input_tokens,
+            "candidatesTokenCount": output_tokens,
+            "totalTokenCount": reply.input_tokens + output_tokens + reply.thinking_tokens,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": reply.input_tokens}],
+        }
+        if reply.thinking_tokens:
+            usage["thoughtsTokenCount"] = reply.thinking_tokens
+        if not final and not output_tokens:
+            del usage["candidatesTokenCount"]
+        return usage
+
+    def _envelope(
+        self, model: str, parts: list[dict[str, Any]], usage: dict[str, Any], finish: str | None
+    ) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
+        if finish is not None:
+            candidate["finishReason"] = finish
+        return {
+            "candidates": [candidate],
+            "usageMetadata": usage,
+            "modelVersion": self.aliases.get(model, model),
+            "responseId": f"fakeGemini{next(self._ids):06d}",
+        }
+
+    def _response(self, model: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        finish, output_tokens = self._finish_and_output(body)
+        call = self._function_call(body)
+        parts = [{"functionCall": call}] if call else [{"text": self._reply_text(body)}]
+        return self._envelope(model, parts, self._usage(output_tokens), finish)
+
+    def _chunks(self, model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        finish, output_tokens = self._finish_and_output(body)
+        call = self._function_call(body)
+        if call:
+            return [
+                self._envelope(model, [{"functionCall": call}], self._usage(output_tokens), finish)
+            ]
+        pieces = _split(self._reply_text(body), self.state.reply.chunks)
+        chunks = []
+        for index, piece in enumerate(pieces, start=1):
+            last = index == len(pieces)
+            # Usage is a running total on every event, complete on the last one.
+            so_far = output_tokens if last else output_tokens * index // len(pieces)
+            usage = self._usage(so_far, final=last)
+            chunks.append(self._envelope(model, [{"text": piece}], usage, finish if last else None))
+        return chunks
+
+    async def _stream(
+        self, request: web.Request, model: str, body: Mapping[str, Any], *, stall: bool
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        for chunk in self._chunks(model, body):
+            await response.write(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
+            if stall:
+                await self._hang(3600)
+        await response.write_eof()
+        return response
+
+    async def _hang(self, seconds: float) -> None:
+        """Hold the request, but never past ``stop()`` (so test teardown stays fast)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._release.wait()
+        except TimeoutError:
+            return
+
+    def _model_resource(self, model: str) -> dict[str, Any]:
+        embedding = "embedding" in model
+        resource: dict[str, Any] = {
+            "name": f"models/{model}",
+            "version": "001",
+            "displayName": display_name(model),
+            "description": f"Fake {display_name(model)}",
+            "inputTokenLimit": 2048 if embedding else 1048576,
+            "outputTokenLimit": 1 if embedding else 65536,
+            "supportedGenerationMethods": EMBEDDING_METHODS if embedding else GENERATION_METHODS,
+        }
+        if not embedding:
+            resource |= {"temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2}
+        return resource
+
+
+def _validate_inline_data(part: Mapping[str, Any]) -> None:
+    """Inline data needs a MIME type and base64 bytes (proto JSON takes either field casing)."""
+    blob = part.get("inlineData") or part.get("inline_data")
+    if blob is None:
+        return
+    if not (blob.get("mimeType") or blob.get("mime_type")):
+        raise GeminiRequestError(
+            400, "* GenerateContentRequest.contents.parts.inline_data.mime_type: required"
+        )
+    try:
+        data = str(blob.get("data", "")).replace("-", "+").replace("_", "/")
+        base64.b64decode(data, validate=True)
+    except ValueError as err:
+        raise GeminiRequestError(
+            400,
+            "Invalid value at 'contents.parts.inline_data.data' (TYPE_BYTES), "
+            "Base64 decoding failed",
+        ) from err
+
+
+def _split(text: str, pieces: int) -> list[str]:
+    pieces = max(1, min(pieces, len(text) or 1))
+    size = -(-len(text) // pieces) if text else 1
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_token(token: str) -> int:
+    if not token:
+        return 0
+    prefix, _, offset = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+    if prefix != "offset":
+        raise ValueError(token)
+    return int(offset)
