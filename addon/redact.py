@@ -48,7 +48,7 @@ SHAPES: Final[tuple[re.Pattern[str], ...]] = (
         rf"(?!(?:bearer|basic|token)\s)(?P<secret>{_VALUE})"
     ),
     # Gemini and others accept the key as a query parameter.
-    re.compile(r"(?i)[?&](?:key|api_key|access_token|token)=(?P<secret>[^&\s#\"']{6,})"),
+    re.compile(r"(?i)[?&](?:key|api_key|access_token|token)=(?P<secret>[^&\s#\"'…]{6,})"),
 )
 
 
