@@ -116,9 +116,9 @@ class FakeOllama(FakeServer):
 
     # --- routes -------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
-        """Register Ollama's routes (every ``/api`` route may suffer a queued fault)."""
+        """Register Ollama's routes."""
         app.router.add_get("/", self._root)
-        app.router.add_post("/api/chat", self._guarded(self._chat, streams=True))
+        app.router.add_post("/api/chat", self._guarded(self._chat, generation=True))
         app.router.add_get("/api/tags", self._guarded(self._tags))
         app.router.add_get("/api/version", self._guarded(self._version))
         app.router.add_post("/api/show", self._guarded(self._show))
@@ -132,31 +132,39 @@ class FakeOllama(FakeServer):
             message = "unauthorized"
         return web.json_response({"error": message}, status=status)
 
-    def _guarded(self, handler: Handler, *, streams: bool = False) -> Handler:
-        """Wrap a route: act out a queued fault, then check the proxy's bearer key."""
+    def _guarded(self, handler: Handler, *, generation: bool = False) -> Handler:
+        """Wrap a route: check the proxy's bearer key, then act out a fault.
+
+        Queued faults hit generation requests only; a sticky fault hits every route.
+        """
 
         async def guarded(request: web.Request) -> web.StreamResponse:
-            queued = self.next_fault()
-            if queued is not None:
-                fault, params = queued
-                streaming = streams and await self._wants_stream(request)
-                if fault is Fault.STALL_STREAM and streaming:
-                    return await self._chat(request, after_first="stall")
-                if fault is Fault.SERVER_ERROR and streaming and params.get("mid_stream"):
-                    return await self._chat(request, after_first="error")
-                if fault in (Fault.TIMEOUT, Fault.STALL_STREAM):
-                    await self._hold(params)
-                    return self.error_response(500, "late", kind="server_error")
-                response = await self.apply_fault(request, fault, params)
-                if response is not None:
-                    return response
             if self.state.api_key is not None:
                 expected = f"Bearer {self.state.api_key}"
                 if request.headers.get("Authorization") != expected:
                     return self.error_response(401, "unauthorized", kind="auth")
+            queued = self.next_fault() if generation else self.state.sticky_fault
+            if queued is not None:
+                answer = await self._act_out(request, *queued, streams=generation)
+                if answer is not None:
+                    return answer
             return await handler(request)
 
         return guarded
+
+    async def _act_out(
+        self, request: web.Request, fault: Fault, params: dict[str, Any], *, streams: bool
+    ) -> web.StreamResponse | None:
+        """Answer with ``fault``; stream faults run inside a real NDJSON stream."""
+        streaming = streams and await self._wants_stream(request)
+        if fault is Fault.STALL_STREAM and streaming:
+            return await self._chat(request, after_first="stall")
+        if fault is Fault.SERVER_ERROR and streaming and params.get("mid_stream"):
+            return await self._chat(request, after_first="error")
+        if fault in (Fault.TIMEOUT, Fault.STALL_STREAM):
+            await self._hold(params)
+            return self.error_response(500, "late", kind="server_error")
+        return await self.apply_fault(request, fault, params)
 
     async def _hold(self, params: Mapping[str, Any]) -> None:
         """Hang like a stuck server until the fake stops (or ``seconds`` pass)."""

@@ -248,6 +248,24 @@ def test_options_follow_the_model_traits(
     assert wire_options(ask(**fields), traits) == expected
 
 
+@pytest.mark.parametrize(
+    ("model", "vision", "tools", "thinking"),
+    [
+        ("llava:7b", True, False, False),
+        ("gemma3:4b", True, False, False),
+        ("qwen3-vl:8b", True, True, True),
+        ("qwen3:8b", False, True, True),
+        ("deepseek-r1:7b", False, True, True),
+        ("llama3.2:latest", False, True, False),
+    ],
+)
+def test_model_traits(
+    provider: OllamaProvider, model: str, vision: bool, tools: bool, thinking: bool
+) -> None:
+    traits = provider.traits(model)
+    assert (traits.vision, traits.tools, traits.thinking) == (vision, tools, thinking)
+
+
 async def test_a_model_that_was_never_pulled_says_how_to_pull_it(
     provider: OllamaProvider, fake: FakeOllama
 ) -> None:
