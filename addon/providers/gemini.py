@@ -113,7 +113,7 @@ class GeminiProvider(BaseProvider):
         _LOGGER.debug("%s: generateContent model=%s", self.name, model)
         response = await self._client.aio.models.generate_content(
             model=model,
-            contents=self._contents(request),
+            contents=self._contents(request, model),
             config=self._config(request, model, timeout),
         )
         return _to_response(response, model)
@@ -125,7 +125,7 @@ class GeminiProvider(BaseProvider):
         _LOGGER.debug("%s: streamGenerateContent model=%s", self.name, model)
         stream = await self._client.aio.models.generate_content_stream(
             model=model,
-            contents=self._contents(request),
+            contents=self._contents(request, model),
             config=self._config(request, model, timeout),
         )
         summary = _StreamSummary(model)
@@ -187,7 +187,7 @@ class GeminiProvider(BaseProvider):
         schema = dict(request.json_schema) if request.json_schema is not None else None
         return types.GenerateContentConfig(
             http_options=_call_options(timeout),
-            system_instruction=request.system_prompt,
+            system_instruction=request.system_prompt if traits.system_prompt else None,
             max_output_tokens=request.max_tokens or traits.default_max_tokens,
             temperature=temperature,
             stop_sequences=list(request.stop) or None,
@@ -198,8 +198,11 @@ class GeminiProvider(BaseProvider):
             automatic_continuation=False,
         )
 
-    def _contents(self, request: ChatRequest) -> list[types.Content]:
-        """The conversation as Gemini turns (``user``/``model``); tool results ride as user."""
+    def _contents(self, request: ChatRequest, model: str) -> list[types.Content]:
+        """The conversation as Gemini turns (``user``/``model``); tool results ride as user.
+
+        Models that refuse a system instruction get it as the first part of the first turn.
+        """
         names: dict[str, str] = {}
         contents: list[types.Content] = []
         for message in request.conversation:
@@ -215,6 +218,8 @@ class GeminiProvider(BaseProvider):
             contents.append(types.Content(role=role, parts=parts))
         if not contents:
             raise ProviderBadRequestError(f"{self.name}: the request has no message to answer")
+        if request.system_prompt and not self.traits(model).system_prompt:
+            _fold_system_prompt(contents, request.system_prompt)
         return contents
 
     # --- errors -------------------------------------------------------------------------
@@ -277,6 +282,16 @@ def _parts(message: Message, names: Mapping[str, str]) -> list[types.Part]:
         for c in message.tool_calls
     ]
     return parts
+
+
+def _fold_system_prompt(contents: list[types.Content], prompt: str) -> None:
+    """Put the system prompt in front of the first user turn (for models without one)."""
+    part = types.Part.from_text(text=prompt)
+    first = contents[0]
+    if first.role == "user" and first.parts is not None:
+        first.parts.insert(0, part)
+    else:
+        contents.insert(0, types.Content(role="user", parts=[part]))
 
 
 def _is_tool_turn(content: types.Content) -> bool:

@@ -20,7 +20,9 @@ class ModelTraits:
     ``max_tokens_param`` names the request field for the output cap (OpenAI's newer models take
     ``max_completion_tokens``); ``temperature`` is False where the model rejects it;
     ``default_max_tokens`` is sent when the caller gives none and the vendor requires one
-    (Anthropic); ``thinking`` marks models whose reasoning tokens count as output.
+    (Anthropic); ``thinking`` marks models whose reasoning tokens count as output;
+    ``system_prompt`` is False where the vendor refuses a separate system prompt (Gemma on the
+    Gemini API), so the provider folds it into the first user turn.
     """
 
     vision: bool = False
@@ -30,6 +32,7 @@ class ModelTraits:
     max_tokens_param: str = "max_tokens"
     default_max_tokens: int | None = None
     thinking: bool = False
+    system_prompt: bool = True
 
 
 _FIELDS = {f.name for f in fields(ModelTraits)}

@@ -123,9 +123,11 @@ def display_name(model: str) -> str:
 class FakeGemini(FakeServer):
     """The Gemini API. ``aliases`` maps a requested model to the ``modelVersion`` answered.
 
-    ``tool_call`` (name, args) makes the next generation requests that declare that tool answer
-    with a ``functionCall`` part instead of text. ``default_page_size`` is the page size used when
-    the client sends no ``pageSize`` (Google's default is 50).
+    ``tool_call`` (name, args) makes generation requests that declare that tool answer with a
+    ``functionCall`` part instead of text. ``block_reason`` (e.g. "SAFETY") blocks every prompt:
+    no candidates, only ``promptFeedback``. ``default_page_size`` is the page size used when the
+    client sends no ``pageSize`` (Google's default is 50). Gemma models refuse a system
+    instruction and JSON mode, as on the real API.
     """
 
     vendor = "gemini"
@@ -134,9 +136,18 @@ class FakeGemini(FakeServer):
         super().__init__(api_key=api_key, models=models)
         self.aliases: dict[str, str] = {}
         self.tool_call: tuple[str, dict[str, Any]] | None = None
+        self.block_reason: str | None = None
         self.default_page_size = 50
         self._ids = itertools.count(1)
         self._release = asyncio.Event()
+
+    def reset(self) -> None:
+        """Also forget aliases, the scripted tool call and the prompt block."""
+        super().reset()
+        self.aliases.clear()
+        self.tool_call = None
+        self.block_reason = None
+        self.default_page_size = 50
 
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self, port: int = 0) -> FakeGemini:
@@ -336,6 +347,12 @@ class FakeGemini(FakeServer):
                     "* GenerateContentRequest.contents.parts: contents.parts must not be empty.",
                 )
         config = body.get("generationConfig", {})
+        if model.startswith("gemma") and "systemInstruction" in body:
+            raise GeminiRequestError(
+                400, f"Developer instruction is not enabled for models/{model}"
+            )
+        if model.startswith("gemma") and config.get("responseMimeType") == "application/json":
+            raise GeminiRequestError(400, f"JSON mode is not enabled for models/{model}")
         if "responseSchema" in config and "responseJsonSchema" in config:
             raise GeminiRequestError(
                 400, "responseSchema and responseJsonSchema cannot both be set."
@@ -402,13 +419,34 @@ class FakeGemini(FakeServer):
             "responseId": f"fakeGemini{next(self._ids):06d}",
         }
 
+    def _blocked(self, model: str) -> dict[str, Any]:
+        reply = self.state.reply
+        return {
+            "promptFeedback": {
+                "blockReason": self.block_reason,
+                "safetyRatings": [
+                    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH"}
+                ],
+            },
+            "usageMetadata": {
+                "promptTokenCount": reply.input_tokens,
+                "totalTokenCount": reply.input_tokens,
+            },
+            "modelVersion": self.aliases.get(model, model),
+            "responseId": f"fakeGemini{next(self._ids):06d}",
+        }
+
     def _response(self, model: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        if self.block_reason:
+            return self._blocked(model)
         finish, output_tokens = self._finish_and_output(body)
         call = self._function_call(body)
         parts = [{"functionCall": call}] if call else [{"text": self._reply_text(body)}]
         return self._envelope(model, parts, self._usage(output_tokens), finish)
 
     def _chunks(self, model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if self.block_reason:
+            return [self._blocked(model)]
         finish, output_tokens = self._finish_and_output(body)
         call = self._function_call(body)
         if call:

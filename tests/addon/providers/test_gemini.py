@@ -334,6 +334,39 @@ async def test_model_without_structured_output_is_refused_before_sending(
     assert generation_requests(fake) == []
 
 
+async def test_gemma_gets_the_system_prompt_in_the_first_user_turn(
+    fake: FakeGemini, provider: GeminiProvider
+) -> None:
+    request = ChatRequest(
+        messages=(Message(Role.SYSTEM, "Be terse."), Message(Role.USER, "Weather?")),
+        model="gemma-3-27b-it",
+    )
+
+    response = await provider.chat(request, timeout=10)
+
+    body = fake.requests[-1].body
+    assert "systemInstruction" not in body
+    assert body["contents"] == [
+        {"role": "user", "parts": [{"text": "Be terse."}, {"text": "Weather?"}]}
+    ]
+    assert response.text == "Hello from the fake."
+
+
+async def test_blocked_prompt_is_a_content_filter_finish(
+    fake: FakeGemini, provider: GeminiProvider
+) -> None:
+    fake.block_reason = "SAFETY"
+
+    response = await provider.chat(ask(), timeout=10)
+    deltas = await collect(provider, ask())
+
+    assert response.text == ""
+    assert response.finish_reason is FinishReason.CONTENT_FILTER
+    assert response.usage == Usage(input_tokens=12, output_tokens=0)
+    assert [d.text for d in deltas if d.text] == []
+    assert deltas[-1].finish_reason is FinishReason.CONTENT_FILTER
+
+
 async def test_unknown_model_is_a_bad_request_with_the_vendor_message(
     provider: GeminiProvider,
 ) -> None:
