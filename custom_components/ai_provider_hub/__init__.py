@@ -1,0 +1,38 @@
+"""The AI Provider Hub integration: Home Assistant actions and entities for the add-on."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_URL, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .api import HubClient
+from .const import CONF_TOKEN, DOMAIN
+from .coordinator import HubConfigEntry, HubCoordinator, HubRuntimeData
+from .services import async_setup_services
+
+PLATFORMS: list[Platform] = [Platform.CONVERSATION, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions (they exist whether or not an entry is loaded)."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HubConfigEntry) -> bool:
+    """Connect to the hub, take a first poll and set up the platforms."""
+    client = HubClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data[CONF_TOKEN])
+    coordinator = HubCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = HubRuntimeData(client=client, coordinator=coordinator)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: HubConfigEntry) -> bool:
+    """Unload the platforms."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,0 +1,84 @@
+"""Polls the add-on's health, providers and usage for the entities."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .api import Health, HubApiError, HubAuthError, HubClient, ProviderInfo, UsageReport
+from .const import DOMAIN, UPDATE_INTERVAL
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HubData:
+    """One poll of the add-on."""
+
+    health: Health
+    providers: list[ProviderInfo]
+    usage: UsageReport | None  # None while the add-on has no usage endpoint
+
+    def provider(self, name: str) -> ProviderInfo | None:
+        """The provider called ``name``, if the hub still has it."""
+        return next((p for p in self.providers if p["name"] == name), None)
+
+
+@dataclass(slots=True)
+class HubRuntimeData:
+    """What a loaded entry keeps in ``entry.runtime_data``."""
+
+    client: HubClient
+    coordinator: HubCoordinator
+
+
+type HubConfigEntry = ConfigEntry[HubRuntimeData]
+
+
+class HubCoordinator(DataUpdateCoordinator[HubData]):
+    """Fetches ``HubData`` every minute; a rejected token starts reauth."""
+
+    config_entry: HubConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: HubConfigEntry, client: HubClient) -> None:
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=DOMAIN,
+            update_interval=UPDATE_INTERVAL,
+        )
+        self.client = client
+
+    async def _async_update_data(self) -> HubData:
+        try:
+            health = await self.client.health()
+            providers = await self.client.providers()
+            usage = await self._fetch_usage()
+        except HubAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="unauthorized",
+                translation_placeholders={"message": err.message},
+            ) from err
+        except HubApiError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="update_failed",
+                translation_placeholders={"message": err.message},
+            ) from err
+        return HubData(health=health, providers=providers, usage=usage)
+
+    async def _fetch_usage(self) -> UsageReport | None:
+        try:
+            return await self.client.usage()
+        except HubApiError as err:
+            if err.status == 404:
+                _LOGGER.debug("The hub has no usage endpoint yet")
+                return None
+            raise

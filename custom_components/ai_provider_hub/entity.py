@@ -1,0 +1,70 @@
+"""Base entities: one device for the hub, one per provider behind it."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .api import ProviderInfo
+from .const import DEFAULT_NAME, DOMAIN, MANUFACTURER
+from .coordinator import HubCoordinator
+
+
+def hub_device_info(coordinator: HubCoordinator) -> DeviceInfo:
+    """The hub's service device."""
+    entry = coordinator.config_entry
+    version = coordinator.data.health.get("version") if coordinator.data else None
+    return DeviceInfo(
+        identifiers={(DOMAIN, entry.entry_id)},
+        name=entry.title,
+        manufacturer=MANUFACTURER,
+        model=DEFAULT_NAME,
+        sw_version=version,
+        entry_type=DeviceEntryType.SERVICE,
+    )
+
+
+class HubEntity(CoordinatorEntity[HubCoordinator]):
+    """An entity of the hub device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: HubCoordinator, description: EntityDescription) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{description.key}"
+        self._attr_device_info = hub_device_info(coordinator)
+
+
+class ProviderEntity(CoordinatorEntity[HubCoordinator]):
+    """An entity of one provider's device (linked to the hub device)."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: HubCoordinator, description: EntityDescription, provider: ProviderInfo
+    ) -> None:
+        super().__init__(coordinator)
+        entry_id = coordinator.config_entry.entry_id
+        self.entity_description = description
+        self.provider_name = provider["name"]
+        self._attr_unique_id = f"{entry_id}_{self.provider_name}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{entry_id}_{self.provider_name}")},
+            name=self.provider_name,
+            manufacturer=provider.get("type"),
+            model=provider.get("model"),
+            via_device=(DOMAIN, entry_id),
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    @property
+    def provider(self) -> ProviderInfo | None:
+        """The provider's latest data (None once the hub no longer has it)."""
+        return self.coordinator.data.provider(self.provider_name)
+
+    @property
+    def available(self) -> bool:
+        """Available while the hub answers and still has this provider."""
+        return super().available and self.provider is not None

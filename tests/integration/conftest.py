@@ -1,0 +1,59 @@
+"""Fixtures of the integration's tests: Home Assistant, the fake hub, a config entry."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from homeassistant.const import CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ai_provider_hub.config_flow import hub_unique_id
+from custom_components.ai_provider_hub.const import CONF_TOKEN, DOMAIN
+
+from .fake_hub import FakeHub
+
+
+@pytest.fixture(autouse=True)
+async def setup_core(hass: HomeAssistant, enable_custom_integrations: None) -> None:
+    """Load the core integration (conversation needs it) and allow custom integrations."""
+    assert await async_setup_component(hass, "homeassistant", {})
+
+
+@pytest.fixture
+async def fake_hub(socket_enabled: None) -> AsyncIterator[FakeHub]:
+    """A loopback server impersonating the add-on."""
+    hub = FakeHub()
+    await hub.start()
+    yield hub
+    await hub.stop()
+
+
+@pytest.fixture
+def entry_options() -> dict[str, Any]:
+    """Options of the test entry (override to change them)."""
+    return {}
+
+
+@pytest.fixture
+def config_entry(fake_hub: FakeHub, entry_options: dict[str, Any]) -> MockConfigEntry:
+    """An entry pointing at the fake hub (not yet added)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="AI Provider Hub",
+        unique_id=hub_unique_id(fake_hub.url),
+        data={CONF_URL: fake_hub.url, CONF_TOKEN: fake_hub.token},
+        options=entry_options,
+    )
+
+
+@pytest.fixture
+async def loaded_entry(hass: HomeAssistant, config_entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry, set up."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry

@@ -1,0 +1,208 @@
+"""A loopback server that impersonates the add-on's HTTP API for the quick tests.
+
+It answers with the documented bodies and error envelope, checks the bearer token, streams
+Server-Sent Events like the add-on does, and records every request so tests can assert what
+was (or was not) sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+TOKEN = "test-token-0123456789"
+
+HEALTH: dict[str, Any] = {
+    "status": "degraded",
+    "version": "0.1.0",
+    "providers": [
+        {
+            "name": "openai",
+            "type": "openai",
+            "model": "gpt-4.1-mini",
+            "state": "healthy",
+            "error_key": None,
+        },
+        {
+            "name": "ollama",
+            "type": "ollama",
+            "model": "gemma3:4b",
+            "state": "circuit_open",
+            "error_key": "provider_connection",
+        },
+    ],
+}
+PROVIDERS: dict[str, Any] = {
+    "providers": [
+        {
+            **HEALTH["providers"][0],
+            "vision_model": None,
+            "priority": 10,
+            "enabled": True,
+            "vision": True,
+            "api_key": "sk-…abcd",
+            "base_url": "http://127.0.0.1:1/v1",
+            "latency_ms": 812.5,
+        },
+        {
+            **HEALTH["providers"][1],
+            "vision_model": None,
+            "priority": 100,
+            "enabled": True,
+            "vision": True,
+            "api_key": None,
+            "base_url": "http://127.0.0.1:2",
+            "latency_ms": None,
+        },
+    ]
+}
+TOTALS: dict[str, Any] = {
+    "requests": 7,
+    "succeeded": 6,
+    "failed": 1,
+    "success_rate": 6 / 7,
+    "input_tokens": 1200,
+    "output_tokens": 300,
+    "cost_usd": 0.0123,
+    "p50_latency_ms": 700.0,
+    "p95_latency_ms": 1500.0,
+}
+USAGE: dict[str, Any] = {
+    "since": "2025-04-01T00:00:00+00:00",
+    "until": "2025-04-20T12:00:00+00:00",
+    "totals": TOTALS,
+    "by_provider": {"openai": TOTALS},
+    "by_model": {},
+    "by_tag": {},
+    "by_day": {},
+    "today": TOTALS,
+    "month": {**TOTALS, "requests": 70, "cost_usd": 1.5},
+    "budget": {
+        "daily": {"limit_usd": 1.0, "spent_usd": 0.0123, "reserved_usd": 0.0, "left_usd": 0.9877},
+        "monthly": {"limit_usd": None, "spent_usd": 1.5, "reserved_usd": 0.0, "left_usd": None},
+    },
+}
+RESULT: dict[str, Any] = {
+    "request_id": "req-1",
+    "text": "A person in a red coat is at the door.",
+    "data": None,
+    "provider": "openai",
+    "model": "gpt-4.1-mini",
+    "usage": {"input_tokens": 100, "output_tokens": 12},
+    "cost_usd": 0.00042,
+    "latency_ms": 640.0,
+    "cached": False,
+    "attempts": [
+        {"provider": "openai", "model": "gpt-4.1-mini", "outcome": "ok", "latency_ms": 640.0}
+    ],
+}
+# A 1x1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a2d3c1a10000000049454e44ae426082"
+)
+
+
+@dataclass
+class Recorded:
+    """One request the fake hub received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeHub:
+    """State and routes of the fake add-on."""
+
+    token: str = TOKEN
+    bodies: dict[str, Any] = field(
+        default_factory=lambda: {
+            "/health": copy.deepcopy(HEALTH),
+            "/api/v1/providers": copy.deepcopy(PROVIDERS),
+            "/api/v1/usage": copy.deepcopy(USAGE),
+            "/api/v1/chat": copy.deepcopy(RESULT),
+            "/api/v1/vision": copy.deepcopy(RESULT),
+        }
+    )
+    errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    hang: set[str] = field(default_factory=set)
+    requests: list[Recorded] = field(default_factory=list)
+    stream_chunks: list[str] = field(default_factory=lambda: ["Hello", " there", "!"])
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL the fake listens on."""
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    def fail(self, path: str, status: int, key: str, message: str = "", **extra: Any) -> None:
+        """Answer ``path`` with the add-on's error envelope until cleared."""
+        error = {"key": key, "message": message or f"{key} happened", **extra}
+        self.errors[path] = (status, {"error": error})
+
+    def generation_requests(self) -> list[Recorded]:
+        """The chat and vision requests received so far."""
+        return [r for r in self.requests if r.path in ("/api/v1/chat", "/api/v1/vision")]
+
+    async def start(self) -> None:
+        """Listen on a free loopback port."""
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server()
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self.server is not None:
+            await self.server.close()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        body = json.loads(raw) if raw and request.content_type == "application/json" else None
+        self.requests.append(Recorded(request.method, request.path, dict(request.headers), body))
+        if request.path == "/image.png":
+            return web.Response(body=PNG, content_type="image/png")
+        if request.path == "/page.html":
+            return web.Response(text="<html></html>", content_type="text/html")
+        if request.path in self.hang:
+            await asyncio.Event().wait()
+        if request.path != "/health" and (
+            request.headers.get("Authorization") != f"Bearer {self.token}"
+        ):
+            return _error(401, "unauthorized", "Missing or wrong bearer token")
+        if request.path in self.errors:
+            status, payload = self.errors[request.path]
+            return web.json_response(payload, status=status)
+        if request.path not in self.bodies:
+            return _error(404, "not_found", f"No route {request.path}")
+        if isinstance(body, dict) and body.get("stream"):
+            return await self._stream(request)
+        return web.json_response(self.bodies[request.path])
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for chunk in self.stream_chunks:
+            await response.write(_event("delta", {"text": chunk}))
+        done = {**self.bodies["/api/v1/chat"], "text": "".join(self.stream_chunks)}
+        await response.write(_event("done", done))
+        await response.write_eof()
+        return response
+
+
+def _error(status: int, key: str, message: str) -> web.Response:
+    return web.json_response({"error": {"key": key, "message": message}}, status=status)
+
+
+def _event(name: str, payload: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode()
