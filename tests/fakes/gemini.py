@@ -253,7 +253,9 @@ class FakeGemini(FakeServer):
             return denied
         streaming = method == "streamGenerateContent"
         fault = self.next_fault()
-        if fault is not None:
+        # A fault with mid_stream=True (e.g. SERVER_ERROR) is sent as an SSE error event.
+        mid_stream = streaming and fault is not None and bool(fault[1].get("mid_stream"))
+        if fault is not None and not mid_stream:
             fault_response = await self._act_out(request, fault, streaming=streaming)
             if fault_response is not None:
                 return fault_response
@@ -266,7 +268,8 @@ class FakeGemini(FakeServer):
             return google_error(400, "Invalid JSON payload received.")
         stall = fault is not None and fault[0] is Fault.STALL_STREAM
         if streaming and request.query.get("alt") == "sse":
-            return await self._stream(request, model, body, stall=stall)
+            error = _stream_error(fault[0]) if mid_stream and fault is not None else None
+            return await self._stream(request, model, body, stall=stall, error=error)
         if streaming:
             # Without alt=sse Google streams one JSON array; the SDK always asks for SSE.
             return web.json_response(self._chunks(model, body))
@@ -464,7 +467,13 @@ class FakeGemini(FakeServer):
         return chunks
 
     async def _stream(
-        self, request: web.Request, model: str, body: Mapping[str, Any], *, stall: bool
+        self,
+        request: web.Request,
+        model: str,
+        body: Mapping[str, Any],
+        *,
+        stall: bool,
+        error: dict[str, Any] | None = None,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -474,6 +483,9 @@ class FakeGemini(FakeServer):
             await response.write(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
             if stall:
                 await self._hang(3600)
+            if error is not None:
+                await response.write(f"data: {json.dumps(error)}\r\n\r\n".encode())
+                break
         await response.write_eof()
         return response
 
@@ -499,6 +511,15 @@ class FakeGemini(FakeServer):
         if not embedding:
             resource |= {"temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2}
         return resource
+
+
+def _stream_error(fault: Fault) -> dict[str, Any]:
+    """The error event Google sends when a stream fails after it started."""
+    if fault is Fault.OVERLOADED:
+        code, message = 503, "The model is overloaded. Please try again later."
+    else:
+        code, message = 500, "An internal error has occurred. Please retry or report it."
+    return {"error": {"code": code, "message": message, "status": GOOGLE_STATUS[code]}}
 
 
 def _validate_inline_data(part: Mapping[str, Any]) -> None:

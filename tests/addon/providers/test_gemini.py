@@ -250,6 +250,26 @@ async def test_stall_stream_ends_with_timeout(fake: FakeGemini, provider: Gemini
 
 @pytest.mark.parametrize(
     ("fault", "expected"),
+    [(Fault.SERVER_ERROR, ProviderResponseError), (Fault.OVERLOADED, ProviderRateLimitError)],
+)
+async def test_error_event_in_a_started_stream(
+    fake: FakeGemini, provider: GeminiProvider, fault: Fault, expected: type[ProviderError]
+) -> None:
+    fake.fail_next(fault, mid_stream=True)
+    received: list[str] = []
+
+    async def drain() -> None:
+        async for delta in provider.chat_stream(ask(), timeout=10):
+            received.append(delta.text)
+
+    with pytest.raises(expected):
+        await drain()
+
+    assert received == ["Hello f"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
     [
         (Fault.RATE_LIMIT, ProviderRateLimitError),
         (Fault.AUTH, ProviderAuthError),
