@@ -16,9 +16,11 @@ from addon.api.auth import auth_middleware
 from addon.api.context import HUB_CONTEXT, HubContext
 from addon.api.envelope import error_middleware
 from addon.api.routes import register_routes
-from addon.manager import ImagePreparer, ProviderManager, passthrough_images
+from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_images
+from addon.manager import ImagePreparer, ProviderManager
+from addon.models import RawImage
 from addon.providers import create_provider
-from addon.providers.base import Provider
+from addon.providers.base import ImageInput, Provider
 from addon.routing.health import HealthBoard
 from addon.routing.strategy import PriorityStrategy
 from addon.settings import Secret, Settings
@@ -56,10 +58,29 @@ def resolve_api_token(settings: Settings, data_dir: Path, env: Mapping[str, str]
     return Secret(token)
 
 
+def image_preparer(limits: ImageLimits | None = None) -> ImagePreparer:
+    """The manager's image step: the Pillow pipeline, sized for each provider type."""
+    image_limits = limits or ImageLimits()
+
+    async def prepare(
+        images: Sequence[RawImage], provider_type: str, detail: str | None
+    ) -> tuple[ImageInput, ...]:
+        options = ImageOptions(max_side=default_max_side(provider_type, detail))
+        prepared = await prepare_images(
+            [image.data for image in images],
+            provider_type=provider_type,
+            options=options,
+            limits=image_limits,
+        )
+        return tuple(ImageInput(p.data, p.mime_type) for p in prepared)
+
+    return prepare
+
+
 def build_manager(
     settings: Settings,
     providers: Sequence[Provider] | None = None,
-    prepare_images: ImagePreparer = passthrough_images,
+    prepare_images: ImagePreparer | None = None,
 ) -> ProviderManager:
     """The manager over ``providers`` (built from ``settings`` unless given)."""
     built = list(providers) if providers is not None else _create_providers(settings)
@@ -69,7 +90,7 @@ def build_manager(
         strategy=PriorityStrategy(health),
         health=health,
         request_timeout=settings.request_timeout,
-        prepare_images=prepare_images,
+        prepare_images=prepare_images or image_preparer(),
     )
 
 
@@ -85,10 +106,11 @@ def build_app(
     manager: ProviderManager | None = None,
     trusted_ingress: tuple[str, ...] = DEFAULT_TRUSTED_INGRESS,
     check_health_on_start: bool = True,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> web.Application:
     """The aiohttp application of the hub."""
     app = web.Application(
-        client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware, auth_middleware]
+        client_max_size=max_body_bytes, middlewares=[error_middleware, auth_middleware]
     )
     app[HUB_CONTEXT] = HubContext(
         settings=settings,

@@ -95,15 +95,24 @@ class ProviderManager:
             return provider.settings.vision_model
         return provider.resolve_model(request.chat)
 
-    async def _chat_for(self, provider: Provider, request: HubRequest) -> ChatRequest:
-        """The provider-ready chat: model resolved, images prepared for this provider type."""
+    async def _chat_for(
+        self,
+        provider: Provider,
+        request: HubRequest,
+        prepared: dict[str, tuple[ImageInput, ...]],
+    ) -> ChatRequest:
+        """The provider-ready chat: model resolved, images prepared for this provider type.
+
+        ``prepared`` memoises the images per provider type within one request, so a failover
+        to a provider of the same type does not decode them again.
+        """
         chat = replace(request.chat, model=self._model_for(provider, request))
         if not request.images:
             return chat
-        prepared = await self._prepare_images(
-            request.images, provider.settings.type, request.detail
-        )
-        return replace(chat, messages=_attach_images(chat.messages, prepared))
+        kind = provider.settings.type
+        if kind not in prepared:
+            prepared[kind] = await self._prepare_images(request.images, kind, request.detail)
+        return replace(chat, messages=_attach_images(chat.messages, prepared[kind]))
 
     # --- one-shot -----------------------------------------------------------------------
     async def run(self, request: HubRequest) -> HubResponse:
@@ -112,9 +121,10 @@ class ProviderManager:
         deadline = started + self.request_timeout
         attempts: list[Attempt] = []
         errors: list[ProviderError] = []
+        prepared: dict[str, tuple[ImageInput, ...]] = {}
         for provider in self.candidates(request):
             timeout = self._attempt_timeout(provider, deadline, attempts)
-            chat = await self._chat_for(provider, request)
+            chat = await self._chat_for(provider, request, prepared)
             attempt_started = self._clock()
             try:
                 response = await provider.chat(chat, timeout=timeout)
@@ -139,9 +149,10 @@ class ProviderManager:
         deadline = started + self.request_timeout
         attempts: list[Attempt] = []
         errors: list[ProviderError] = []
+        prepared: dict[str, tuple[ImageInput, ...]] = {}
         for provider in self.candidates(request):
             timeout = self._attempt_timeout(provider, deadline, attempts)
-            chat = await self._chat_for(provider, request)
+            chat = await self._chat_for(provider, request, prepared)
             attempt_started = self._clock()
             iterator = provider.chat_stream(chat, timeout=timeout)
             try:

@@ -27,6 +27,7 @@ _LOGGER = logging.getLogger(__name__)
 
 DataHandler = Callable[[web.Request], Awaitable[Mapping[str, Any]]]
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 
 
 def endpoint(handler: DataHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -41,11 +42,10 @@ def endpoint(handler: DataHandler) -> Callable[[web.Request], Awaitable[web.Stre
 
 def request_id(request: web.Request) -> str:
     """Return the request's id (assigned once, echoed in the response header)."""
-    existing = request.get("request_id")
-    if isinstance(existing, str):
-        return existing
+    if REQUEST_ID in request:
+        return request[REQUEST_ID]
     new_id = uuid.uuid4().hex
-    request["request_id"] = new_id
+    request[REQUEST_ID] = new_id
     return new_id
 
 

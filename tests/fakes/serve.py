@@ -56,10 +56,13 @@ async def serve(vendors: list[str], ready_file: Path | None) -> None:
 def main() -> None:
     """Parse the command line and serve."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("vendors", nargs="*", choices=sorted(FAKES), default=sorted(FAKES))
+    parser.add_argument("vendors", nargs="*", help=f"any of {', '.join(sorted(FAKES))}")
     parser.add_argument("--ready-file", type=Path)
     args = parser.parse_args()
-    asyncio.run(serve(args.vendors, args.ready_file))
+    unknown = sorted(set(args.vendors) - set(FAKES))
+    if unknown:
+        parser.error(f"unknown vendor(s): {', '.join(unknown)}")
+    asyncio.run(serve(args.vendors or sorted(FAKES), args.ready_file))
 
 
 if __name__ == "__main__":
