@@ -130,7 +130,9 @@ class FakeOpenAI(FakeServer):
 
     ``model_aliases`` maps a requested model to the snapshot the fake reports (OpenAI answers
     ``gpt-4o-mini`` requests as ``gpt-4o-mini-2024-07-18``); unmapped models are echoed.
-    ``finish_reason`` overrides the finish reason of the next answers.
+    ``finish_reason`` overrides the finish reason of the next answers; ``tool_calls`` (wire
+    dicts) makes the next answers call tools. Queued faults hit chat completions only; a fault
+    set with ``fail_always`` also hits ``/v1/models``.
     """
 
     vendor = "openai"

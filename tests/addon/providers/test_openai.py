@@ -680,6 +680,19 @@ async def test_bad_request_keeps_the_vendor_message(
         await provider.chat(ask(), timeout=5)
 
 
+async def test_a_key_echoed_by_the_vendor_is_blanked(
+    fake: FakeOpenAI, provider: OpenAIProvider
+) -> None:
+    fake.fail_next(Fault.BAD_REQUEST, message=f"Key {KEY} may not use model x; nor sk-other123456")
+
+    with pytest.raises(ProviderBadRequestError) as caught:
+        await provider.chat(ask(), timeout=5)
+
+    assert KEY not in str(caught.value)
+    assert "sk-other123456" not in str(caught.value)
+    assert "may not use model x" in str(caught.value)
+
+
 async def test_vendor_refuses_wrong_parameters_as_bad_request(keyless_fake: FakeOpenAI) -> None:
     """A compatible provider pointed at a reasoning model sends max_tokens; the API says 400."""
     settings = ProviderSettings(
