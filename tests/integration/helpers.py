@@ -1,0 +1,74 @@
+"""Test helpers: a camera and an image entity that return fixed bytes, translations."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from homeassistant.components import camera, image
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+from .fake_hub import PNG
+
+TRANSLATIONS = (
+    Path(__file__).parents[2] / "custom_components" / "ai_provider_hub" / "translations" / "en.json"
+)
+JPEG = b"\xff\xd8\xff\xe0fake-jpeg-frame\xff\xd9"
+
+
+class FakeCamera(camera.Camera):
+    """A camera whose snapshots are fixed bytes (numbered per call)."""
+
+    _attr_name = "Front door"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshots = 0
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        self.snapshots += 1
+        return JPEG
+
+
+class FakeImage(image.ImageEntity):
+    """An image entity showing a 1x1 PNG."""
+
+    _attr_name = "Doorbell"
+    _attr_content_type = "image/png"
+
+    async def async_image(self) -> bytes | None:
+        return PNG
+
+
+async def add_fake_camera(hass: HomeAssistant) -> FakeCamera:
+    """Set up the camera component with ``camera.front_door``."""
+    assert await async_setup_component(hass, "camera", {})
+    entity = FakeCamera()
+    await hass.data[camera.DATA_COMPONENT].async_add_entities([entity])
+    return entity
+
+
+async def add_fake_image(hass: HomeAssistant) -> FakeImage:
+    """Set up the image component with ``image.doorbell``."""
+    assert await async_setup_component(hass, "image", {})
+    entity = FakeImage(hass)
+    await hass.data[image.DATA_COMPONENT].async_add_entities([entity])
+    return entity
+
+
+@cache
+def translations() -> dict[str, Any]:
+    """The integration's English strings."""
+    data: dict[str, Any] = json.loads(TRANSLATIONS.read_text(encoding="utf-8"))
+    return data
+
+
+def exception_message(key: str, **placeholders: str) -> str:
+    """The English message of the ``exceptions`` translation ``key``."""
+    template: str = translations()["exceptions"][key]["message"]
+    return template.format(**placeholders)
