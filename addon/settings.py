@@ -21,6 +21,16 @@ from addon.errors import ConfigError
 
 PROVIDER_TYPES: Final = ("openai", "anthropic", "gemini", "ollama", "openai_compatible")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+STRATEGIES: Final = (
+    "adaptive",
+    "priority",
+    "round_robin",
+    "weighted",
+    "least_loaded",
+    "fastest",
+    "cost",
+)
+CAPABILITIES: Final = ("vision", "chat")
 DEFAULT_OLLAMA_HOST: Final = "http://localhost:11434"
 
 DEFAULT_MODELS: Final[Mapping[str, str]] = {
@@ -71,8 +81,12 @@ class Secret:
     __str__ = __repr__
 
 
-def _positive(kind: type) -> vol.All:
-    return vol.All(vol.Coerce(kind), vol.Range(min=0, min_included=False))
+def _at_least(kind: type, minimum: float, maximum: float | None = None) -> vol.All:
+    return vol.All(vol.Coerce(kind), vol.Range(min=minimum, max=maximum))
+
+
+def _optional_usd() -> vol.Any:
+    return vol.Any(None, _at_least(float, 0))
 
 
 PROVIDER_SCHEMA = vol.Schema(
@@ -86,6 +100,21 @@ PROVIDER_SCHEMA = vol.Schema(
         vol.Optional("priority", default=100): vol.All(vol.Coerce(int), vol.Range(min=0, max=1000)),
         vol.Optional("enabled", default=True): bool,
         vol.Optional("timeout", default=60): vol.All(vol.Coerce(float), vol.Range(min=1, max=600)),
+        vol.Optional("weight", default=1.0): _at_least(float, 0, 1000),
+        vol.Optional("rpm", default=0): _at_least(int, 0),
+        vol.Optional("tpm", default=0): _at_least(int, 0),
+        vol.Optional("max_concurrency", default=0): _at_least(int, 0, 1000),
+        vol.Optional("budget_daily_usd", default=None): _optional_usd(),
+        vol.Optional("budget_monthly_usd", default=None): _optional_usd(),
+        vol.Optional("input_price", default=None): _optional_usd(),
+        vol.Optional("output_price", default=None): _optional_usd(),
+    }
+)
+
+ROUTE_SCHEMA = vol.Schema(
+    {
+        vol.Required("match"): vol.All(str, vol.Match(r"^[\w.:/-]{1,64}$")),
+        vol.Required("providers"): vol.All([str], vol.Length(min=1)),
     }
 )
 
@@ -97,6 +126,15 @@ OPTIONS_SCHEMA = vol.Schema(
             vol.Coerce(float), vol.Range(min=1, max=900)
         ),
         vol.Optional("log_level", default="info"): vol.In(LOG_LEVELS),
+        vol.Optional("strategy", default="adaptive"): vol.In(STRATEGIES),
+        vol.Optional("max_concurrency", default=16): _at_least(int, 1, 1000),
+        vol.Optional("queue_timeout", default=10): _at_least(float, 0, 600),
+        vol.Optional("budget_daily_usd", default=None): _optional_usd(),
+        vol.Optional("budget_monthly_usd", default=None): _optional_usd(),
+        vol.Optional("routes", default=list): [ROUTE_SCHEMA],
+        vol.Optional("cache_ttl", default=300): _at_least(float, 0, 86400 * 7),
+        vol.Optional("health_check_interval", default=60): _at_least(float, 5, 86400),
+        vol.Optional("ledger_retention_days", default=90): _at_least(int, 1, 3650),
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -115,6 +153,22 @@ class ProviderSettings:
     priority: int = 100
     enabled: bool = True
     timeout: float = 60.0
+    weight: float = 1.0
+    rpm: int = 0  # requests per minute; 0 = no limit
+    tpm: int = 0  # tokens per minute; 0 = no limit
+    max_concurrency: int = 0  # 0 = no cap
+    budget_daily_usd: float | None = None
+    budget_monthly_usd: float | None = None
+    input_price: float | None = None  # USD per million tokens, overriding the pricing file
+    output_price: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    """Requests whose tag (or capability) is ``match`` go only to ``providers``, in order."""
+
+    match: str
+    providers: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +179,15 @@ class Settings:
     api_token: Secret = field(default_factory=lambda: Secret(""))
     request_timeout: float = 120.0
     log_level: str = "info"
+    strategy: str = "adaptive"
+    max_concurrency: int = 16
+    queue_timeout: float = 10.0
+    budget_daily_usd: float | None = None
+    budget_monthly_usd: float | None = None
+    routes: tuple[RouteRule, ...] = ()
+    cache_ttl: float = 300.0
+    health_check_interval: float = 60.0
+    ledger_retention_days: int = 90
     source: str = "defaults"
 
     def provider(self, name: str) -> ProviderSettings | None:
@@ -145,11 +208,28 @@ def parse_options(raw: Mapping[str, Any], *, source: str = "options") -> Setting
         raise ConfigError(
             f"Invalid options: provider names must be unique ({', '.join(duplicates)})"
         )
+    routes = tuple(RouteRule(r["match"], tuple(r["providers"])) for r in options["routes"])
+    for route in routes:
+        unknown = sorted(set(route.providers) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"Invalid options: route {route.match!r} names unknown providers "
+                f"({', '.join(unknown)})"
+            )
     return Settings(
         providers=providers,
         api_token=Secret(options["api_token"]),
         request_timeout=options["request_timeout"],
         log_level=options["log_level"],
+        strategy=options["strategy"],
+        max_concurrency=options["max_concurrency"],
+        queue_timeout=options["queue_timeout"],
+        budget_daily_usd=options["budget_daily_usd"],
+        budget_monthly_usd=options["budget_monthly_usd"],
+        routes=routes,
+        cache_ttl=options["cache_ttl"],
+        health_check_interval=options["health_check_interval"],
+        ledger_retention_days=options["ledger_retention_days"],
         source=source,
     )
 
@@ -181,6 +261,14 @@ def _provider_settings(option: Mapping[str, Any]) -> ProviderSettings:
         priority=option["priority"],
         enabled=option["enabled"],
         timeout=option["timeout"],
+        weight=option["weight"],
+        rpm=option["rpm"],
+        tpm=option["tpm"],
+        max_concurrency=option["max_concurrency"],
+        budget_daily_usd=option["budget_daily_usd"],
+        budget_monthly_usd=option["budget_monthly_usd"],
+        input_price=option["input_price"],
+        output_price=option["output_price"],
     )
 
 

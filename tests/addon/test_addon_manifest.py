@@ -99,12 +99,18 @@ def _accepts(validator: Callable[[Any], Any], value: Any) -> bool:
 def probes(typ: str) -> list[Any]:
     """Values on and just beyond the edges of ``typ``."""
     kind, args, _ = _split(typ)
-    if kind == "int":
-        bounds = _range(args, int)
-        return [bounds["min"], bounds["max"], bounds["min"] - 1, bounds["max"] + 1, "abc"]
-    if kind == "float":
-        bounds = _range(args, float)
-        return [bounds["min"], bounds["max"], bounds["min"] - 0.5, bounds["max"] + 0.5, "soon"]
+    if kind in ("int", "float"):
+        number = int if kind == "int" else float
+        step = 1 if kind == "int" else 0.5
+        bounds = _range(args, number)
+        values: list[Any] = ["abc"]
+        if "min" in bounds:
+            values += [bounds["min"], bounds["min"] - step]
+        if "max" in bounds:
+            values += [bounds["max"], bounds["max"] + step]
+        else:
+            values.append(10**9)
+        return values
     if kind == "list":
         return [*(args or "").split("|"), "not-a-choice"]
     if kind == "match":
