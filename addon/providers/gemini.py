@@ -307,7 +307,7 @@ def _tool_result(content: str) -> dict[str, Any]:
     return decoded if isinstance(decoded, dict) else {"output": decoded}
 
 
-def _tools(request: ChatRequest) -> list[types.Tool | Any] | None:
+def _tools(request: ChatRequest) -> types.ToolListUnion | None:
     if not request.tools:
         return None
     declarations = [
