@@ -8,9 +8,13 @@ body with 529 for ``overloaded_error``, the SSE event sequence (``message_start`
 Requests are validated the way the API does (auth, ``anthropic-version``, unknown fields,
 content blocks), so a provider that sends the wrong shape gets the vendor's 400.
 
+Without ``models`` it lists a default catalogue and answers any model; with ``models`` it
+answers 404 ``not_found_error`` for others. Aliases resolve to their dated snapshot in the
+``model`` the answer reports.
+
 Steering beyond the base: ``fail_next(Fault.OVERLOADED, mid_stream=True)`` (any HTTP fault
-works) makes a streamed answer send one chunk and then ``event: error``; ``tool_uses`` (a list of
-``(name, input)``) makes the model call those client tools when the request offers them.
+works) makes a streamed answer send one chunk and then ``event: error``; ``tool_uses`` (a list
+of ``(name, input)``) makes the model call those client tools when the request offers them.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ from tests.fakes.base import FakeServer, Fault, Reply
 
 API_VERSION_HEADER: Final = "anthropic-version"
 DEFAULT_PAGE_SIZE: Final = 20
+# Listed when the test names no models (newest first, as the API lists them).
+DEFAULT_MODELS: Final = (
+    "claude-sonnet-4-5-20250929",
+    "claude-haiku-4-5-20251001",
+    "claude-opus-4-1-20250805",
+    "claude-3-haiku-20240307",
+)
 IMAGE_MEDIA_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 # The top-level fields of the Messages API at the version the SDK pins; anything else is a 400.
@@ -87,7 +98,9 @@ class FakeAnthropic(FakeServer):
     vendor = "anthropic"
 
     def __init__(self, *, api_key: str | None = None, models: list[str] | None = None) -> None:
-        super().__init__(api_key=api_key, models=models)
+        super().__init__(api_key=api_key, models=models or list(DEFAULT_MODELS))
+        # Only a catalogue the test chose is enforced (404 for other models).
+        self.strict_models = bool(models)
         self._ids = itertools.count(1)
         self._inflight: set[asyncio.Task[Any]] = set()
         self.tool_uses: list[tuple[str, dict[str, Any]]] = []
@@ -258,12 +271,14 @@ class FakeAnthropic(FakeServer):
 
     def _resolve_model(self, requested: str) -> str:
         """The model id the API reports: an alias resolves to its dated snapshot."""
-        if not self.state.models or requested in self.state.models:
+        if requested in self.state.models:
             return requested
         for model_id in self.state.models:
             if model_id.startswith(f"{requested}-"):
                 return model_id
-        raise RefusedError(f"model: {requested}", kind="not_found_error")
+        if self.strict_models:
+            raise RefusedError(f"model: {requested}", kind="not_found_error")
+        return requested
 
     def _request_id(self) -> str:
         return f"req_fake{next(self._ids):020d}"

@@ -701,3 +701,18 @@ async def test_fake_stream_follows_the_documented_event_sequence(fake: FakeAnthr
     assert datas[0]["message"]["stop_reason"] is None
     assert datas[-2]["delta"]["stop_reason"] == "end_turn"
     assert datas[-2]["usage"]["output_tokens"] == 5
+
+
+async def test_fake_without_models_lists_defaults_and_answers_any_model() -> None:
+    server = FakeAnthropic()
+    await server.start()
+    provider = AnthropicProvider(settings_for(server.url))
+    try:
+        models = await provider.list_models(timeout=10)
+        response = await provider.chat(ask(model="claude-anything"), timeout=10)
+    finally:
+        await provider.close()
+        await server.stop()
+
+    assert "claude-haiku-4-5-20251001" in [m.id for m in models]
+    assert response.model == "claude-anything"
