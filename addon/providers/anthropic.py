@@ -272,7 +272,11 @@ def structured_tool(schema: Mapping[str, Any]) -> dict[str, Any]:
 # --- response mapping -------------------------------------------------------------------
 def _to_response(message: Any, *, structured: bool) -> ChatResponse:
     """A ``ChatResponse`` from an SDK ``Message``; any other shape is a response error."""
-    if not isinstance(message, anthropic.types.Message):
+    if (
+        not isinstance(message, anthropic.types.Message)
+        or not isinstance(message.content, list)
+        or message.usage is None
+    ):
         raise ProviderResponseError("Anthropic answered with something other than a message")
     texts: list[str] = []
     calls: list[ToolCall] = []

@@ -12,9 +12,13 @@ Without ``models`` it lists a default catalogue and answers any model; with ``mo
 answers 404 ``not_found_error`` for others. Aliases resolve to their dated snapshot in the
 ``model`` the answer reports.
 
-Steering beyond the base: ``fail_next(Fault.OVERLOADED, mid_stream=True)`` (any HTTP fault
-works) makes a streamed answer send one chunk and then ``event: error``; ``tool_uses`` (a list
-of ``(name, input)``) makes the model call those client tools when the request offers them.
+Steering beyond the base:
+
+- ``fail_next(Fault.OVERLOADED, mid_stream=True)`` (any HTTP fault works): a streamed answer
+  sends one chunk and then ``event: error``;
+- ``fail_next(Fault.MALFORMED, valid_json=True)``: valid JSON that lacks the message fields;
+- ``tool_uses`` (a list of ``(name, input)``): the model calls those client tools when the
+  request offers them.
 """
 
 from __future__ import annotations
@@ -124,6 +128,11 @@ class FakeAnthropic(FakeServer):
         }
         return web.json_response(body, status=status, headers={"request-id": request_id})
 
+    def reset(self) -> None:
+        """Forget faults, requests and planned tool calls; restore the default reply."""
+        super().reset()
+        self.tool_uses.clear()
+
     async def stop(self) -> None:
         """Release handlers that hang on purpose (stalls, timeouts), then stop listening."""
         for task in list(self._inflight):
@@ -139,6 +148,8 @@ class FakeAnthropic(FakeServer):
             return self.error_response(400, problem.message, kind=problem.kind)
         fault = self.next_fault()
         streaming = body.get("stream") is True
+        if fault is not None and fault[0] is Fault.MALFORMED and fault[1].get("valid_json"):
+            return web.json_response({"id": "msg_fake", "type": "message", "role": "assistant"})
         if fault is not None and not (streaming and _acts_mid_stream(*fault)):
             early = await self.apply_fault(request, *fault)
             if early is not None:

@@ -512,6 +512,7 @@ async def test_validate_credentials_rejects_a_wrong_key(fake: FakeAnthropic) -> 
         (Fault.AUTH, {}, ProviderAuthError, None),
         (Fault.BAD_REQUEST, {"message": "messages.0: bad block"}, ProviderBadRequestError, None),
         (Fault.MALFORMED, {}, ProviderResponseError, None),
+        (Fault.MALFORMED, {"valid_json": True}, ProviderResponseError, None),
     ],
 )
 @pytest.mark.parametrize("streaming", [False, True], ids=["chat", "stream"])
@@ -716,3 +717,13 @@ async def test_fake_without_models_lists_defaults_and_answers_any_model() -> Non
 
     assert "claude-haiku-4-5-20251001" in [m.id for m in models]
     assert response.model == "claude-anything"
+
+
+async def test_fake_reset_forgets_planned_tool_calls(fake: FakeAnthropic) -> None:
+    fake.tool_uses = [("light_on", {})]
+    fake.fail_next(Fault.AUTH)
+
+    fake.reset()
+
+    assert fake.tool_uses == []
+    assert fake.next_fault() is None
