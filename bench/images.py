@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -115,6 +115,7 @@ def reference(data: bytes) -> tuple[bytes, tuple[int, int]]:
 class Result:
     label: str
     times: list[float]
+    cpu_times: list[float] = field(default_factory=list)
     data: bytes = b""
     size: tuple[int, int] = (0, 0)
 
@@ -122,27 +123,35 @@ class Result:
     def median_ms(self) -> float:
         return statistics.median(self.times) * 1000
 
+    @property
+    def median_cpu_ms(self) -> float:
+        return statistics.median(self.cpu_times) * 1000
+
 
 def hub_runner(provider: str, max_side: int | None) -> Callable[[bytes], Awaitable[Result]]:
     options = ImageOptions(max_side=max_side)
     limits = ImageLimits()
 
     async def run(data: bytes) -> Result:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         (prepared,) = await prepare_images(
             [data], provider_type=provider, options=options, limits=limits
         )
         base64.b64encode(prepared.data)
-        elapsed = time.perf_counter() - start
-        return Result("", [elapsed], prepared.data, (prepared.width, prepared.height))
+        return _result(start, cpu, prepared.data, (prepared.width, prepared.height))
 
     return run
 
 
 async def reference_runner(data: bytes) -> Result:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     out, size = await asyncio.to_thread(reference, data)
-    return Result("", [time.perf_counter() - start], out, size)
+    return _result(start, cpu, out, size)
+
+
+def _result(start: float, cpu: float, data: bytes, size: tuple[int, int]) -> Result:
+    wall, cpu_used = time.perf_counter() - start, time.process_time() - cpu
+    return Result("", [wall], [cpu_used], data, size)
 
 
 # ---------------------------------------------------------------- reporting
@@ -173,6 +182,7 @@ async def bench_one(name: str, data: bytes, repeats: int) -> None:
             outcome = await runner(data)
             result = results[label]
             result.times += outcome.times
+            result.cpu_times += outcome.cpu_times
             result.data, result.size = outcome.data, outcome.size
     _print_table(name, data, list(results.values()))
 
@@ -181,23 +191,28 @@ def _print_table(name: str, data: bytes, results: list[Result]) -> None:
     ref = results[0]
     print(f"\n== {name}: {len(data):,} bytes in")
     print(
-        f"{'method':44} {'median ms':>9} {'speed-up':>8} {'out bytes':>10} {'out size':>10}"
-        "  fits openai/anthropic/gemini/ollama"
+        f"{'method':44} {'wall ms':>8} {'speed-up':>8} {'cpu ms':>7} {'speed-up':>8}"
+        f" {'out bytes':>9} {'out size':>10}  fits openai/anthropic/gemini/ollama"
     )
     for result in results:
-        ratio = ref.median_ms / result.median_ms
+        wall_ratio = ref.median_ms / result.median_ms
+        cpu_ratio = ref.median_cpu_ms / result.median_cpu_ms
         fit = "/".join("yes" if fits(p, result) else "NO" for p in PROVIDERS)
         dims = f"{result.size[0]}x{result.size[1]}"
         print(
-            f"{result.label:44} {result.median_ms:9.1f} {ratio:7.2f}x {len(result.data):10,}"
-            f" {dims:>10}  {fit}"
+            f"{result.label:44} {result.median_ms:8.1f} {wall_ratio:7.2f}x"
+            f" {result.median_cpu_ms:7.1f} {cpu_ratio:7.2f}x {len(result.data):9,} {dims:>10}"
+            f"  {fit}"
         )
 
 
 async def run_bench(repeats: int) -> None:
     for name, data in inputs().items():
         await bench_one(name, data, repeats)
-    print("\nspeed-up = reference median / method median (higher is faster)")
+    print(
+        "\nmedians of interleaved runs; speed-up = reference median / method median;"
+        "\ncpu ms = process CPU time (steadier than wall time on a busy machine)"
+    )
 
 
 # ---------------------------------------------------------------- the demo sample

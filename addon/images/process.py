@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from PIL import Image, UnidentifiedImageError
@@ -77,14 +79,21 @@ def prepare_one(
     """Prepare image ``index`` (already sniffed as ``fmt``); one result per frame sent."""
     try:
         return _prepare(data, fmt, index, max_side=max_side, options=options, limits=limits)
-    except HubError:
-        raise
-    except Image.DecompressionBombError as err:
-        raise _too_many_pixels(index, str(err)) from err
     except MemoryError as err:
         raise PayloadTooLargeError(
             f"Image {index} needs too much memory to decode: send a smaller image", index=index
         ) from err
+
+
+@contextmanager
+def _decoding(index: int, fmt: str) -> Iterator[None]:
+    """Map what Pillow raises on hostile or broken input to the hub's errors."""
+    try:
+        yield
+    except HubError:
+        raise
+    except Image.DecompressionBombError as err:
+        raise _too_many_pixels(index, str(err)) from err
     except _DECODE_ERRORS as err:
         raise _decode_error(index, fmt, err) from err
 
@@ -122,31 +131,38 @@ def _prepare(
     options: ImageOptions,
     limits: ImageLimits,
 ) -> list[PreparedImage]:
-    with Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[fmt]]) as im:
+    with _decoding(index, fmt):
+        opened = Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[fmt]])
+    with opened as im:
         width, height = im.size
         if width * height > limits.max_pixels:
             raise _too_many_pixels(
                 index, f"{width}x{height} is over the limit of {limits.max_pixels:,} pixels"
             )
         icc_profile = im.info.get("icc_profile")
-        n_frames = getattr(im, "n_frames", 1) if options.frames > 1 else 1
+        with _decoding(index, fmt):
+            n_frames = getattr(im, "n_frames", 1) if options.frames > 1 else 1
+        size = target_size(width, height, max_side)
         results = []
         for frame in frame_indices(n_frames, options.frames, width * height, limits):
-            if frame:
-                im.seek(frame)
-            pixels = _render(im, index, max_side, options, icc_profile)
+            with _decoding(index, fmt):
+                _load(im, frame, size)
+            pixels = _render(im, size, index, icc_profile)
             results.append(_encode(pixels, fmt, len(data), options))
         return results
 
 
-def _render(
-    im: Image.Image, index: int, max_side: int, options: ImageOptions, icc: bytes | None
-) -> Image.Image:
-    size = target_size(*im.size, max_side)
+def _load(im: Image.Image, frame: int, size: tuple[int, int]) -> None:
+    if frame:
+        im.seek(frame)
     if size != im.size:
         # JPEG only (a no-op elsewhere): let libjpeg scale the DCT by 1/2, 1/4 or 1/8 so
         # that the decoded image is the smallest one still at least ``size``.
         im.draft("RGB", size)
+    im.load()
+
+
+def _render(im: Image.Image, size: tuple[int, int], index: int, icc: object) -> Image.Image:
     transpose = orientation(im)
     try:
         frame = to_resizable(im)

@@ -129,6 +129,41 @@ async def test_exif_orientation_is_applied_and_gps_dropped() -> None:
     assert_clean(image)
 
 
+@pytest.mark.parametrize(
+    ("orientation", "size", "red_corner"),
+    [
+        (1, (60, 40), "top-left"),
+        (2, (60, 40), "top-right"),  # mirrored
+        (3, (60, 40), "bottom-right"),  # rotated 180°
+        (4, (60, 40), "bottom-left"),  # flipped
+        (5, (40, 60), "top-left"),  # transposed
+        (6, (40, 60), "top-right"),  # rotated 90° clockwise
+        (7, (40, 60), "bottom-right"),  # transversed
+        (8, (40, 60), "bottom-left"),  # rotated 90° counter-clockwise
+        (9, (60, 40), "top-left"),  # not a valid value: shown as stored
+    ],
+)
+async def test_every_exif_orientation(
+    orientation: int, size: tuple[int, int], red_corner: str
+) -> None:
+    im = Image.new("RGB", (60, 40), corpus.WHITE)
+    im.paste(corpus.RED, (0, 0, 16, 12))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    (image,) = await prepare(corpus.encode(im, "PNG", exif=exif), lossless=True)
+    assert (image.width, image.height) == size
+    w, h = size
+    corners = {
+        "top-left": (3, 3),
+        "top-right": (w - 4, 3),
+        "bottom-left": (3, h - 4),
+        "bottom-right": (w - 4, h - 4),
+    }
+    for name, xy in corners.items():
+        assert pixel(image, xy) == (corpus.RED if name == red_corner else corpus.WHITE), name
+    assert_clean(image)
+
+
 async def test_orientation_survives_resizing() -> None:
     im = Image.new("RGB", (3000, 2000), corpus.WHITE)
     im.paste(corpus.RED, (0, 0, 1000, 700))
@@ -165,6 +200,24 @@ async def test_resized_to_the_provider_long_side(
 async def test_portrait_is_limited_by_its_long_side() -> None:
     (image,) = await prepare(corpus.jpeg(1000, 3000), max_side=600)
     assert (image.width, image.height) == (200, 600)
+
+
+async def test_big_jpegs_are_decoded_near_the_target_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DCT scaling: a 4000x3000 JPEG aimed at 1568 decodes at 1/2 (2000x1500), not in full."""
+    decoded_sizes: list[tuple[int, int]] = []
+    real_resize = Image.Image.resize
+
+    def spy(self: Image.Image, *args: Any, **kwargs: Any) -> Image.Image:
+        decoded_sizes.append(self.size)
+        return real_resize(self, *args, **kwargs)
+
+    data = corpus.jpeg(4000, 3000)
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    (image,) = await prepare(data, provider="anthropic")
+    assert decoded_sizes == [(2000, 1500)]
+    assert (image.width, image.height) == (1568, 1176)
 
 
 async def test_small_images_are_never_upscaled() -> None:
@@ -256,6 +309,25 @@ async def test_animated_gif_frames(frames: int, colours: list[Pixel]) -> None:
     for image in prepared:
         assert image.source_format == "gif"
         assert_clean(image)
+
+
+@pytest.mark.parametrize(
+    ("n_frames", "wanted", "frame_pixels", "expected"),
+    [
+        (1, 5, 100, [0]),
+        (10, 1, 100, [0]),
+        (10, 2, 100, [0, 9]),
+        (10, 4, 100, [0, 3, 6, 9]),
+        (3, 10, 100, [0, 1, 2]),
+        # 40 MP budget per wanted frame: 10 MP frames -> only the first 8 of 100 are reachable
+        (100, 2, 10_000_000, [0, 7]),
+        (100, 3, 40_000_000, [0, 1, 2]),
+    ],
+)
+def test_frame_selection(
+    n_frames: int, wanted: int, frame_pixels: int, expected: list[int]
+) -> None:
+    assert process.frame_indices(n_frames, wanted, frame_pixels, ImageLimits()) == expected
 
 
 async def test_frames_of_all_animations_count_against_max_images() -> None:
