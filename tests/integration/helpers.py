@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.components import camera, image
+from homeassistant.components.camera.const import DATA_COMPONENT as CAMERAS
+from homeassistant.components.image.const import DATA_COMPONENT as IMAGES
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
@@ -24,15 +27,16 @@ class FakeCamera(camera.Camera):
 
     _attr_name = "Front door"
 
-    def __init__(self) -> None:
+    def __init__(self, content: bytes = JPEG) -> None:
         super().__init__()
+        self.content = content
         self.snapshots = 0
 
     async def async_camera_image(
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
         self.snapshots += 1
-        return JPEG
+        return self.content
 
 
 class FakeImage(image.ImageEntity):
@@ -45,11 +49,11 @@ class FakeImage(image.ImageEntity):
         return PNG
 
 
-async def add_fake_camera(hass: HomeAssistant) -> FakeCamera:
+async def add_fake_camera(hass: HomeAssistant, content: bytes = JPEG) -> FakeCamera:
     """Set up the camera component with ``camera.front_door``."""
     assert await async_setup_component(hass, "camera", {})
-    entity = FakeCamera()
-    await hass.data[camera.DATA_COMPONENT].async_add_entities([entity])
+    entity = FakeCamera(content)
+    await hass.data[CAMERAS].async_add_entities([entity])
     return entity
 
 
@@ -57,7 +61,7 @@ async def add_fake_image(hass: HomeAssistant) -> FakeImage:
     """Set up the image component with ``image.doorbell``."""
     assert await async_setup_component(hass, "image", {})
     entity = FakeImage(hass)
-    await hass.data[image.DATA_COMPONENT].async_add_entities([entity])
+    await hass.data[IMAGES].async_add_entities([entity])
     return entity
 
 
@@ -72,3 +76,15 @@ def exception_message(key: str, **placeholders: str) -> str:
     """The English message of the ``exceptions`` translation ``key``."""
     template: str = translations()["exceptions"][key]["message"]
     return template.format(**placeholders)
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    """The entity's state (it must exist)."""
+    current = hass.states.get(entity_id)
+    assert current is not None, entity_id
+    return current.state
+
+
+def entry_state(entry: ConfigEntry) -> ConfigEntryState:
+    """The entry's state, read fresh (keeps type checkers from narrowing across awaits)."""
+    return entry.state

@@ -234,6 +234,7 @@ async def test_reconfigure_rejects_other_hub(
 async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
+    assert result["data_schema"] is not None
     provider_selector = result["data_schema"].schema["provider"]
     assert provider_selector.config["options"] == ["openai", "ollama"]
     result = await hass.config_entries.options.async_configure(

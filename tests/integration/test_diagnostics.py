@@ -16,7 +16,7 @@ from .fake_hub import FakeHub
 async def test_diagnostics_redacted(
     hass: HomeAssistant, fake_hub: FakeHub, loaded_entry: MockConfigEntry
 ) -> None:
-    result = await async_get_config_entry_diagnostics(hass, loaded_entry)  # type: ignore[arg-type]
+    result = await async_get_config_entry_diagnostics(hass, loaded_entry)
     text = json.dumps(result)
     assert fake_hub.token not in text
     assert fake_hub.url not in text

@@ -9,6 +9,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ai_provider_hub.const import DOMAIN
 
 from .fake_hub import FakeHub
+from .helpers import entry_state
 
 
 async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -17,7 +18,7 @@ async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEnt
     assert hass.services.has_service(DOMAIN, "chat")
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    assert entry_state(loaded_entry) is ConfigEntryState.NOT_LOADED
     # Actions belong to the integration, not to the entry.
     assert hass.services.has_service(DOMAIN, "analyze_image")
 

@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ai_provider_hub.const import DOMAIN
 
 from .fake_hub import FakeHub
+from .helpers import state
 
 EXPECTED = {
     "sensor.ai_provider_hub_status": "degraded",
@@ -59,8 +60,8 @@ async def test_usage_sensors_unavailable_without_usage_endpoint(
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.ai_provider_hub_spend_today").state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-    assert hass.states.get("sensor.ai_provider_hub_status").state == "degraded"  # type: ignore[union-attr]
+    assert state(hass, "sensor.ai_provider_hub_spend_today") == STATE_UNAVAILABLE
+    assert state(hass, "sensor.ai_provider_hub_status") == "degraded"
 
 
 async def test_updates_new_provider_and_failure(
@@ -73,11 +74,11 @@ async def test_updates_new_provider_and_failure(
     )
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.ai_provider_hub_spend_today").state == "0.5"  # type: ignore[union-attr]
-    assert hass.states.get("sensor.gemini_status").state == "over_budget"  # type: ignore[union-attr]
+    assert state(hass, "sensor.ai_provider_hub_spend_today") == "0.5"
+    assert state(hass, "sensor.gemini_status") == "over_budget"
 
     fake_hub.fail("/health", 500, "internal_error")
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.gemini_status").state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-    assert hass.states.get("sensor.ai_provider_hub_spend_today").state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert state(hass, "sensor.gemini_status") == STATE_UNAVAILABLE
+    assert state(hass, "sensor.ai_provider_hub_spend_today") == STATE_UNAVAILABLE

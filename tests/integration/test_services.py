@@ -215,7 +215,11 @@ async def test_schema_rejects_bad_input(hass: HomeAssistant, loaded_entry: MockC
 @pytest.mark.parametrize(("status", "key", "expected"), ADD_ON_ERRORS)
 @pytest.mark.usefixtures("loaded_entry")
 async def test_add_on_errors_are_translated(
-    hass: HomeAssistant, fake_hub: FakeHub, status: int, key: str, expected: type[Exception]
+    hass: HomeAssistant,
+    fake_hub: FakeHub,
+    status: int,
+    key: str,
+    expected: type[HomeAssistantError],
 ) -> None:
     events = async_capture_events(hass, EVENT_RESPONSE)
     fake_hub.fail("/api/v1/chat", status, key, "details from the hub", retry_after=3)
