@@ -37,6 +37,9 @@ async def test_sensor_states(hass: HomeAssistant) -> None:
     assert spend is not None
     assert spend.attributes["unit_of_measurement"] == "USD"
     assert spend.attributes["device_class"] == "monetary"
+    requests = hass.states.get("sensor.ai_provider_hub_requests_today")
+    assert requests is not None
+    assert requests.attributes["unit_of_measurement"] == "requests"
 
 
 async def test_devices(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
