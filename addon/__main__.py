@@ -1,4 +1,7 @@
-"""Command line: ``python -m addon [--options PATH] [--data-dir DIR] [--host H] [--port P]``."""
+"""Command line: ``python -m addon [--options PATH] [--data-dir DIR] [--host H] [--port P]``.
+
+``python -m addon rotate-key [--data-dir DIR]`` re-encrypts the credential store under a new key.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from addon import __version__
-from addon.app import build_app, resolve_api_token
+from addon import __version__, redact
+from addon.api.context import SupervisorLink
+from addon.app import build_app
+from addon.credentials import rotate_key_command
 from addon.errors import HubError
 from addon.settings import Settings, load_settings
+from addon.startup import open_credentials, resolve_api_token
 
 _LOGGER = logging.getLogger("addon")
 
@@ -22,6 +28,7 @@ _LOGGER = logging.getLogger("addon")
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line, with DESIGN.md's defaults."""
     parser = argparse.ArgumentParser(prog="python -m addon", description="AI Provider Hub")
+    parser.add_argument("command", nargs="?", choices=["serve", "rotate-key"], default="serve")
     parser.add_argument("--options", type=Path, default=Path("/data/options.json"))
     parser.add_argument("--data-dir", type=Path, default=Path("/data"))
     parser.add_argument("--host", default="0.0.0.0")
@@ -31,12 +38,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def configure_logging(level: str) -> None:
-    """Log to stderr at ``level``."""
+    """Log to stderr at ``level`` through the secret-redacting filter."""
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,
     )
+    redact.install(logging.getLogger())
 
 
 def describe(settings: Settings) -> None:
@@ -44,29 +53,45 @@ def describe(settings: Settings) -> None:
     _LOGGER.info("AI Provider Hub %s; settings from %s", __version__, settings.source)
     for provider in settings.providers:
         _LOGGER.info(
-            "Provider %s: type=%s model=%s%s",
+            "Provider %s: type=%s model=%s key=%s%s",
             provider.name,
             provider.type,
             provider.model,
+            "set" if provider.api_key else "none",
             "" if provider.enabled else " (disabled)",
         )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def serve(args: argparse.Namespace) -> int:
     """Run the hub until interrupted."""
-    args = parse_args(argv)
     try:
         settings = load_settings(args.options)
     except HubError as err:
-        configure_logging("info")
         _LOGGER.error("%s", err.message)  # noqa: TRY400 - the message is the whole story
         return 2
     configure_logging(settings.log_level)
-    describe(settings)
+    credentials = open_credentials(settings, args.data_dir)
+    describe(credentials.settings)
     token = resolve_api_token(settings, args.data_dir, os.environ)
-    app = build_app(settings, data_dir=args.data_dir, api_token=token)
+    supervisor_token = os.environ.get("SUPERVISOR_TOKEN")
+    app = build_app(
+        credentials.settings,
+        data_dir=args.data_dir,
+        api_token=token,
+        credentials=credentials,
+        supervisor=SupervisorLink(supervisor_token, port=args.port) if supervisor_token else None,
+    )
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch the command."""
+    args = parse_args(argv)
+    configure_logging("info")
+    if args.command == "rotate-key":
+        return rotate_key_command(args.data_dir)
+    return serve(args)
 
 
 if __name__ == "__main__":

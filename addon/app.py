@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from addon.api.auth import auth_middleware
-from addon.api.context import HUB_CONTEXT, HubContext
+from addon.api.context import HUB_CONTEXT, HubContext, SupervisorLink
 from addon.api.envelope import error_middleware
+from addon.api.openai_compat import openai_error_middleware
 from addon.api.routes import register_routes
 from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_images
 from addon.manager import ImagePreparer, ProviderManager
@@ -24,38 +24,13 @@ from addon.providers.base import ImageInput, Provider
 from addon.routing.health import HealthBoard
 from addon.routing.strategy import PriorityStrategy
 from addon.settings import Secret, Settings
+from addon.startup import Credentials, supervisor_chores
 
 _LOGGER = logging.getLogger(__name__)
 
-TOKEN_FILE = "api_token"  # noqa: S105 - a file name, not a secret
 MAX_BODY_BYTES = 48 * 1024 * 1024  # ten large base64 photos plus the prompt
 STARTUP_HEALTH_TIMEOUT = 10.0
 DEFAULT_TRUSTED_INGRESS = ("172.30.32.2",)
-
-
-def resolve_api_token(settings: Settings, data_dir: Path, env: Mapping[str, str]) -> Secret:
-    """The API token: from the options, else ``HUB_API_TOKEN``, else generated and kept in /data.
-
-    A generated token is written once with mode 0600 and reused on later starts.
-    """
-    if settings.api_token:
-        return settings.api_token
-    if env.get("HUB_API_TOKEN"):
-        return Secret(env["HUB_API_TOKEN"])
-    path = data_dir / TOKEN_FILE
-    if path.exists():
-        return Secret(path.read_text(encoding="utf-8").strip())
-    token = secrets.token_urlsafe(32)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(token)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _LOGGER.info("Generated an API token and stored it in %s", path)
-    return Secret(token)
 
 
 def image_preparer(limits: ImageLimits | None = None) -> ImagePreparer:
@@ -107,10 +82,13 @@ def build_app(
     trusted_ingress: tuple[str, ...] = DEFAULT_TRUSTED_INGRESS,
     check_health_on_start: bool = True,
     max_body_bytes: int = MAX_BODY_BYTES,
+    credentials: Credentials | None = None,
+    supervisor: SupervisorLink | None = None,
 ) -> web.Application:
     """The aiohttp application of the hub."""
     app = web.Application(
-        client_max_size=max_body_bytes, middlewares=[error_middleware, auth_middleware]
+        client_max_size=max_body_bytes,
+        middlewares=[error_middleware, openai_error_middleware, auth_middleware],
     )
     app[HUB_CONTEXT] = HubContext(
         settings=settings,
@@ -118,6 +96,8 @@ def build_app(
         api_token=api_token,
         data_dir=data_dir,
         trusted_ingress=trusted_ingress,
+        credentials=credentials,
+        supervisor=supervisor,
     )
     register_routes(app)
     app.cleanup_ctx.append(_lifecycle(check_health_on_start))
@@ -133,7 +113,14 @@ def _lifecycle(check_health: bool) -> Callable[[web.Application], AsyncIterator[
             task = asyncio.create_task(
                 context.manager.health.check_all(providers, STARTUP_HEALTH_TIMEOUT)
             )
+        chores = None
+        if context.supervisor is not None:
+            chores = asyncio.create_task(_supervisor_chores(context))
         yield
+        if chores is not None:
+            chores.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await chores
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -141,3 +128,18 @@ def _lifecycle(check_health: bool) -> Callable[[web.Application], AsyncIterator[
         await context.manager.close()
 
     return lifecycle
+
+
+async def _supervisor_chores(context: HubContext) -> None:
+    link = context.supervisor
+    assert link is not None
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await supervisor_chores(
+            session,
+            link.token,
+            base_url=link.url,
+            imported=context.credentials.imported if context.credentials else [],
+            port=link.port,
+            api_token=context.api_token,
+        )

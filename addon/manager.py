@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from addon.errors import (
@@ -62,7 +62,7 @@ class ProviderManager:
         prepare_images: ImagePreparer = passthrough_images,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.providers: Mapping[str, Provider] = {p.name: p for p in providers}
+        self.providers: dict[str, Provider] = {p.name: p for p in providers}
         self.strategy = strategy
         self.health = health
         self.request_timeout = request_timeout
@@ -274,6 +274,13 @@ class ProviderManager:
         if errors and all(e.key == "provider_timeout" for e in errors):
             return UpstreamTimeoutError("Every provider timed out", **details)
         return AllProvidersFailedError(f"All {len(attempts)} provider attempts failed", **details)
+
+    async def replace_provider(self, provider: Provider) -> None:
+        """Swap in a rebuilt provider (e.g. after its key changed) and close the old one."""
+        old = self.providers[provider.name]
+        self.providers[provider.name] = provider
+        self.health.reset(provider.name)
+        await old.close()
 
     async def close(self) -> None:
         """Close every provider's SDK client."""

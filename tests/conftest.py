@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from addon.app import build_app
 from addon.settings import Secret, parse_options
+from addon.startup import open_credentials
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import FakeServer
 from tests.fakes.gemini import FakeGemini
@@ -108,9 +109,11 @@ def hub_client(fakes: Fakes, aiohttp_client: Any, tmp_path: Path) -> HubClientFa
             "request_timeout": 20,
         }
         options.update(overrides)
-        settings = parse_options(options)
+        credentials = open_credentials(parse_options(options), tmp_path)
+        settings = credentials.settings
         app = build_app(
             settings,
+            credentials=credentials,
             data_dir=tmp_path,
             api_token=Secret(TOKEN),
             check_health_on_start=False,

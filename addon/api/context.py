@@ -10,6 +10,16 @@ from aiohttp import web
 
 from addon.manager import ProviderManager
 from addon.settings import Secret, Settings
+from addon.startup import Credentials
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorLink:
+    """How to reach the Supervisor (present only when running as an add-on)."""
+
+    token: str = field(repr=False)
+    url: str = "http://supervisor"
+    port: int = 8099
 
 
 @dataclass(slots=True)
@@ -21,7 +31,16 @@ class HubContext:
     api_token: Secret
     data_dir: Path
     trusted_ingress: tuple[str, ...] = ("172.30.32.2",)
+    credentials: Credentials | None = None
+    supervisor: SupervisorLink | None = None
     started_at: float = field(default_factory=time.time)
+
+    @property
+    def notices(self) -> list[str]:
+        """Things the user should know (shown on ``/health``), e.g. an unreadable store."""
+        if self.credentials is not None and self.credentials.notice:
+            return [self.credentials.notice]
+        return []
 
 
 HUB_CONTEXT: web.AppKey[HubContext] = web.AppKey("hub_context", HubContext)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from addon.api import chat, openapi, status
+from addon.api import chat, credentials, openai_compat, openapi, status
 
 
 def register_routes(app: web.Application) -> None:
@@ -15,3 +15,10 @@ def register_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/providers", status.providers)
     app.router.add_get("/api/v1/models", status.models)
     app.router.add_get("/api/v1/openapi.json", openapi.openapi)
+    app.router.add_post("/v1/chat/completions", openai_compat.chat_completions)
+    app.router.add_get("/v1/models", openai_compat.models)
+    app.router.add_put("/api/v1/providers/{name}/credentials", credentials.put_credentials)
+    app.router.add_delete("/api/v1/providers/{name}/credentials", credentials.delete_credentials)
+    app.router.add_post("/api/v1/providers/{name}/test", credentials.test_credentials)
+    app.router.add_post("/api/v1/credentials/rotate", credentials.rotate_credentials_key)
+    app.router.add_post("/api/v1/token/rotate", credentials.rotate_token)

@@ -52,6 +52,7 @@ async def health(request: web.Request) -> Mapping[str, Any]:
         "status": overall_status(context),
         "version": __version__,
         "providers": [provider_summary(context, p) for p in context.manager.providers.values()],
+        "notices": context.notices,
     }
 
 

@@ -47,6 +47,10 @@ class HealthBoard:
         """Health of ``name``."""
         return self._health[name]
 
+    def reset(self, name: str) -> None:
+        """Forget what is known about ``name`` (its configuration changed)."""
+        self._health[name] = ProviderHealth()
+
     def record_success(self, name: str, latency_ms: float) -> None:
         """A call or check succeeded."""
         health = self._health[name]
