@@ -112,8 +112,9 @@ class Hub:
         return [r for r in rows if not r["path"].startswith("/_fake")]
 
 
-def hub_options(fakes: dict[str, str]) -> dict[str, Any]:
+def hub_options(fakes: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
     return {
+        **extra,
         "providers": [
             {
                 "name": "openai",
@@ -133,6 +134,7 @@ def hub_options(fakes: dict[str, str]) -> dict[str, Any]:
         ],
         "api_token": TOKEN,
         "request_timeout": 30,
+        "strategy": "priority",
         "log_level": "warning",
     }
 
@@ -151,10 +153,12 @@ async def wait_healthy(session: ClientSession, url: str, process: subprocess.Pop
     pytest.fail(f"the add-on exited with {process.returncode}")
 
 
-def start_addon(work: Path, fakes: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start_addon(
+    work: Path, fakes: dict[str, str], port: int, extra: dict[str, Any]
+) -> subprocess.Popen[bytes]:
     """Run ``$HUB_PYTHON -m addon`` with options for the fakes; output goes to a log file."""
     options = work / "options.json"
-    options.write_text(json.dumps(hub_options(fakes)), encoding="utf-8")
+    options.write_text(json.dumps(hub_options(fakes, extra)), encoding="utf-8")
     data_dir = work / "data"
     data_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "HUB_API_TOKEN"}
@@ -171,10 +175,18 @@ def start_addon(work: Path, fakes: dict[str, str], port: int) -> subprocess.Pope
 
 
 @pytest.fixture
-async def hub(fakes: dict[str, str], tmp_path: Path, socket_enabled: None) -> AsyncIterator[Hub]:
+def extra_options() -> dict[str, Any]:
+    """Add-on options a test adds (override with parametrize)."""
+    return {}
+
+
+@pytest.fixture
+async def hub(
+    fakes: dict[str, str], tmp_path: Path, extra_options: dict[str, Any], socket_enabled: None
+) -> AsyncIterator[Hub]:
     """A fresh add-on (own data dir, so no state leaks between tests) on a free port."""
     port = free_port()
-    process = start_addon(tmp_path, fakes, port)
+    process = start_addon(tmp_path, fakes, port, extra_options)
     url = f"http://127.0.0.1:{port}"
     try:
         async with ClientSession() as session:
@@ -259,6 +271,23 @@ async def test_provider_auth_error_is_translated(hass: HomeAssistant, hub: Hub) 
     assert str(err.value) == exception_message("provider_auth", message=message)
     # An auth failure is not retried elsewhere.
     assert "/api/chat" not in [r["path"] for r in await hub.received("ollama")]
+
+
+@pytest.mark.parametrize("extra_options", [{"budget_daily_usd": 0.000001}])
+@pytest.mark.usefixtures("hub_entry")
+async def test_budget_error_is_translated(hass: HomeAssistant, hub: Hub) -> None:
+    error: HomeAssistantError | None = None
+    try:
+        await act(hass, "chat", prompt="Hello", provider="openai", max_tokens=1000)
+    except HomeAssistantError as err:
+        error = err
+    if error is None:
+        pytest.skip("the add-on does not enforce budgets yet")
+    assert error.translation_key == "budget_exceeded"
+    assert error.translation_placeholders is not None
+    message = error.translation_placeholders["message"]
+    assert str(error) == exception_message("budget_exceeded", message=message)
+    assert "/v1/chat/completions" not in [r["path"] for r in await hub.received("openai")]
 
 
 @pytest.mark.usefixtures("hub_entry")
