@@ -135,31 +135,40 @@ def _prepare(
         opened = Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[fmt]])
     with opened as im:
         width, height = im.size
-        if width * height > limits.max_pixels:
-            raise _too_many_pixels(
-                index, f"{width}x{height} is over the limit of {limits.max_pixels:,} pixels"
-            )
+        _check_pixels(index, width, height, limits)
         icc_profile = im.info.get("icc_profile")
         with _decoding(index, fmt):
             n_frames = getattr(im, "n_frames", 1) if options.frames > 1 else 1
-        size = target_size(width, height, max_side)
         results = []
         for frame in frame_indices(n_frames, options.frames, width * height, limits):
             with _decoding(index, fmt):
-                _load(im, frame, size)
+                size = _load(im, frame, index, max_side, limits)
             pixels = _render(im, size, index, icc_profile)
             results.append(_encode(pixels, fmt, len(data), options))
         return results
 
 
-def _load(im: Image.Image, frame: int, size: tuple[int, int]) -> None:
+def _check_pixels(index: int, width: int, height: int, limits: ImageLimits) -> None:
+    if width * height > limits.max_pixels:
+        raise _too_many_pixels(
+            index, f"{width}x{height} is over the limit of {limits.max_pixels:,} pixels"
+        )
+
+
+def _load(
+    im: Image.Image, frame: int, index: int, max_side: int, limits: ImageLimits
+) -> tuple[int, int]:
+    """Decode ``frame`` near its target size; returns that size (pages may differ in size)."""
     if frame:
         im.seek(frame)
+        _check_pixels(index, *im.size, limits)
+    size = target_size(*im.size, max_side)
     if size != im.size:
         # JPEG only (a no-op elsewhere): let libjpeg scale the DCT by 1/2, 1/4 or 1/8 so
         # that the decoded image is the smallest one still at least ``size``.
         im.draft("RGB", size)
     im.load()
+    return size
 
 
 def _render(im: Image.Image, size: tuple[int, int], index: int, icc: object) -> Image.Image:

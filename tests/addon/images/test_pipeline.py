@@ -330,6 +330,14 @@ def test_frame_selection(
     assert process.frame_indices(n_frames, wanted, frame_pixels, ImageLimits()) == expected
 
 
+async def test_multi_page_tiff_pages_keep_their_own_shape() -> None:
+    pages = [Image.new("RGB", (80, 40), corpus.RED), Image.new("RGB", (30, 90), corpus.BLUE)]
+    data = corpus.encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+    prepared = await prepare(data, frames=2, max_side=60, lossless=True)
+    assert [(image.width, image.height) for image in prepared] == [(60, 30), (20, 60)]
+    assert [pixel(image, (5, 5)) for image in prepared] == [corpus.RED, corpus.BLUE]
+
+
 async def test_frames_of_all_animations_count_against_max_images() -> None:
     gif = corpus.animated_gif()
     with pytest.raises(PayloadTooLargeError, match="ask for fewer frames"):
