@@ -21,9 +21,9 @@ from addon.images.sniff import MIME_TYPES, PILLOW_FORMATS
 
 _LOGGER = logging.getLogger(__name__)
 
-# Pillow's bilinear is an antialiasing triangle filter whose support grows with the ratio:
-# after DCT scaling the ratio is below 2, where it matches bicubic for a model's eyes at
-# about 60% of the time.
+# Pillow's bilinear is an antialiasing triangle filter whose support grows with the ratio.
+# After DCT scaling the ratio is below 2, where it looks like bicubic to a vision model and
+# costs about 60% of bicubic's time.
 RESAMPLE: Final = Image.Resampling.BILINEAR
 # Shrink by whole factors with a box filter first while the ratio is >= 2x (PNG, GIF...):
 # cheap, and the final pass still sees at least twice the output size.
