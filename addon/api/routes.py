@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from addon.api import chat, credentials, openai_compat, openapi, status
+from addon.api import batch, chat, credentials, openai_compat, openapi, status
 
 
 def register_routes(app: web.Application) -> None:
@@ -12,6 +12,7 @@ def register_routes(app: web.Application) -> None:
     app.router.add_get("/health", status.health)
     app.router.add_post("/api/v1/chat", chat.chat)
     app.router.add_post("/api/v1/vision", chat.vision)
+    app.router.add_post("/api/v1/batch", batch.batch)
     app.router.add_get("/api/v1/providers", status.providers)
     app.router.add_get("/api/v1/models", status.models)
     app.router.add_get("/api/v1/openapi.json", openapi.openapi)
