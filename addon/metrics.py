@@ -1,0 +1,198 @@
+"""Prometheus metrics of one hub, in a private registry (never the process-global one).
+
+Labels are limited to ``provider``, ``model``, ``outcome``, ``kind``, ``scope`` and
+``period``. Tags are set by callers (user text), so they never become labels. Every label
+value goes through the log redactor and a length cap, and outcomes are bounded to the hub's
+error keys, so neither secrets nor unbounded cardinality can reach the exposition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Final
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+
+from addon.errors import HubError
+from addon.redact import redact
+
+PREFIX: Final = "ai_provider_hub_"
+# LLM calls range from a local model's quick answer to a long vision reply.
+LATENCY_BUCKETS: Final = (
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    3.0,
+    5.0,
+    8.0,
+    13.0,
+    20.0,
+    30.0,
+    45.0,
+    60.0,
+    90.0,
+    120.0,
+)
+CIRCUIT_STATES: Final = {"closed": 0, "half_open": 1, "open": 2}
+MAX_LABEL_LENGTH: Final = 80
+OTHER: Final = "other"
+
+
+def _error_keys(root: type[HubError] = HubError) -> Iterator[str]:
+    yield root.key
+    for sub in root.__subclasses__():
+        yield from _error_keys(sub)
+
+
+OUTCOMES: Final = frozenset({"ok", *_error_keys()})
+
+
+def safe_label(value: str) -> str:
+    """A label value with secret shapes masked and its length capped."""
+    cleaned = redact(str(value)).strip() or "unknown"
+    return cleaned[:MAX_LABEL_LENGTH]
+
+
+def outcome_label(outcome: str) -> str:
+    """``ok`` or a known error key; anything else becomes ``other`` (bounded cardinality)."""
+    return outcome if outcome in OUTCOMES else OTHER
+
+
+class HubMetrics:
+    """The hub's counters, gauges and histograms; the manager calls its methods."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._build_traffic()
+        self._build_state()
+
+    def _build_traffic(self) -> None:
+        reg = self.registry
+        self._attempts = Counter(
+            PREFIX + "attempts",
+            "Provider attempts by outcome (ok or error key).",
+            ("provider", "model", "outcome"),
+            registry=reg,
+        )
+        self._latency = Histogram(
+            PREFIX + "attempt_latency_seconds",
+            "Latency of provider attempts in seconds.",
+            ("provider", "model", "outcome"),
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self._requests = Counter(
+            PREFIX + "requests", "Hub requests by final outcome.", ("outcome",), registry=reg
+        )
+        self._cached_requests = Counter(
+            PREFIX + "cached_responses", "Requests answered from the response cache.", registry=reg
+        )
+        self._tokens = Counter(
+            PREFIX + "tokens",
+            "Tokens by provider, model and kind (input or output).",
+            ("provider", "model", "kind"),
+            registry=reg,
+        )
+        self._cost = Counter(
+            PREFIX + "cost_usd", "Spend in USD.", ("provider", "model"), registry=reg
+        )
+        self._cache_hits = Counter(PREFIX + "cache_hits", "Response cache hits.", registry=reg)
+        self._cache_misses = Counter(
+            PREFIX + "cache_misses", "Response cache misses.", registry=reg
+        )
+
+    def _build_state(self) -> None:
+        reg = self.registry
+        self._circuit = Gauge(
+            PREFIX + "circuit_state",
+            "Circuit breaker state: 0 closed, 1 half_open, 2 open.",
+            ("provider",),
+            registry=reg,
+        )
+        self._headroom = Gauge(
+            PREFIX + "limit_headroom",
+            "Remaining room under a provider limit (kind: rpm, tpm, concurrency).",
+            ("provider", "kind"),
+            registry=reg,
+        )
+        self._budget_left = Gauge(
+            PREFIX + "budget_left_usd",
+            "Budget left in USD (scope: global or a provider; period: day or month).",
+            ("scope", "period"),
+            registry=reg,
+        )
+        self._in_flight = Gauge(
+            PREFIX + "in_flight", "Calls in flight per provider.", ("provider",), registry=reg
+        )
+
+    def observe_attempt(self, provider: str, model: str, outcome: str, latency_s: float) -> None:
+        """Count one provider attempt and record its latency."""
+        labels = (safe_label(provider), safe_label(model), outcome_label(outcome))
+        self._attempts.labels(*labels).inc()
+        self._latency.labels(*labels).observe(max(latency_s, 0.0))
+
+    def observe_request(self, outcome: str, cached: bool) -> None:
+        """Count one finished hub request (``cached`` when the cache answered it)."""
+        self._requests.labels(outcome_label(outcome)).inc()
+        if cached:
+            self._cached_requests.inc()
+
+    def add_tokens(self, provider: str, model: str, input: int, output: int) -> None:
+        """Add the tokens of one call."""
+        p, m = safe_label(provider), safe_label(model)
+        self._tokens.labels(p, m, "input").inc(max(input, 0))
+        self._tokens.labels(p, m, "output").inc(max(output, 0))
+
+    def add_cost(self, provider: str, model: str, usd: float) -> None:
+        """Add the settled cost of one call."""
+        self._cost.labels(safe_label(provider), safe_label(model)).inc(max(usd, 0.0))
+
+    def set_circuit(self, provider: str, state: str) -> None:
+        """Publish a breaker state (``closed``, ``half_open`` or ``open``)."""
+        try:
+            value = CIRCUIT_STATES[str(state)]
+        except KeyError as err:
+            raise ValueError(f"Unknown circuit state {state!r}") from err
+        self._circuit.labels(safe_label(provider)).set(value)
+
+    def set_headroom(self, provider: str, kind: str, value: float) -> None:
+        """Publish how much room is left under one of a provider's limits."""
+        self._headroom.labels(safe_label(provider), safe_label(kind)).set(value)
+
+    def set_budget_left(self, scope: str, period: str, usd: float) -> None:
+        """Publish the budget left for ``scope`` (``global`` or a provider) in ``period``."""
+        self._budget_left.labels(safe_label(scope), safe_label(period)).set(usd)
+
+    def cache_hit(self) -> None:
+        """Count a response cache hit."""
+        self._cache_hits.inc()
+
+    def cache_miss(self) -> None:
+        """Count a response cache miss."""
+        self._cache_misses.inc()
+
+    def set_in_flight(self, provider: str, n: int) -> None:
+        """Publish the number of calls in flight at ``provider``."""
+        self._in_flight.labels(safe_label(provider)).set(n)
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition body and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def make_metrics_handler(get_metrics: Callable[[web.Request], HubMetrics]) -> Handler:
+    """A ``GET /metrics`` handler reading the hub's metrics via ``get_metrics(request)``."""
+
+    async def metrics_handler(request: web.Request) -> web.Response:
+        """Answer the Prometheus exposition of this hub."""
+        body, content_type = get_metrics(request).render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return metrics_handler
