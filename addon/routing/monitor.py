@@ -37,6 +37,7 @@ class HealthMonitor:
         timeout: float,
         sleep: Sleep = asyncio.sleep,
         on_result: ResultListener | None = None,
+        grace: float = GRACE,
     ) -> None:
         self._providers = list(providers)
         self._board = board
@@ -44,6 +45,7 @@ class HealthMonitor:
         self._timeout = timeout
         self._sleep = sleep
         self._on_result = on_result
+        self._grace = grace
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0
 
@@ -93,7 +95,7 @@ class HealthMonitor:
     async def _check(self, provider: Provider) -> HealthStatus:
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self._timeout + GRACE):
+            async with asyncio.timeout(self._timeout + self._grace):
                 status = await provider.health(timeout=self._timeout)
         except TimeoutError:
             status = _failed(started, "provider_timeout", f"No answer within {self._timeout:g}s")
