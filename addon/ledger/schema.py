@@ -1,0 +1,80 @@
+"""The ledger's SQLite schema and its migrations (``PRAGMA user_version`` is the version)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from addon.errors import HubError
+
+
+class LedgerError(HubError):
+    """The ledger cannot be opened or written."""
+
+    key = "ledger_error"
+    status = 500
+
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1_attempts(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            request_id TEXT NOT NULL,
+            tag TEXT,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cost_usd REAL NOT NULL,
+            latency_ms REAL NOT NULL,
+            outcome TEXT NOT NULL,
+            cached INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    conn.execute("CREATE INDEX attempts_ts ON attempts (ts)")
+    conn.execute("CREATE INDEX attempts_provider_ts ON attempts (provider, ts)")
+
+
+# MIGRATIONS[n] takes a database from version n to n + 1; append, never edit a released one.
+MIGRATIONS: list[Migration] = [_v1_attempts]
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction on an autocommit connection: committed on exit, rolled back on error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    """The schema version stored in the database file (0 for a new file)."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
+    """Bring the schema up to date, one transaction per step; returns the final version."""
+    steps = MIGRATIONS if migrations is None else migrations
+    version = user_version(conn)
+    if version > len(steps):
+        raise LedgerError(
+            f"The usage ledger has schema version {version}, newer than this add-on "
+            f"understands ({len(steps)}); update the add-on"
+        )
+    for target in range(version + 1, len(steps) + 1):
+        with transaction(conn):
+            steps[target - 1](conn)
+            conn.execute(f"PRAGMA user_version = {target:d}")
+    return len(steps)
