@@ -1,0 +1,313 @@
+"""OpenAI chat-completions requests: edge validation (voluptuous) and conversion to a HubRequest.
+
+Fields the hub honours are mapped; fields it cannot honour are accepted only when they are
+harmless (metadata such as ``user``, or their default value such as ``n: 1``); anything else is
+refused with a 400 that names the field, so a client never silently gets a different behaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import voluptuous as vol
+
+from addon.api.schemas import DETAILS, MAX_IMAGES, MAX_MESSAGES
+from addon.errors import InvalidRequestError
+from addon.models import HubRequest, RawImage
+from addon.providers.base import ChatRequest, Message, Role
+from addon.settings import humanize
+
+AUTO_MODEL: Final = "auto"
+ROLES: Final = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER}
+ROLES_WITH_ASSISTANT: Final = {**ROLES, "assistant": Role.ASSISTANT}
+TOKENS = vol.Any(None, vol.All(int, vol.Range(min=1, max=1_000_000)))
+
+
+def _only(default: Any) -> Callable[[Any], Any]:
+    """Accept a field the hub cannot honour only at its default (or null)."""
+
+    def check(value: Any) -> Any:
+        if value is not None and value != default:
+            raise vol.Invalid(f"only {default!r} is supported by the hub")
+        return value
+
+    return check
+
+
+def _not_yet(what: str) -> Callable[[Any], Any]:
+    """Refuse a feature the hub does not offer yet (empty or null values are harmless)."""
+
+    def check(value: Any) -> Any:
+        if value:
+            raise vol.Invalid(f"{what} are not supported by the hub yet")
+        return value
+
+    return check
+
+
+def _tool_choice(value: Any) -> Any:
+    if value not in (None, "none", "auto"):
+        raise vol.Invalid("tool calls are not supported by the hub yet")
+    return value
+
+
+def _role(value: Any) -> str:
+    if value in ("tool", "function"):
+        raise vol.Invalid("tool and function messages are not supported by the hub yet")
+    if value not in ROLES_WITH_ASSISTANT:
+        raise vol.Invalid(f"must be one of {', '.join(ROLES_WITH_ASSISTANT)}")
+    return str(value)
+
+
+PART_SCHEMAS: Final[Mapping[str, vol.Schema]] = {
+    "text": vol.Schema({vol.Required("type"): "text", vol.Required("text"): str}),
+    "image_url": vol.Schema(
+        {
+            vol.Required("type"): "image_url",
+            vol.Required("image_url"): {
+                vol.Required("url"): str,
+                vol.Optional("detail"): vol.Any(None, vol.In(DETAILS)),
+            },
+        }
+    ),
+}
+
+
+def _part(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise vol.Invalid("must be a content part object")
+    kind = value.get("type")
+    schema = PART_SCHEMAS.get(kind) if isinstance(kind, str) else None
+    if schema is None:
+        raise vol.Invalid(f"content part type {kind!r} is not supported (use text or image_url)")
+    part: dict[str, Any] = schema(value)
+    return part
+
+
+MESSAGE_SCHEMA = vol.Schema(
+    {
+        vol.Required("role"): _role,
+        vol.Optional("content"): vol.Any(None, str, vol.All([_part], vol.Length(min=1))),
+        vol.Optional("name"): vol.Any(None, str),
+        vol.Optional("refusal"): vol.Any(None, str),
+        vol.Optional("tool_calls"): _not_yet("tool calls"),
+        vol.Optional("function_call"): _not_yet("function calls"),
+    }
+)
+
+RESPONSE_FORMAT_SCHEMA = vol.Schema(
+    vol.Any(
+        {vol.Required("type"): "text"},
+        {vol.Required("type"): "json_object"},
+        {
+            vol.Required("type"): "json_schema",
+            vol.Required("json_schema"): {
+                vol.Required("name"): str,
+                vol.Optional("schema"): vol.Any(None, dict),
+                vol.Optional("description"): vol.Any(None, str),
+                vol.Optional("strict"): vol.Any(None, bool),
+            },
+        },
+        msg="must be {'type': 'text' | 'json_object' | 'json_schema', ...}",
+    )
+)
+
+CHAT_COMPLETIONS_SCHEMA = vol.Schema(
+    {
+        vol.Optional("model"): vol.Any(None, str),
+        vol.Required("messages"): vol.All([MESSAGE_SCHEMA], vol.Length(min=1, max=MAX_MESSAGES)),
+        vol.Optional("max_tokens"): TOKENS,
+        vol.Optional("max_completion_tokens"): TOKENS,
+        vol.Optional("temperature"): vol.Any(
+            None, vol.All(vol.Coerce(float), vol.Range(min=0, max=2))
+        ),
+        vol.Optional("stop"): vol.Any(None, str, vol.All([str], vol.Length(max=4))),
+        vol.Optional("response_format"): vol.Any(None, RESPONSE_FORMAT_SCHEMA),
+        vol.Optional("stream"): vol.Any(None, bool),
+        vol.Optional("stream_options"): vol.Any(
+            None,
+            {vol.Optional("include_usage"): bool, vol.Optional("include_obfuscation"): bool},
+        ),
+        # Harmless: bookkeeping and hints that do not change what the answer means.
+        vol.Optional("user"): vol.Any(None, str),
+        vol.Optional("metadata"): vol.Any(None, dict),
+        vol.Optional("store"): vol.Any(None, bool),
+        vol.Optional("seed"): vol.Any(None, int),
+        vol.Optional("service_tier"): vol.Any(None, str),
+        vol.Optional("prompt_cache_key"): vol.Any(None, str),
+        vol.Optional("safety_identifier"): vol.Any(None, str),
+        vol.Optional("parallel_tool_calls"): vol.Any(None, bool),
+        # Sampling and output knobs the hub cannot pass on: their defaults only.
+        vol.Optional("n"): _only(1),
+        vol.Optional("logprobs"): _only(False),
+        vol.Optional("top_logprobs"): _only(0),
+        vol.Optional("top_p"): _only(1),
+        vol.Optional("presence_penalty"): _only(0),
+        vol.Optional("frequency_penalty"): _only(0),
+        vol.Optional("logit_bias"): _only({}),
+        vol.Optional("modalities"): _only(["text"]),
+        # Not offered yet.
+        vol.Optional("tools"): _not_yet("tools"),
+        vol.Optional("functions"): _not_yet("functions"),
+        vol.Optional("tool_choice"): _tool_choice,
+        vol.Optional("function_call"): _tool_choice,
+        vol.Optional("audio"): _not_yet("audio outputs"),
+        vol.Optional("web_search_options"): _not_yet("web search options"),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    """A validated chat-completions request: the hub's request plus how to answer it."""
+
+    hub_request: HubRequest
+    requested_model: str
+    stream: bool
+    include_usage: bool
+    wants_json: bool
+
+
+def invalid(message: str, param: str | None = None) -> InvalidRequestError:
+    """An ``invalid_request`` carrying the offending OpenAI parameter."""
+    return InvalidRequestError(f"Invalid request: {message}", param=param)
+
+
+def validate_completion(body: Any) -> dict[str, Any]:
+    """Validate the body; errors name the field (as ``param``) and what to fix."""
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The request body must be a JSON object")
+    try:
+        data: dict[str, Any] = CHAT_COMPLETIONS_SCHEMA(body)
+    except vol.Invalid as err:
+        first = err.errors[0] if isinstance(err, vol.MultipleInvalid) else err
+        param = ".".join(str(p) for p in first.path) or None
+        raise InvalidRequestError(f"Invalid request: {humanize(err)}", param=param) from err
+    return data
+
+
+def resolve_target(model: str | None, providers: Collection[str]) -> tuple[str | None, str]:
+    """``(provider, model)`` pinned by the OpenAI ``model`` field (empty model: the default).
+
+    ``auto`` or nothing lets the hub choose; ``<provider>`` or ``<provider>/<model>`` pins a
+    configured provider; anything else (``gpt-4o``, ``meta-llama/llama-3``) pins the model.
+    """
+    name = (model or "").strip()
+    if name in ("", AUTO_MODEL):
+        return None, ""
+    if name in providers:
+        return name, ""
+    prefix, slash, rest = name.partition("/")
+    if slash and prefix in providers:
+        return prefix, "" if rest in ("", AUTO_MODEL) else rest
+    return None, name
+
+
+def to_completion_request(
+    data: Mapping[str, Any], request_id: str, providers: Collection[str]
+) -> CompletionRequest:
+    """Build the manager's request from a validated chat-completions body."""
+    messages, images, detail = convert_messages(data["messages"])
+    provider, model = resolve_target(data.get("model"), providers)
+    schema = json_schema_of(data.get("response_format"))
+    chat = ChatRequest(
+        messages=messages,
+        model=model,
+        max_tokens=data.get("max_completion_tokens") or data.get("max_tokens"),
+        temperature=data.get("temperature"),
+        stop=_stops(data.get("stop")),
+        json_schema=schema,
+    )
+    options = data.get("stream_options") or {}
+    return CompletionRequest(
+        hub_request=HubRequest(
+            chat=chat, request_id=request_id, images=images, provider=provider, detail=detail
+        ),
+        requested_model=data.get("model") or AUTO_MODEL,
+        stream=bool(data.get("stream")),
+        include_usage=bool(options.get("include_usage")),
+        wants_json=schema is not None,
+    )
+
+
+def _stops(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def json_schema_of(response_format: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The structure asked for: json_schema's schema, ``{"type": "object"}`` for json_object."""
+    if not response_format or response_format["type"] == "text":
+        return None
+    if response_format["type"] == "json_object":
+        return {"type": "object"}
+    schema = response_format["json_schema"].get("schema")
+    return dict(schema) if schema else {"type": "object"}
+
+
+def convert_messages(
+    raw: list[dict[str, Any]],
+) -> tuple[tuple[Message, ...], tuple[RawImage, ...], str | None]:
+    """Messages, the images of user messages (in order), and the first ``detail`` asked for.
+
+    The hub's image pipeline prepares images per provider and attaches them to the last user
+    message, so images from earlier turns travel with the latest question.
+    """
+    messages: list[Message] = []
+    images: list[RawImage] = []
+    details: list[str] = []
+    for index, entry in enumerate(raw):
+        role = ROLES_WITH_ASSISTANT[entry["role"]]
+        content = entry.get("content")
+        if content is None and role is not Role.ASSISTANT:
+            raise invalid(f"messages.{index}.content is required", f"messages.{index}.content")
+        if isinstance(content, list):
+            content = _parts_text(index, entry["role"], content, images, details)
+        messages.append(Message(role=role, content=content or ""))
+    if len(images) > MAX_IMAGES:
+        raise invalid(f"at most {MAX_IMAGES} images per request", "messages")
+    return tuple(messages), tuple(images), details[0] if details else None
+
+
+def _parts_text(
+    index: int, role: str, parts: list[dict[str, Any]], images: list[RawImage], details: list[str]
+) -> str:
+    texts: list[str] = []
+    for position, part in enumerate(parts):
+        if part["type"] == "text":
+            texts.append(part["text"])
+            continue
+        param = f"messages.{index}.content.{position}.image_url.url"
+        if role != "user":
+            raise invalid(f"images can only be sent in user messages ({param})", param)
+        image_url = part["image_url"]
+        images.append(decode_data_url(image_url["url"], param))
+        if image_url.get("detail"):
+            details.append(image_url["detail"])
+    return "\n".join(texts)
+
+
+def decode_data_url(url: str, param: str) -> RawImage:
+    """An image from a ``data:<type>;base64,<data>`` URL; other URLs are refused for now."""
+    if url.startswith(("http://", "https://")):
+        raise invalid(
+            f"{param}: image URLs are not supported yet; send the image inline as a data URL "
+            "(data:image/jpeg;base64,...)",
+            param,
+        )
+    header, comma, payload = url.partition(",")
+    if not url.startswith("data:") or not comma or not header.endswith(";base64"):
+        raise invalid(f"{param}: must be a base64 data URL (data:image/jpeg;base64,...)", param)
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise invalid(f"{param}: the data URL is not valid base64", param) from err
+    if not data:
+        raise invalid(f"{param}: the image is empty", param)
+    declared = header[5:].split(";")[0] or None
+    return RawImage(data=data, declared_type=declared)
