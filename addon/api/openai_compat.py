@@ -43,6 +43,7 @@ _LOGGER = logging.getLogger(__name__)
 
 PREFIX: Final = "/v1/"
 OWNER: Final = "ai_provider_hub"
+ATTEMPTS_HEADER: Final = "X-Hub-Attempts"
 # OpenAI's error ``type`` by HTTP status; the hub's key travels as ``code``.
 ERROR_TYPES: Final[Mapping[int, str]] = {
     400: "invalid_request_error",
@@ -128,7 +129,19 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if completion.stream:
         return await stream_chunks(request, completion)
     response = await manager.run(completion.hub_request)
-    return web.json_response(completion_body(completion, response, int(time.time())))
+    return web.json_response(
+        completion_body(completion, response, int(time.time())),
+        headers={ATTEMPTS_HEADER: attempts_header(response)},
+    )
+
+
+def attempts_header(response: HubResponse) -> str:
+    """Every try behind the answer, e.g. ``openai=provider_timeout, anthropic=ok``.
+
+    OpenAI's body has no place for the hub's attempts; a header keeps failover visible to
+    clients that look, without surprising those that do not.
+    """
+    return ", ".join(f"{a.provider}={a.outcome}" for a in response.attempts)
 
 
 def model_id(provider: str, model: str) -> str:

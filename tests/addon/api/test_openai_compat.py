@@ -45,6 +45,7 @@ async def test_plain_chat_answers_in_openai_shape(hub: openai.AsyncOpenAI, fakes
     assert completion.object == "chat.completion"
     assert completion.id == f"chatcmpl-{raw.headers['X-Request-ID']}"
     assert completion.model == "openai/gpt-4.1-mini"
+    assert raw.headers["X-Hub-Attempts"] == "openai=ok"
     assert completion.created > 0
     choice = completion.choices[0]
     assert choice.message.role == "assistant"
@@ -239,9 +240,11 @@ async def test_stream_fails_over_before_the_first_token(
         model="auto", messages=HI, stream=True, stream_options={"include_usage": True}
     )
     chunks = await collect(stream)
-    assert chunks[-1].model.startswith("anthropic/")
+    provider = chunks[-1].model.split("/")[0]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == fakes.anthropic.state.reply.text
+    assert text == fakes.all[provider].state.reply.text
+    assert fakes.openai.requests[0].body["stream"] is True  # the faulty first try
+    assert sum(len(fake.requests) for fake in fakes.all.values()) == 2
 
 
 async def test_stream_failing_before_any_text_is_an_http_error(
@@ -309,10 +312,14 @@ async def test_json_object_response_format(hub: openai.AsyncOpenAI, fakes: Fakes
 
 async def test_failover_is_visible_in_the_model(hub: openai.AsyncOpenAI, fakes: Fakes) -> None:
     fakes.openai.fail_next(Fault.SERVER_ERROR)
-    completion = await hub.chat.completions.create(model="auto", messages=HI)
-    assert completion.model.startswith("anthropic/claude-haiku-4-5")
-    assert completion.choices[0].message.content == fakes.anthropic.state.reply.text
-    assert len(fakes.openai.requests) == 1
+    raw = await hub.chat.completions.with_raw_response.create(model="auto", messages=HI)
+    completion = raw.parse()
+    provider = completion.model.split("/")[0]
+    assert completion.choices[0].message.content == fakes.all[provider].state.reply.text
+    attempts = raw.headers["X-Hub-Attempts"].split(", ")
+    assert attempts[0] == "openai=provider_bad_response"
+    assert attempts[-1] == f"{provider}=ok"
+    assert sum(len(fake.requests) for fake in fakes.all.values()) == len(attempts) == 2
 
 
 async def test_wrong_token_is_an_authentication_error(
