@@ -571,3 +571,14 @@ async def test_models_list(hub_client: HubClientFactory, fakes: Fakes) -> None:
     assert all(model.object == "model" for model in page.data)
     assert page.data[1].owned_by == "openai"
     assert not any(fake.requests for fake in fakes.all.values())  # no upstream calls
+
+
+async def test_oversized_body_is_413_in_openai_shape(hub_client: HubClientFactory) -> None:
+    client = await hub_client(max_body_bytes=1024)
+    async with sdk(client) as api:
+        with pytest.raises(openai.APIStatusError) as caught:
+            await api.chat.completions.create(
+                model="auto", messages=[{"role": "user", "content": "x" * 4096}]
+            )
+    assert caught.value.status_code == 413
+    assert caught.value.code == "payload_too_large"
