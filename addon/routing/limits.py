@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from addon.errors import RateLimitedError
+from addon.routing.window import Admission, ProviderWindow
 from addon.settings import ProviderSettings, Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,36 +37,6 @@ class _Block:
     retry_after: float | None = None
 
 
-class _Admission:
-    """One admitted request inside the rolling window (its request slot and token count)."""
-
-    __slots__ = ("at", "live", "tokens")
-
-    def __init__(self, at: float, tokens: int) -> None:
-        self.at = at
-        self.tokens = tokens
-        self.live = True
-
-
-class _ProviderState:
-    """Counters of one provider."""
-
-    __slots__ = ("admissions", "blocked_until", "in_flight", "token_total")
-
-    def __init__(self) -> None:
-        self.admissions: deque[_Admission] = deque()
-        self.token_total = 0
-        self.in_flight = 0
-        self.blocked_until = 0.0
-
-    def prune(self, horizon: float) -> None:
-        """Drop admissions made at or before ``horizon`` (out of the window)."""
-        while self.admissions and self.admissions[0].at <= horizon:
-            gone = self.admissions.popleft()
-            gone.live = False
-            self.token_total -= gone.tokens
-
-
 @dataclass(slots=True, eq=False)
 class _Waiter:
     """A request queued for room."""
@@ -78,7 +49,7 @@ class _Waiter:
 class Permit:
     """An admitted request: an async context manager whose exit releases its concurrency."""
 
-    def __init__(self, limits: Limits, provider: str, admission: _Admission) -> None:
+    def __init__(self, limits: Limits, provider: str, admission: Admission) -> None:
         self._limits = limits
         self._admission = admission
         self._released = False
@@ -129,7 +100,7 @@ class Limits:
         self._settings = settings
         self._clock = clock
         self._window = window
-        self._states: dict[str, _ProviderState] = {}
+        self._states: dict[str, ProviderWindow] = {}
         self._global_in_flight = 0
         self._waiters: deque[_Waiter] = deque()
         self._timer: asyncio.TimerHandle | None = None
@@ -166,7 +137,7 @@ class Limits:
         """Remaining ``rpm``, ``tpm`` and ``concurrency`` of ``provider`` (``None``: no limit)."""
         config = self._config(provider)
         state = self._state(provider)
-        state.prune(self._clock() - self._window)
+        state.prune(self._clock())
         return {
             "rpm": float(max(0, config.rpm - len(state.admissions))) if config.rpm else None,
             "tpm": float(max(0, config.tpm - state.token_total)) if config.tpm else None,
@@ -193,8 +164,11 @@ class Limits:
     def _config(self, provider: str) -> ProviderSettings:
         return self._settings.provider(provider) or ProviderSettings(provider, "", "")
 
-    def _state(self, provider: str) -> _ProviderState:
-        return self._states.setdefault(provider, _ProviderState())
+    def _state(self, provider: str) -> ProviderWindow:
+        state = self._states.get(provider)
+        if state is None:
+            state = self._states[provider] = ProviderWindow(self._window)
+        return state
 
     def _refuse_oversized(self, provider: str, tokens: int) -> None:
         tpm = self._config(provider).tpm
@@ -208,7 +182,7 @@ class Limits:
     def _block(self, provider: str, tokens: int, now: float) -> _Block | None:
         config = self._config(provider)
         state = self._state(provider)
-        state.prune(now - self._window)
+        state.prune(now)
         cap = self._settings.max_concurrency
         if state.blocked_until > now:
             wait = state.blocked_until - now
@@ -220,27 +194,18 @@ class Limits:
                 "concurrency", f"{provider} has {config.max_concurrency} calls in flight already"
             )
         if config.rpm and len(state.admissions) >= config.rpm:
-            oldest = state.admissions[len(state.admissions) - config.rpm]
             return _Block(
                 "rpm",
                 f"{provider} reached its limit of {config.rpm} requests per minute",
-                oldest.at + self._window - now,
+                state.request_slot_in(config.rpm, now),
             )
         if config.tpm and state.token_total + tokens > config.tpm:
             return _Block(
                 "tpm",
                 f"{provider} reached its limit of {config.tpm} tokens per minute",
-                self._tokens_free_in(state, state.token_total + tokens - config.tpm, now),
+                state.tokens_free_in(state.token_total + tokens - config.tpm, now),
             )
         return None
-
-    def _tokens_free_in(self, state: _ProviderState, needed: int, now: float) -> float | None:
-        freed = 0
-        for admission in state.admissions:
-            freed += admission.tokens
-            if freed >= needed:
-                return admission.at + self._window - now
-        return None  # only settlements of calls in flight can make room
 
     def _queued(self, provider: str) -> bool:
         return any(waiter.provider == provider for waiter in self._waiters)
@@ -262,9 +227,7 @@ class Limits:
 
     def _take(self, provider: str, tokens: int) -> Permit:
         state = self._state(provider)
-        admission = _Admission(self._clock(), tokens)
-        state.admissions.append(admission)
-        state.token_total += tokens
+        admission = state.admit(self._clock(), tokens)
         state.in_flight += 1
         self._global_in_flight += 1
         return Permit(self, provider, admission)
@@ -314,20 +277,14 @@ class Limits:
         if next_try is not None:
             self._timer = asyncio.get_running_loop().call_later(next_try, self._drain)
 
-    def _settle(self, provider: str, admission: _Admission, actual: int) -> None:
-        if admission.live:
-            self._state(provider).token_total += actual - admission.tokens
+    def _settle(self, provider: str, admission: Admission, actual: int) -> None:
         shrank = actual < admission.tokens
-        admission.tokens = actual
+        self._state(provider).settle(admission, actual)
         if shrank:
             self._drain()
 
-    def _refund(self, provider: str, admission: _Admission) -> None:
-        if admission.live:
-            state = self._state(provider)
-            state.admissions.remove(admission)
-            state.token_total -= admission.tokens
-            admission.live = False
+    def _refund(self, provider: str, admission: Admission) -> None:
+        if self._state(provider).refund(admission):
             self._drain()
 
     def _release(self, provider: str) -> None:
