@@ -16,6 +16,7 @@ from addon.api.context import HUB_CONTEXT, HubContext, SupervisorLink
 from addon.api.envelope import error_middleware
 from addon.api.openai_compat import openai_error_middleware
 from addon.api.routes import register_routes
+from addon.api.security import install as install_security
 from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_images
 from addon.manager import ImagePreparer, ProviderManager
 from addon.models import RawImage
@@ -100,6 +101,7 @@ def build_app(
         supervisor=supervisor,
     )
     register_routes(app)
+    install_security(app)
     app.cleanup_ctx.append(_lifecycle(check_health_on_start))
     return app
 

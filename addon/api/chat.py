@@ -20,17 +20,19 @@ from addon.api.schemas import (
     to_hub_request,
     validate,
 )
+from addon.api.security import parse_json
 from addon.errors import HubError, InvalidRequestError, UnsupportedMediaError
 from addon.models import HubRequest, HubResponse, RawImage
 from addon.providers.base import StreamDelta
 
 
 async def read_json(request: web.Request) -> Any:
-    """The JSON body, or a clear ``invalid_request``."""
+    """The JSON body, or a clear ``invalid_request`` (bad syntax, nested too deep)."""
     try:
-        return await request.json()
+        text = await request.text()
     except ValueError as err:
         raise InvalidRequestError(f"The request body is not valid JSON: {err}") from err
+    return parse_json(text)
 
 
 async def chat(request: web.Request) -> web.StreamResponse:
