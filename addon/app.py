@@ -1,11 +1,11 @@
-"""Assemble the running hub: providers, manager, API application and its lifecycle."""
+"""The aiohttp application of the hub and its lifecycle (ledger, health monitor, Supervisor)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -17,61 +17,17 @@ from addon.api.envelope import error_middleware
 from addon.api.openai_compat import openai_error_middleware
 from addon.api.routes import register_routes
 from addon.api.security import install as install_security
-from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_images
-from addon.manager import ImagePreparer, ProviderManager
-from addon.models import RawImage
-from addon.providers import create_provider
-from addon.providers.base import ImageInput, Provider
-from addon.routing.health import HealthBoard
-from addon.routing.strategy import PriorityStrategy
+from addon.hub import build_manager
+from addon.manager import ProviderManager
+from addon.routing.monitor import HealthMonitor
 from addon.settings import Secret, Settings
 from addon.startup import Credentials, supervisor_chores
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 48 * 1024 * 1024  # ten large base64 photos plus the prompt
-STARTUP_HEALTH_TIMEOUT = 10.0
+HEALTH_CHECK_TIMEOUT = 10.0
 DEFAULT_TRUSTED_INGRESS = ("172.30.32.2",)
-
-
-def image_preparer(limits: ImageLimits | None = None) -> ImagePreparer:
-    """The manager's image step: the Pillow pipeline, sized for each provider type."""
-    image_limits = limits or ImageLimits()
-
-    async def prepare(
-        images: Sequence[RawImage], provider_type: str, detail: str | None
-    ) -> tuple[ImageInput, ...]:
-        options = ImageOptions(max_side=default_max_side(provider_type, detail))
-        prepared = await prepare_images(
-            [image.data for image in images],
-            provider_type=provider_type,
-            options=options,
-            limits=image_limits,
-        )
-        return tuple(ImageInput(p.data, p.mime_type) for p in prepared)
-
-    return prepare
-
-
-def build_manager(
-    settings: Settings,
-    providers: Sequence[Provider] | None = None,
-    prepare_images: ImagePreparer | None = None,
-) -> ProviderManager:
-    """The manager over ``providers`` (built from ``settings`` unless given)."""
-    built = list(providers) if providers is not None else _create_providers(settings)
-    health = HealthBoard(built)
-    return ProviderManager(
-        built,
-        strategy=PriorityStrategy(health),
-        health=health,
-        request_timeout=settings.request_timeout,
-        prepare_images=prepare_images or image_preparer(),
-    )
-
-
-def _create_providers(settings: Settings) -> list[Provider]:
-    return [create_provider(p) for p in settings.providers]
 
 
 def build_app(
@@ -93,7 +49,7 @@ def build_app(
     )
     app[HUB_CONTEXT] = HubContext(
         settings=settings,
-        manager=manager or build_manager(settings),
+        manager=manager or build_manager(settings, data_dir=data_dir),
         api_token=api_token,
         data_dir=data_dir,
         trusted_ingress=trusted_ingress,
@@ -109,12 +65,21 @@ def build_app(
 def _lifecycle(check_health: bool) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         context = app[HUB_CONTEXT]
-        providers = list(context.manager.providers.values())
-        task = None
-        if check_health and providers:
-            task = asyncio.create_task(
-                context.manager.health.check_all(providers, STARTUP_HEALTH_TIMEOUT)
-            )
+        manager, settings = context.manager, context.settings
+        ledger = manager.guards.ledger
+        if ledger is not None:
+            await ledger.open()
+            await manager.guards.budgets.load(ledger)
+            await ledger.purge_expired(settings.ledger_retention_days)
+        monitor = HealthMonitor(
+            manager.providers.values(),
+            manager.health,
+            interval=settings.health_check_interval,
+            timeout=HEALTH_CHECK_TIMEOUT,
+        )
+        context.monitor = monitor
+        if check_health:
+            monitor.start()
         chores = None
         if context.supervisor is not None:
             chores = asyncio.create_task(_supervisor_chores(context))
@@ -123,11 +88,10 @@ def _lifecycle(check_health: bool) -> Callable[[web.Application], AsyncIterator[
             chores.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await chores
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await context.manager.close()
+        await monitor.stop()
+        await manager.close()
+        if ledger is not None:
+            await ledger.close()
 
     return lifecycle
 

@@ -89,6 +89,13 @@ class AllProvidersFailedError(HubError):
     status = 502
 
 
+class CircuitOpenError(HubError):
+    """A provider is skipped because its circuit breaker is open (shown in ``attempts``)."""
+
+    key = "circuit_open"
+    status = 502
+
+
 class UpstreamTimeoutError(HubError):
     """The request's total deadline passed before any provider answered."""
 

@@ -1,27 +1,23 @@
 """ProviderManager: the only place a request meets providers.
 
-For one request: filter capable candidates, let the strategy order them, then try each under the
-request's total deadline; a retryable failure moves on to the next candidate, anything else stops.
+For one request: filter capable candidates (pinned provider, vision, routes), let the strategy
+order them, then try them under the request's total deadline. The ``Guards`` admit each call
+(budget, breaker, limits) and account for it; a retryable failure moves on to the next
+candidate, and a candidate that failed transiently may be tried again after a full-jitter
+backoff while the attempt budget and the deadline allow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 
-from addon.errors import (
-    AllProvidersFailedError,
-    HubError,
-    NoCapableProviderError,
-    ProviderError,
-    ProviderRateLimitError,
-    RateLimitedError,
-    UpstreamTimeoutError,
-)
-from addon.models import Attempt, HubRequest, HubResponse, RawImage
+from addon.cache import ResponseCache, as_cached, cache_key
+from addon.errors import HubError, NoCapableProviderError, ProviderError
+from addon.models import HubRequest, HubResponse, RawImage
 from addon.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -33,19 +29,21 @@ from addon.providers.base import (
     StreamDelta,
     Usage,
 )
+from addon.routing.guard import Guards, Ticket, credential_fingerprint
 from addon.routing.health import HealthBoard
+from addon.routing.run import RunState
 from addon.routing.strategy import Strategy
+from addon.settings import RouteRule
 
 _LOGGER = logging.getLogger(__name__)
 
 ImagePreparer = Callable[[Sequence[RawImage], str, str | None], Awaitable[tuple[ImageInput, ...]]]
-Clock = Callable[[], float]
 
 
 async def passthrough_images(
     images: Sequence[RawImage], provider_type: str, detail: str | None
 ) -> tuple[ImageInput, ...]:
-    """Hand images on unchanged (used where no preprocessing is wanted, e.g. unit tests)."""
+    """Hand images on unchanged (where no preprocessing is wanted, e.g. unit tests)."""
     return tuple(ImageInput(i.data, i.declared_type or "image/jpeg") for i in images)
 
 
@@ -56,22 +54,35 @@ class ProviderManager:
         self,
         providers: Sequence[Provider],
         *,
-        strategy: Strategy,
-        health: HealthBoard,
+        guards: Guards,
+        strategies: Mapping[str, Strategy],
+        default_strategy: str,
         request_timeout: float,
+        routes: Sequence[RouteRule] = (),
+        cache: ResponseCache | None = None,
         prepare_images: ImagePreparer = passthrough_images,
-        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.providers: dict[str, Provider] = {p.name: p for p in providers}
-        self.strategy = strategy
-        self.health = health
+        self.guards = guards
+        self.strategies = strategies
+        self.default_strategy = default_strategy
         self.request_timeout = request_timeout
+        self.routes = tuple(routes)
+        self.cache = cache
         self._prepare_images = prepare_images
-        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._sleep = sleep
+
+    @property
+    def health(self) -> HealthBoard:
+        """What is known about every provider's health."""
+        return self.guards.health
 
     # --- candidates ---------------------------------------------------------------------
     def candidates(self, request: HubRequest) -> list[Provider]:
-        """Enabled providers able to serve ``request``, in the strategy's order."""
+        """Enabled providers able to serve ``request``, in the order they will be tried."""
         pool = [p for p in self.providers.values() if p.settings.enabled]
         if request.provider is not None:
             pool = [p for p in pool if p.name == request.provider]
@@ -81,21 +92,47 @@ class ProviderManager:
                     f"No enabled provider named {request.provider!r} (configured: {known})"
                 )
         if request.needs_vision:
-            pool = [p for p in pool if p.supports_vision(self._model_for(p, request))]
+            pool = [p for p in pool if p.supports_vision(self.model_for(p, request))]
             if not pool:
                 raise NoCapableProviderError(
                     "No enabled provider has a vision-capable model: set a vision_model"
                 )
-        return self.strategy.order(pool, request)
+        route = self._route(request)
+        if route is not None and request.provider is None:
+            pool = [p for p in pool if p.name in route.providers]
+            if not pool:
+                raise NoCapableProviderError(
+                    f"Route {route.match!r} allows only {', '.join(route.providers)}, "
+                    "and none of them can serve this request"
+                )
+        strategy_name = request.strategy or self.default_strategy
+        ordered = self.strategies[strategy_name].order(pool, request)
+        if route is not None and strategy_name == "priority":
+            ordered.sort(key=lambda p: route.providers.index(p.name))
+        return ordered
 
-    def _model_for(self, provider: Provider, request: HubRequest) -> str:
+    def _route(self, request: HubRequest) -> RouteRule | None:
+        """The routing rule for the request's tag, else for its capability."""
+        capability = "vision" if request.needs_vision else "chat"
+        by_match = {rule.match: rule for rule in self.routes}
+        if request.tag and request.tag in by_match:
+            return by_match[request.tag]
+        return by_match.get(capability)
+
+    def model_for(self, provider: Provider, request: HubRequest) -> str:
+        """The model ``provider`` would use for ``request``."""
         if request.chat.model:
             return request.chat.model
         if request.needs_vision and provider.settings.vision_model:
             return provider.settings.vision_model
         return provider.resolve_model(request.chat)
 
-    async def _chat_for(
+    def estimate_cost(self, provider: Provider, request: HubRequest) -> float:
+        """Worst-case USD cost of ``request`` on ``provider`` (images not yet counted)."""
+        chat = replace(request.chat, model=self.model_for(provider, request))
+        return self.guards.estimate(provider, chat, request.detail)
+
+    async def chat_for(
         self,
         provider: Provider,
         request: HubRequest,
@@ -106,7 +143,7 @@ class ProviderManager:
         ``prepared`` memoises the images per provider type within one request, so a failover
         to a provider of the same type does not decode them again.
         """
-        chat = replace(request.chat, model=self._model_for(provider, request))
+        chat = replace(request.chat, model=self.model_for(provider, request))
         if not request.images:
             return chat
         kind = provider.settings.type
@@ -116,27 +153,43 @@ class ProviderManager:
 
     # --- one-shot -----------------------------------------------------------------------
     async def run(self, request: HubRequest) -> HubResponse:
-        """Answer ``request`` from the first candidate that succeeds."""
-        started = self._clock()
-        deadline = started + self.request_timeout
-        attempts: list[Attempt] = []
-        errors: list[ProviderError] = []
-        prepared: dict[str, tuple[ImageInput, ...]] = {}
-        for provider in self.candidates(request):
-            timeout = self._attempt_timeout(provider, deadline, attempts)
-            chat = await self._chat_for(provider, request, prepared)
-            attempt_started = self._clock()
+        """Answer ``request``: from the cache when allowed, else from the first good provider."""
+        candidates = self.candidates(request)
+        key = None
+        if self.cache is not None and self.cache.should_cache(request, request.cache):
+            key = cache_key(request, [p.name for p in candidates])
+            hit = self.cache.get(key)
+            if hit is not None:
+                await self.guards.record_cached(request, hit.provider, hit.model)
+                self._observe("ok", cached=True)
+                return as_cached(hit, request.request_id)
+            if self.guards.metrics is not None:
+                self.guards.metrics.cache_miss()
+        try:
+            response = await self._run(request, candidates)
+        except HubError as err:
+            self._observe(err.key, cached=False)
+            raise
+        self._observe("ok", cached=False)
+        if key is not None and self.cache is not None:
+            self.cache.put(key, response)
+        return response
+
+    async def _run(self, request: HubRequest, candidates: list[Provider]) -> HubResponse:
+        run = RunState(self, request, candidates)
+        while (admitted := await run.next()) is not None:
+            ticket, timeout = admitted
             try:
-                response = await provider.chat(chat, timeout=timeout)
+                response = await ticket.provider.chat(ticket.chat, timeout=timeout)
             except ProviderError as err:
-                self._record_failure(provider, chat.model, err, attempt_started, attempts)
-                if not err.retryable:
-                    raise _with_attempts(err, attempts) from err
-                errors.append(err)
+                await run.failed(ticket, err)
                 continue
-            attempts.append(self._record_success(provider, chat.model, attempt_started))
-            return self._response(request, provider, response, started, attempts)
-        raise self._exhausted(errors, attempts)
+            except BaseException:
+                ticket.abandon()
+                raise
+            run.attempts.append(await ticket.succeeded(response))
+            return run.response(ticket, response)
+        raise run.exhausted()
 
     # --- streaming ----------------------------------------------------------------------
     async def stream(self, request: HubRequest) -> AsyncIterator[StreamDelta | HubResponse]:
@@ -145,151 +198,88 @@ class ProviderManager:
         Failover happens only before the first delta: once text has reached the caller, a
         failure ends the stream with its error.
         """
-        started = self._clock()
-        deadline = started + self.request_timeout
-        attempts: list[Attempt] = []
-        errors: list[ProviderError] = []
-        prepared: dict[str, tuple[ImageInput, ...]] = {}
-        for provider in self.candidates(request):
-            timeout = self._attempt_timeout(provider, deadline, attempts)
-            chat = await self._chat_for(provider, request, prepared)
-            attempt_started = self._clock()
-            iterator = provider.chat_stream(chat, timeout=timeout)
+        run = RunState(self, request, self.candidates(request))
+        while (admitted := await run.next()) is not None:
+            ticket, timeout = admitted
+            iterator = ticket.provider.chat_stream(ticket.chat, timeout=timeout)
             try:
-                first = await anext(iterator)
-            except StopAsyncIteration:
-                first = StreamDelta()
+                first = await anext(iterator, StreamDelta())
             except ProviderError as err:
-                self._record_failure(provider, chat.model, err, attempt_started, attempts)
-                if not err.retryable:
-                    raise _with_attempts(err, attempts) from err
-                errors.append(err)
+                await run.failed(ticket, err)
                 continue
-            async for item in self._relay(provider, chat, first, iterator, attempt_started):
+            except BaseException:
+                ticket.abandon()
+                raise
+            async for item in self._relay(ticket, first, iterator):
                 if isinstance(item, ChatResponse):
-                    attempts.append(self._record_success(provider, chat.model, attempt_started))
-                    yield self._response(request, provider, item, started, attempts)
+                    run.attempts.append(await ticket.succeeded(item))
+                    self._observe("ok", cached=False)
+                    yield run.response(ticket, item)
                 else:
                     yield item
             return
-        raise self._exhausted(errors, attempts)
+        error = run.exhausted()
+        self._observe(error.key, cached=False)
+        raise error
 
     async def _relay(
-        self,
-        provider: Provider,
-        chat: ChatRequest,
-        first: StreamDelta,
-        iterator: AsyncIterator[StreamDelta],
-        attempt_started: float,
+        self, ticket: Ticket, first: StreamDelta, iterator: AsyncIterator[StreamDelta]
     ) -> AsyncIterator[StreamDelta | ChatResponse]:
         """Pass deltas through while collecting the whole answer for the final response."""
         parts: list[str] = []
-        usage, finish, model = Usage(), None, chat.model
+        usage, finish, model = Usage(), None, ticket.chat.model
         delta: StreamDelta | None = first
-        while delta is not None:
-            if delta.text:
-                parts.append(delta.text)
-                yield delta
-            usage = delta.usage or usage
-            finish = delta.finish_reason or finish
-            model = delta.model or model
-            try:
-                delta = await anext(iterator)
-            except StopAsyncIteration:
-                delta = None
-            except ProviderError as err:
-                self.health.record_failure(provider.name, err.key, err.message)
-                raise
-        latency = round((self._clock() - attempt_started) * 1000, 1)
+        try:
+            while delta is not None:
+                if delta.text:
+                    parts.append(delta.text)
+                    yield delta
+                usage = delta.usage or usage
+                finish = delta.finish_reason or finish
+                model = delta.model or model
+                delta = await anext(iterator, None)
+        except ProviderError as err:
+            await ticket.failed(err)
+            self._observe(err.key, cached=False)
+            raise
+        except BaseException:
+            ticket.abandon()
+            raise
         yield ChatResponse(
             text="".join(parts),
             model=model,
             usage=usage,
-            latency_ms=latency,
+            latency_ms=ticket.latency_ms,
             finish_reason=finish or FinishReason.STOP,
         )
 
-    # --- bookkeeping --------------------------------------------------------------------
-    def _attempt_timeout(
-        self, provider: Provider, deadline: float, attempts: list[Attempt]
-    ) -> float:
-        remaining = deadline - self._clock()
-        if remaining <= 0:
-            raise UpstreamTimeoutError(
-                f"No provider answered within {self.request_timeout:g}s",
-                attempts=[a.to_dict() for a in attempts],
-            )
-        return min(provider.settings.timeout, remaining)
-
-    def _record_failure(
-        self,
-        provider: Provider,
-        model: str,
-        err: ProviderError,
-        attempt_started: float,
-        attempts: list[Attempt],
-    ) -> None:
-        latency = round((self._clock() - attempt_started) * 1000, 1)
-        attempts.append(Attempt(provider.name, model, err.key, latency))
-        _LOGGER.warning("Provider %s failed (%s): %s", provider.name, err.key, err.message)
-        if err.retryable or err.key == "provider_auth":
-            self.health.record_failure(provider.name, err.key, err.message)
-
-    def _record_success(self, provider: Provider, model: str, attempt_started: float) -> Attempt:
-        latency = round((self._clock() - attempt_started) * 1000, 1)
-        self.health.record_success(provider.name, latency)
-        return Attempt(provider.name, model, "ok", latency)
-
-    def _response(
-        self,
-        request: HubRequest,
-        provider: Provider,
-        response: ChatResponse,
-        started: float,
-        attempts: list[Attempt],
-    ) -> HubResponse:
-        return HubResponse(
-            request_id=request.request_id,
-            text=response.text,
-            data=response.data,
-            provider=provider.name,
-            model=response.model,
-            usage=response.usage,
-            latency_ms=round((self._clock() - started) * 1000, 1),
-            attempts=tuple(attempts),
-            finish_reason=str(response.finish_reason),
-            tool_calls=response.tool_calls,
-        )
-
-    def _exhausted(self, errors: list[ProviderError], attempts: list[Attempt]) -> HubError:
-        details = {"attempts": [a.to_dict() for a in attempts]}
-        if errors and all(isinstance(e, ProviderRateLimitError) for e in errors):
-            waits = [e.retry_after for e in errors if isinstance(e, ProviderRateLimitError)]
-            known = [w for w in waits if w is not None]
-            return RateLimitedError(
-                "Every provider is rate limited",
-                retry_after=min(known) if known else None,
-                **details,
-            )
-        if errors and all(e.key == "provider_timeout" for e in errors):
-            return UpstreamTimeoutError("Every provider timed out", **details)
-        return AllProvidersFailedError(f"All {len(attempts)} provider attempts failed", **details)
-
+    # --- configuration ------------------------------------------------------------------
     async def replace_provider(self, provider: Provider) -> None:
         """Swap in a rebuilt provider (e.g. after its key changed) and close the old one."""
         old = self.providers[provider.name]
         self.providers[provider.name] = provider
         self.health.reset(provider.name)
+        self.guards.breakers.get(provider.name).credentials_changed(
+            credential_fingerprint(provider)
+        )
         await old.close()
+
+    def _observe(self, outcome: str, *, cached: bool) -> None:
+        if self.guards.metrics is not None:
+            self.guards.metrics.observe_request(outcome, cached)
+
+    async def backoff(self, tries: int, remaining: float) -> None:
+        """Full-jitter exponential backoff before calling the same provider again."""
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, tries - 1))
+        await self._sleep(min(self._rng.uniform(0, ceiling), max(0.0, remaining)))
 
     async def close(self) -> None:
         """Close every provider's SDK client."""
         await asyncio.gather(*(p.close() for p in self.providers.values()))
 
 
-def _with_attempts(err: ProviderError, attempts: list[Attempt]) -> ProviderError:
-    err.details["attempts"] = [a.to_dict() for a in attempts]
-    return err
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 4.0
 
 
 def _attach_images(

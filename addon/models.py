@@ -34,6 +34,7 @@ class HubRequest:
     tag: str | None = None
     strategy: str | None = None
     detail: str | None = None
+    cache: bool | None = None  # None: the cache decides (deterministic requests only)
 
     @property
     def needs_vision(self) -> bool:

@@ -107,6 +107,8 @@ def hub_client(fakes: Fakes, aiohttp_client: Any, tmp_path: Path) -> HubClientFa
             "providers": provider_options(fakes),
             "api_token": TOKEN,
             "request_timeout": 20,
+            # Failover tests assert the order; adaptive has its own tests.
+            "strategy": "priority",
         }
         options.update(overrides)
         credentials = open_credentials(parse_options(options), tmp_path)

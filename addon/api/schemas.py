@@ -13,9 +13,8 @@ import voluptuous as vol
 from addon.errors import InvalidRequestError
 from addon.models import HubRequest, RawImage
 from addon.providers.base import ChatRequest, Message, Role
-from addon.settings import humanize
+from addon.settings import STRATEGIES, humanize
 
-STRATEGIES: Final = ("priority",)
 DETAILS: Final = ("low", "high", "auto")
 MAX_IMAGES: Final = 10
 MAX_MESSAGES: Final = 200
@@ -155,4 +154,5 @@ def to_hub_request(
         tag=data.get("tag"),
         strategy=data.get("strategy"),
         detail=data.get("detail"),
+        cache=data.get("cache"),
     )

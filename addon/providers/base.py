@@ -73,9 +73,11 @@ class ImageInput:
 
     data: bytes
     mime_type: str = "image/jpeg"
+    width: int = 0  # 0 when unknown (not preprocessed)
+    height: int = 0
 
     def __repr__(self) -> str:
-        return f"ImageInput({self.mime_type}, {len(self.data)} bytes)"
+        return f"ImageInput({self.mime_type}, {self.width}x{self.height}, {len(self.data)} bytes)"
 
 
 @dataclass(frozen=True, slots=True)

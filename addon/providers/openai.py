@@ -102,9 +102,8 @@ class OpenAIProvider(BaseProvider):
         super().__init__(settings)
         if self.requires_base_url and not settings.base_url:
             raise ConfigError(f"Provider {settings.name!r} needs a base_url")
-        self._api_key = settings.api_key.reveal()
         self._client = AsyncOpenAI(
-            api_key=self._api_key or PLACEHOLDER_API_KEY,
+            api_key=settings.api_key.reveal() or PLACEHOLDER_API_KEY,
             base_url=settings.base_url or DEFAULT_BASE_URL,
             max_retries=0,
             timeout=settings.timeout,
@@ -216,7 +215,7 @@ class OpenAIProvider(BaseProvider):
         return params
 
     def _require_key(self) -> None:
-        if self.requires_api_key and not self._api_key:
+        if self.requires_api_key and not self.settings.api_key:
             raise ProviderAuthError(f"{self.name} has no API key configured")
 
     # --- responses ----------------------------------------------------------------------
@@ -284,8 +283,10 @@ class OpenAIProvider(BaseProvider):
         return self._scrub(text)
 
     def _scrub(self, text: str) -> str:
-        if len(self._api_key) >= 4:
-            text = text.replace(self._api_key, "***")
+        # The key stays a ``Secret`` on the provider: a dump of its attributes shows no key.
+        key = self.settings.api_key.reveal()
+        if len(key) >= 4:
+            text = text.replace(key, "***")
         return _KEY_LIKE.sub(r"\1***", text)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection
 
 from addon.errors import HubError
 from addon.providers.base import HealthStatus, Provider
@@ -30,7 +30,7 @@ class HealthMonitor:
 
     def __init__(
         self,
-        providers: Iterable[Provider],
+        providers: Collection[Provider],
         board: HealthBoard,
         *,
         interval: float,
@@ -39,7 +39,7 @@ class HealthMonitor:
         on_result: ResultListener | None = None,
         grace: float = GRACE,
     ) -> None:
-        self._providers = list(providers)
+        self._providers = providers  # a live view (dict.values()) follows replaced providers
         self._board = board
         self._interval = interval
         self._timeout = timeout

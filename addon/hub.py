@@ -1,0 +1,109 @@
+"""Assemble the manager and its routing machinery from the settings."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from addon.cache import ResponseCache
+from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_images
+from addon.ledger import Ledger
+from addon.manager import ImagePreparer, ProviderManager
+from addon.metrics import HubMetrics
+from addon.models import HubRequest, RawImage
+from addon.pricing import PricingTable
+from addon.providers import create_provider
+from addon.providers.base import ImageInput, Provider
+from addon.routing.breaker import BreakerBoard
+from addon.routing.budget import BudgetGuard
+from addon.routing.guard import Guards
+from addon.routing.health import HealthBoard
+from addon.routing.limits import Limits
+from addon.routing.stats import StatsBoard
+from addon.routing.strategy import make_strategies
+from addon.settings import Settings
+
+
+def image_preparer(limits: ImageLimits | None = None) -> ImagePreparer:
+    """The manager's image step: the Pillow pipeline, sized for each provider type."""
+    image_limits = limits or ImageLimits()
+
+    async def prepare(
+        images: Sequence[RawImage], provider_type: str, detail: str | None
+    ) -> tuple[ImageInput, ...]:
+        options = ImageOptions(max_side=default_max_side(provider_type, detail))
+        prepared = await prepare_images(
+            [image.data for image in images],
+            provider_type=provider_type,
+            options=options,
+            limits=image_limits,
+        )
+        return tuple(ImageInput(p.data, p.mime_type, p.width, p.height) for p in prepared)
+
+    return prepare
+
+
+def build_manager(
+    settings: Settings,
+    *,
+    data_dir: Path | None = None,
+    providers: Sequence[Provider] | None = None,
+    prepare_images: ImagePreparer | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+    rng: random.Random | None = None,
+) -> ProviderManager:
+    """The manager over ``providers`` (built from ``settings`` unless given).
+
+    With a ``data_dir`` the attempts are written to the SQLite ledger there (opened by the
+    application's start-up); without one nothing is persisted.
+    """
+    built = list(providers) if providers is not None else _create_providers(settings)
+    names = [p.name for p in built]
+    health = HealthBoard(built)
+    stats = StatsBoard(names, clock=clock)
+    breakers = BreakerBoard(names, clock=clock)
+    guards = Guards(
+        limits=Limits(settings, clock=clock),
+        budgets=BudgetGuard(settings, clock=wall_clock),
+        breakers=breakers,
+        stats=stats,
+        health=health,
+        pricing=PricingTable.load(),
+        queue_timeout=settings.queue_timeout,
+        ledger=Ledger(data_dir, clock=wall_clock) if data_dir is not None else None,
+        metrics=HubMetrics(),
+        clock=clock,
+        wall_clock=wall_clock,
+    )
+    chooser = rng or random.Random()  # noqa: S311 - routing exploration, not cryptography
+    managers: list[ProviderManager] = []
+
+    def estimate_cost(provider: Provider, request: HubRequest) -> float:
+        return managers[0].estimate_cost(provider, request)
+
+    manager = ProviderManager(
+        built,
+        guards=guards,
+        strategies=make_strategies(
+            stats=stats,
+            health=health,
+            estimate_cost=estimate_cost,
+            rng=chooser,
+            breakers=breakers,
+        ),
+        default_strategy=settings.strategy,
+        request_timeout=settings.request_timeout,
+        routes=settings.routes,
+        cache=ResponseCache(ttl=settings.cache_ttl, clock=clock),
+        prepare_images=prepare_images or image_preparer(),
+        rng=chooser,
+    )
+    managers.append(manager)
+    return manager
+
+
+def _create_providers(settings: Settings) -> list[Provider]:
+    return [create_provider(p) for p in settings.providers]

@@ -1,0 +1,145 @@
+"""The state of one request's walk through its candidates: attempts, skips, retries, deadline."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import TYPE_CHECKING, Final
+
+from addon.errors import (
+    AllProvidersFailedError,
+    BudgetExceededError,
+    HubError,
+    ProviderError,
+    ProviderRateLimitError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    UpstreamTimeoutError,
+)
+from addon.models import Attempt, HubRequest, HubResponse
+from addon.providers.base import ChatResponse, ImageInput, Provider
+from addon.routing.guard import ProviderSkipped, Ticket
+
+if TYPE_CHECKING:
+    from addon.manager import ProviderManager
+
+MIN_ATTEMPTS: Final = 3
+"""Calls one request may make: at least this many, or one per candidate when there are more."""
+
+
+class RunState:
+    """Walks the candidates of one request under one deadline and a bounded attempt count."""
+
+    def __init__(
+        self, manager: ProviderManager, request: HubRequest, candidates: list[Provider]
+    ) -> None:
+        self._manager = manager
+        self._guards = manager.guards
+        self._request = request
+        self.started = self._guards.clock()
+        self.deadline = self.started + manager.request_timeout
+        self._queue = deque(candidates)
+        self._tries: Counter[str] = Counter()
+        self._max_attempts = max(MIN_ATTEMPTS, len(candidates))
+        self._prepared: dict[str, tuple[ImageInput, ...]] = {}
+        self.attempts: list[Attempt] = []
+        self._errors: list[ProviderError] = []
+        self._skips: list[HubError] = []
+
+    def _remaining(self) -> float:
+        return self.deadline - self._guards.clock()
+
+    async def next(self) -> tuple[Ticket, float] | None:
+        """The next admitted call and its timeout, or None when nothing is left to try."""
+        while self._queue and sum(self._tries.values()) < self._max_attempts:
+            provider = self._queue.popleft()
+            if self._remaining() <= 0:
+                raise self._timed_out()
+            if self._tries[provider.name]:
+                await self._manager.backoff(self._tries[provider.name], self._remaining())
+            chat = await self._manager.chat_for(provider, self._request, self._prepared)
+            try:
+                ticket = await self._guards.admit(provider, chat, self._request, self._remaining())
+            except ProviderSkipped as skipped:
+                self._skips.append(skipped.reason)
+                self.attempts.append(Attempt(provider.name, chat.model, skipped.reason.key, 0.0))
+                continue
+            self._tries[provider.name] += 1
+            remaining = self._remaining()
+            if remaining <= 0:
+                ticket.abandon()
+                raise self._timed_out()
+            return ticket, min(provider.settings.timeout, remaining)
+        return None
+
+    async def failed(self, ticket: Ticket, err: ProviderError) -> None:
+        """Account a failed call; stop at once for what another provider would not fix."""
+        self.attempts.append(await ticket.failed(err))
+        if not err.retryable:
+            err.details["attempts"] = self._attempt_dicts()
+            raise err
+        self._errors.append(err)
+        if not isinstance(err, ProviderRateLimitError | ProviderTimeoutError):
+            self._queue.append(ticket.provider)  # transient: worth another try later
+
+    def response(self, ticket: Ticket, response: ChatResponse) -> HubResponse:
+        """The hub's answer from a successful call."""
+        return HubResponse(
+            request_id=self._request.request_id,
+            text=response.text,
+            data=response.data,
+            provider=ticket.provider.name,
+            model=response.model or ticket.chat.model,
+            usage=response.usage,
+            latency_ms=round((self._guards.clock() - self.started) * 1000, 1),
+            attempts=tuple(self.attempts),
+            cost_usd=ticket.cost_usd,
+            finish_reason=str(response.finish_reason),
+            tool_calls=response.tool_calls,
+        )
+
+    def exhausted(self) -> HubError:
+        """The error for a request no candidate answered."""
+        details = {"attempts": self._attempt_dicts()}
+        reasons: list[HubError] = [*self._errors, *self._skips]
+        if (
+            not self._errors
+            and reasons
+            and all(isinstance(r, BudgetExceededError) for r in reasons)
+        ):
+            return BudgetExceededError(
+                "Every provider that could answer is over its budget: "
+                + "; ".join(r.message for r in reasons),
+                **details,
+            )
+        if reasons and all(_is_rate_limit(r) for r in reasons):
+            waits = [w for w in (_retry_after(r) for r in reasons) if w is not None]
+            return RateLimitedError(
+                "Every provider is rate limited",
+                retry_after=round(min(waits), 3) if waits else None,
+                **details,
+            )
+        if self._errors and all(isinstance(e, ProviderTimeoutError) for e in self._errors):
+            return UpstreamTimeoutError("Every provider timed out", **details)
+        return AllProvidersFailedError(
+            f"No provider answered ({len(self.attempts)} attempts)", **details
+        )
+
+    def _timed_out(self) -> UpstreamTimeoutError:
+        return UpstreamTimeoutError(
+            f"No provider answered within {self._manager.request_timeout:g}s",
+            attempts=self._attempt_dicts(),
+        )
+
+    def _attempt_dicts(self) -> list[dict[str, object]]:
+        return [attempt.to_dict() for attempt in self.attempts]
+
+
+def _is_rate_limit(error: HubError) -> bool:
+    return isinstance(error, ProviderRateLimitError | RateLimitedError)
+
+
+def _retry_after(error: HubError) -> float | None:
+    if isinstance(error, ProviderRateLimitError):
+        return error.retry_after
+    value = error.details.get("retry_after")
+    return float(value) if isinstance(value, int | float) else None
