@@ -117,10 +117,12 @@ class Guards:
             permit = await self.limits.acquire(
                 name, tokens_in + cap, wait=min(self.queue_timeout, max(0.0, remaining))
             )
-        except RateLimitedError as err:
+        except BaseException as err:  # also a cancelled wait must give its holds back
             breaker.release_probe()
             reservation.cancel()
-            raise ProviderSkipped(err) from err
+            if isinstance(err, RateLimitedError):
+                raise ProviderSkipped(err) from err
+            raise
         self.stats.get(name).start()
         return Ticket(self, provider, chat, request, price, reservation, permit, self.clock())
 
