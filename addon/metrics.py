@@ -8,10 +8,9 @@ error keys, so neither secrets nor unbounded cardinality can reach the expositio
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Final
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
@@ -182,17 +181,3 @@ class HubMetrics:
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4
-
-
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def make_metrics_handler(get_metrics: Callable[[web.Request], HubMetrics]) -> Handler:
-    """A ``GET /metrics`` handler reading the hub's metrics via ``get_metrics(request)``."""
-
-    async def metrics_handler(request: web.Request) -> web.Response:
-        """Answer the Prometheus exposition of this hub."""
-        body, content_type = get_metrics(request).render()
-        return web.Response(body=body, headers={"Content-Type": content_type})
-
-    return metrics_handler

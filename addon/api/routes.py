@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from addon.api import batch, chat, credentials, openai_compat, openapi, status
+from addon.api import batch, chat, credentials, metrics, openai_compat, openapi, status, usage
 
 
 def register_routes(app: web.Application) -> None:
@@ -15,6 +15,8 @@ def register_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/batch", batch.batch)
     app.router.add_get("/api/v1/providers", status.providers)
     app.router.add_get("/api/v1/models", status.models)
+    app.router.add_get("/api/v1/usage", usage.usage)
+    app.router.add_get("/metrics", metrics.metrics)
     app.router.add_get("/api/v1/openapi.json", openapi.openapi)
     app.router.add_post("/v1/chat/completions", openai_compat.chat_completions)
     app.router.add_get("/v1/models", openai_compat.models)

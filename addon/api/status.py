@@ -16,16 +16,34 @@ from addon.providers.base import ModelInfo, Provider
 from addon.routing.health import ProviderState
 
 MODELS_TIMEOUT = 10.0
+_SMALLEST_CALL_USD = 1e-6  # "nothing left" means not even a one-token call fits
+
+
+UNUSABLE = frozenset({"down", "disabled", "circuit_open", "over_budget"})
+
+
+def provider_state(context: HubContext, provider: Provider) -> str:
+    """What ``/health`` shows for ``provider``: its health, unless routing has benched it.
+
+    ``circuit_open`` while its breaker is open; ``over_budget`` while a budget leaves nothing
+    for a provider that costs money (a free local model keeps working under the hub's budget).
+    """
+    guards, name = context.manager.guards, provider.name
+    if not provider.settings.enabled:
+        return str(ProviderState.DISABLED)
+    if guards.breakers.is_open(name):
+        return "circuit_open"
+    if not _free(context, provider) and not guards.budgets.allows(name, _SMALLEST_CALL_USD):
+        return "over_budget"
+    return str(context.manager.health.get(name).state)
 
 
 def overall_status(context: HubContext) -> str:
     """``ok`` when every enabled provider is usable, ``degraded`` when some, ``down`` when none."""
     states = [
-        context.manager.health.get(p.name).state
-        for p in context.manager.providers.values()
-        if p.settings.enabled
+        provider_state(context, p) for p in context.manager.providers.values() if p.settings.enabled
     ]
-    usable = [s for s in states if s is not ProviderState.DOWN]
+    usable = [s for s in states if s not in UNUSABLE]
     if not usable:
         return "down"
     return "ok" if len(usable) == len(states) else "degraded"
@@ -39,9 +57,14 @@ def provider_summary(context: HubContext, provider: Provider) -> dict[str, Any]:
         "name": provider.name,
         "type": settings.type,
         "model": settings.model,
-        "state": str(health.state),
+        "state": provider_state(context, provider),
         "error_key": health.error_key,
     }
+
+
+def _free(context: HubContext, provider: Provider) -> bool:
+    price = context.manager.guards.pricing.price(provider.settings, provider.settings.model)
+    return price.input_per_mtok == 0 and price.output_per_mtok == 0
 
 
 @endpoint

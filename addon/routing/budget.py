@@ -104,7 +104,7 @@ class BudgetGuard:
 
     async def load(self, ledger: SpendSource) -> None:
         """Seed from the ledger's records for today and this month (call before serving)."""
-        day_start, month_start = _period_starts(self._clock())
+        day_start, month_start = period_starts(self._clock())
         names: list[str | None] = [None, *(p.name for p in self._settings.providers)]
         daily = {name: await ledger.spent(day_start, name) for name in names}
         monthly = {name: await ledger.spent(month_start, name) for name in names}
@@ -203,7 +203,7 @@ class BudgetGuard:
 
     def _seconds_to_rollover(self, period: str) -> float:
         now = self._clock()
-        day_start, month_start = _period_starts(now)
+        day_start, month_start = period_starts(now)
         if period == "daily":
             return day_start + 86400 - now
         start = datetime.fromtimestamp(month_start, UTC)
@@ -229,7 +229,7 @@ class BudgetGuard:
         }
 
 
-def _period_starts(now: float) -> tuple[float, float]:
+def period_starts(now: float) -> tuple[float, float]:
     """Unix times of the start of the current UTC day and UTC calendar month."""
     moment = datetime.fromtimestamp(now, UTC)
     day = moment.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -74,19 +73,3 @@ class HealthBoard:
             self.record_success(name, status.latency_ms)
         else:
             self.record_failure(name, status.error_key or "unknown", status.message or "")
-
-    async def check_all(self, providers: Iterable[Provider], timeout: float) -> None:
-        """Check every enabled provider concurrently and record the results."""
-        enabled = [p for p in providers if p.settings.enabled]
-        results = await asyncio.gather(*(p.health(timeout=timeout) for p in enabled))
-        for provider, status in zip(enabled, results, strict=True):
-            self.apply(provider.name, status)
-            if status.ok:
-                _LOGGER.info("Provider %s (%s) is usable", provider.name, provider.settings.type)
-            else:
-                _LOGGER.warning(
-                    "Provider %s (%s) is not usable: %s",
-                    provider.name,
-                    provider.settings.type,
-                    status.message or status.error_key,
-                )

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from addon import redact
-from addon.metrics import LATENCY_BUCKETS, MAX_LABEL_LENGTH, HubMetrics, make_metrics_handler
+from addon.metrics import LATENCY_BUCKETS, MAX_LABEL_LENGTH, HubMetrics
 from addon.routing.breaker import BreakerState
 
 Labels = frozenset[tuple[str, str]]
@@ -224,22 +224,3 @@ def test_render_content_type() -> None:
     body, content_type = HubMetrics().render()
     assert content_type.startswith("text/plain; version=0.0.4")
     assert b"# TYPE ai_provider_hub_attempts_total counter" in body
-
-
-METRICS_KEY = web.AppKey("metrics", HubMetrics)
-
-
-async def test_metrics_handler_serves_the_app_metrics(aiohttp_client: ClientFactory) -> None:
-    metrics = HubMetrics()
-    metrics.observe_attempt("ollama", "llama3.2", "ok", 0.8)
-    app = web.Application()
-    app[METRICS_KEY] = metrics
-    app.router.add_get("/metrics", make_metrics_handler(lambda request: request.app[METRICS_KEY]))
-    client = await aiohttp_client(app)
-    response = await client.get("/metrics")
-    assert response.status == 200
-    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    text = await response.text()
-    families = {family.name for family in text_string_to_metric_families(text)}
-    assert "ai_provider_hub_attempts" in families
-    assert 'provider="ollama"' in text

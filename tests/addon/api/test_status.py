@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from addon.api.context import HUB_CONTEXT, HubContext
 from tests.conftest import AUTH, Fakes, HubClientFactory
 from tests.fakes.base import Fault
 
@@ -13,6 +14,11 @@ async def get_json(client: Any, path: str, status: int = 200, **kwargs: Any) -> 
     body: dict[str, Any] = await response.json()
     assert response.status == status, body
     return body
+
+
+def hub_context(client: Any) -> HubContext:
+    context: HubContext = client.app[HUB_CONTEXT]
+    return context
 
 
 async def test_health_needs_no_token_and_shows_states(
@@ -42,10 +48,9 @@ async def test_health_check_marks_unreachable_provider_down(
 ) -> None:
     client = await hub_client()
     await fakes.gemini.stop()
-    manager = client.app[
-        __import__("addon.api.context", fromlist=["HUB_CONTEXT"]).HUB_CONTEXT
-    ].manager
-    await manager.health.check_all(manager.providers.values(), timeout=5)
+    monitor = hub_context(client).monitor
+    assert monitor is not None
+    await monitor.check_now()
     body = await get_json(client, "/health")
     states = {p["name"]: p["state"] for p in body["providers"]}
     assert states == {
@@ -83,3 +88,31 @@ async def test_unknown_route_is_enveloped_404(hub_client: HubClientFactory) -> N
     client = await hub_client()
     body = await get_json(client, "/api/v1/nothing", status=404, headers=AUTH)
     assert body["error"]["key"] == "not_found"
+
+
+async def test_an_open_circuit_shows_on_health_and_providers(hub_client: HubClientFactory) -> None:
+    client = await hub_client()
+    breaker = hub_context(client).manager.guards.breakers.get("anthropic")
+    while breaker.allow():
+        breaker.record_failure()
+    health = await get_json(client, "/health")
+    rows = await get_json(client, "/api/v1/providers", headers=AUTH)
+    for body in (health, rows):
+        states = {p["name"]: p["state"] for p in body["providers"]}
+        assert states["anthropic"] == "circuit_open"
+    assert health["status"] == "degraded"
+
+
+async def test_a_spent_budget_benches_paid_providers_not_local_ones(
+    hub_client: HubClientFactory,
+) -> None:
+    client = await hub_client(budget_daily_usd=0.5)
+    hub_context(client).manager.guards.budgets.seed({None: 0.5}, {})
+    body = await get_json(client, "/api/v1/providers", headers=AUTH)
+    states = {p["name"]: p["state"] for p in body["providers"]}
+    assert states == {
+        "openai": "over_budget",
+        "anthropic": "over_budget",
+        "gemini": "over_budget",
+        "ollama": "unknown",
+    }

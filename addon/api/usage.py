@@ -1,0 +1,65 @@
+"""``GET /api/v1/usage``: what the hub's traffic cost, from the ledger, plus the budget state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from addon.api.context import HubContext, hub
+from addon.api.envelope import endpoint
+from addon.errors import InvalidRequestError
+from addon.ledger.report import build_report
+from addon.routing.budget import period_starts
+
+
+@endpoint
+async def usage(request: web.Request) -> Mapping[str, Any]:
+    """Totals and breakdowns for ``[since, until)`` (default: this UTC month up to now)."""
+    context = hub(request)
+    now = time.time()
+    day_start, month_start = period_starts(now)
+    since = parse_instant(request.query.get("since"), "since", default=month_start)
+    until = parse_instant(request.query.get("until"), "until", default=now)
+    if until <= since:
+        raise InvalidRequestError("'until' must be after 'since'", field="until")
+    report = await _report(context, since, until)
+    today = await _report(context, day_start, now)
+    month = await _report(context, month_start, now)
+    return {
+        **report,
+        "today": today["totals"],
+        "month": month["totals"],
+        "budget": context.manager.guards.budgets.state(),
+    }
+
+
+def parse_instant(raw: str | None, name: str, *, default: float) -> float:
+    """A query parameter given as Unix seconds or ISO 8601 (naive means UTC), as Unix seconds."""
+    if raw is None or not raw.strip():
+        return default
+    text = raw.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise InvalidRequestError(
+            f"'{name}' must be Unix seconds or an ISO 8601 time such as 2026-01-31T00:00:00Z",
+            field=name,
+        ) from err
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+async def _report(context: HubContext, since: float, until: float) -> dict[str, Any]:
+    ledger = context.manager.guards.ledger
+    if ledger is None:  # a hub without a data directory keeps no records
+        return build_report([], since, until, UTC).to_dict()
+    return (await ledger.usage(since, until)).to_dict()
