@@ -66,10 +66,10 @@ async def test_system_and_messages_reach_the_wire(
 async def test_pinned_provider_and_model(hub_client: HubClientFactory, fakes: Fakes) -> None:
     client = await hub_client()
     body = await post_chat(
-        client, {"prompt": "Hi", "provider": "anthropic", "model": "claude-sonnet-4-5"}
+        client, {"prompt": "Hi", "provider": "anthropic", "model": "claude-sonnet-4-6"}
     )
     assert body["provider"] == "anthropic"
-    assert fakes.anthropic.requests[-1].body["model"] == "claude-sonnet-4-5"
+    assert fakes.anthropic.requests[-1].body["model"] == "claude-sonnet-4-6"
     assert not fakes.openai.requests
 
 

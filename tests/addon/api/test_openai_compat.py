@@ -97,7 +97,7 @@ async def test_legacy_max_tokens_is_honoured(hub: openai.AsyncOpenAI, fakes: Fak
     ("model", "vendor", "answered", "upstream_model"),
     [
         ("anthropic", "anthropic", "anthropic/claude-haiku-4-5", "claude-haiku-4-5"),
-        ("anthropic/claude-sonnet-4-5", "anthropic", "anthropic/claude-sonnet-4-5", None),
+        ("anthropic/claude-sonnet-4-6", "anthropic", "anthropic/claude-sonnet-4-6", None),
         ("gemini/auto", "gemini", "gemini/gemini-2.5-flash", None),
         ("ollama/gemma3:4b", "ollama", "ollama/gemma3:4b", "gemma3:4b"),
         ("gpt-4o", "openai", "openai/gpt-4o", "gpt-4o"),
