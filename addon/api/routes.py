@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from addon.api import batch, chat, credentials, metrics, openai_compat, openapi, status, usage
+from addon.api import (
+    batch,
+    chat,
+    credentials,
+    dashboard,
+    metrics,
+    openai_compat,
+    openapi,
+    status,
+    usage,
+)
 
 
 def register_routes(app: web.Application) -> None:
     """Add every route to ``app``."""
+    app.router.add_get("/", dashboard.page)
+    app.router.add_get("/static/style.css", dashboard.stylesheet)
     app.router.add_get("/health", status.health)
     app.router.add_post("/api/v1/chat", chat.chat)
     app.router.add_post("/api/v1/vision", chat.vision)

@@ -21,16 +21,20 @@ async def usage(request: web.Request) -> Mapping[str, Any]:
     """Totals and breakdowns for ``[since, until)`` (default: this UTC month up to now)."""
     context = hub(request)
     now = time.time()
-    day_start, month_start = period_starts(now)
+    month_start = period_starts(now)[1]
     since = parse_instant(request.query.get("since"), "since", default=month_start)
     until = parse_instant(request.query.get("until"), "until", default=now)
     if until <= since:
         raise InvalidRequestError("'until' must be after 'since'", field="until")
-    report = await _report(context, since, until)
+    return {**await _report(context, since, until), **await usage_summary(context, now)}
+
+
+async def usage_summary(context: HubContext, now: float) -> dict[str, Any]:
+    """Today's and this month's totals (UTC, as the budgets count) and the budget state."""
+    day_start, month_start = period_starts(now)
     today = await _report(context, day_start, now)
     month = await _report(context, month_start, now)
     return {
-        **report,
         "today": today["totals"],
         "month": month["totals"],
         "budget": context.manager.guards.budgets.state(),
