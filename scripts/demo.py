@@ -144,7 +144,7 @@ def show(title: str, body: dict[str, Any]) -> None:
     print(f"   provider: {body['provider']}  model: {body['model']}")
     print(
         f"   usage:    {usage['input_tokens']} in / {usage['output_tokens']} out tokens,"
-        f" latency {body['latency_ms']} ms"
+        f" cost ${body['cost_usd']:.6f}, latency {body['latency_ms']} ms"
     )
     if len(body["attempts"]) > 1:
         trail = " -> ".join(f"{a['provider']} ({a['outcome']})" for a in body["attempts"])
@@ -186,6 +186,24 @@ async def walk_through(
         )
         async with session.post(f"{fakes['openai']}/_fake/reset"):
             pass
+        async with session.get(f"{url}/api/v1/usage") as response:
+            usage = await response.json()
+        show_spend(usage)
+
+
+def show_spend(usage: dict[str, Any]) -> None:
+    """Print what the ledger recorded today, per provider."""
+    today = usage["today"]
+    print("\n== Spend today (from the ledger)")
+    print(
+        f"   {today['requests']} requests, {today['input_tokens']} in / {today['output_tokens']}"
+        f" out tokens, ${today['cost_usd']:.6f}"
+    )
+    for name, stats in sorted(usage["by_provider"].items()):
+        print(
+            f"   {name}: {stats['succeeded']} ok / {stats['failed']} failed,"
+            f" ${stats['cost_usd']:.6f}"
+        )
 
 
 def main() -> int:
@@ -229,6 +247,7 @@ def main() -> int:
             f" -H 'Content-Type: application/json'"
             f' -d \'{{"prompt": "hello"}}\' {url}/api/v1/chat'
         )
+        print(f"      curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/api/v1/usage")
         if not args.no_wait:
             print("Press Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
