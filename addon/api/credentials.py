@@ -15,6 +15,7 @@ from aiohttp import web
 from addon.api.chat import read_json
 from addon.api.context import HubContext, hub
 from addon.api.envelope import endpoint
+from addon.api.schemas import validate_object
 from addon.errors import (
     HubError,
     InvalidRequestError,
@@ -27,7 +28,7 @@ from addon.errors import (
 )
 from addon.providers import create_provider
 from addon.providers.base import Provider
-from addon.settings import Secret, humanize
+from addon.settings import Secret
 from addon.startup import Credentials, rotate_api_token
 
 TEST_TIMEOUT: Final = 15.0
@@ -49,16 +50,6 @@ def _credentials(context: HubContext) -> Credentials:
     return context.credentials
 
 
-def _validated(schema: vol.Schema, body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object")
-    try:
-        data: dict[str, Any] = schema(body)
-    except vol.Invalid as err:
-        raise InvalidRequestError(f"Invalid request: {humanize(err)}") from err
-    return data
-
-
 async def _rebuild(context: HubContext, provider: Provider, key: Secret) -> Provider:
     rebuilt = create_provider(replace(provider.settings, api_key=key))
     await context.manager.replace_provider(rebuilt)
@@ -70,7 +61,7 @@ async def put_credentials(request: web.Request) -> Mapping[str, Any]:
     """Store a provider's API key (encrypted) and start using it."""
     context = hub(request)
     provider = _provider(context, request)
-    key = _validated(KEY_SCHEMA, await read_json(request))["api_key"]
+    key = validate_object(KEY_SCHEMA, await read_json(request))["api_key"]
     await _credentials(context).store.set(provider.name, key)
     rebuilt = await _rebuild(context, provider, Secret(key))
     return {"name": rebuilt.name, "api_key": rebuilt.settings.api_key.masked()}
@@ -99,7 +90,7 @@ async def test_credentials(request: web.Request) -> Mapping[str, Any]:
     context = hub(request)
     provider = _provider(context, request)
     body = await read_json(request) if request.body_exists else {}
-    candidate = _validated(TEST_SCHEMA, body).get("api_key")
+    candidate = validate_object(TEST_SCHEMA, body).get("api_key")
     probe = provider
     if candidate is not None:
         probe = create_provider(replace(provider.settings, api_key=Secret(candidate)))

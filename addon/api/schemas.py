@@ -84,14 +84,20 @@ FORM_CONVERTERS: Final[Mapping[str, Any]] = {
 }
 
 
-def validate(schema: vol.Schema, body: Any) -> dict[str, Any]:
-    """Validate ``body`` against ``schema``; errors say which field and what to fix."""
+def validate_object(schema: vol.Schema, body: Any) -> dict[str, Any]:
+    """Validate a JSON object ``body`` against ``schema``; errors say which field to fix."""
     if not isinstance(body, dict):
         raise InvalidRequestError("The request body must be a JSON object")
     try:
         data: dict[str, Any] = schema(body)
     except vol.Invalid as err:
         raise InvalidRequestError(f"Invalid request: {humanize(err)}") from err
+    return data
+
+
+def validate(schema: vol.Schema, body: Any) -> dict[str, Any]:
+    """Validate a chat or vision request ``body``: the schema, and a prompt or messages."""
+    data = validate_object(schema, body)
     if "prompt" not in data and "messages" not in data:
         raise InvalidRequestError("Invalid request: give 'prompt' or 'messages'")
     return data
