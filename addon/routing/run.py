@@ -101,6 +101,8 @@ class RunState:
         """The error for a request no candidate answered."""
         details = {"attempts": self._attempt_dicts()}
         reasons: list[HubError] = [*self._errors, *self._skips]
+        waits = [w for w in (_retry_after(r) for r in reasons) if w is not None]
+        retry_after = round(min(waits), 3) if waits else None
         if (
             not self._errors
             and reasons
@@ -109,14 +111,12 @@ class RunState:
             return BudgetExceededError(
                 "Every provider that could answer is over its budget: "
                 + "; ".join(r.message for r in reasons),
+                retry_after=retry_after,
                 **details,
             )
         if reasons and all(_is_rate_limit(r) for r in reasons):
-            waits = [w for w in (_retry_after(r) for r in reasons) if w is not None]
             return RateLimitedError(
-                "Every provider is rate limited",
-                retry_after=round(min(waits), 3) if waits else None,
-                **details,
+                "Every provider is rate limited", retry_after=retry_after, **details
             )
         if self._errors and all(isinstance(e, ProviderTimeoutError) for e in self._errors):
             return UpstreamTimeoutError("Every provider timed out", **details)
