@@ -6,11 +6,13 @@ from homeassistant.const import CONF_URL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from .api import HubClient
 from .const import CONF_TOKEN, DOMAIN
 from .coordinator import HubConfigEntry, HubCoordinator, HubRuntimeData
+from .entity import provider_device_id
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.CONVERSATION, Platform.SENSOR]
@@ -36,3 +38,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: HubConfigEntry) -> bool:
 async def async_unload_entry(hass: HomeAssistant, entry: HubConfigEntry) -> bool:
     """Unload the platforms."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: HubConfigEntry, device: DeviceEntry
+) -> bool:
+    """Let the user delete a provider's device once the hub no longer has that provider."""
+    data = entry.runtime_data.coordinator.data
+    current = {(DOMAIN, provider_device_id(entry.entry_id, p["name"])) for p in data.providers}
+    hub = (DOMAIN, entry.entry_id)
+    return not any(identifier in current or identifier == hub for identifier in device.identifiers)

@@ -84,6 +84,7 @@ class UsageTotals(TypedDict, total=False):
     cost_usd: float
     p50_latency_ms: float | None
     p95_latency_ms: float | None
+    avg_latency_ms: float | None
 
 
 class BudgetWindow(TypedDict, total=False):
@@ -93,6 +94,14 @@ class BudgetWindow(TypedDict, total=False):
     spent_usd: float
     reserved_usd: float
     left_usd: float | None
+
+
+class Budget(TypedDict, total=False):
+    """The hub's budget windows, and each provider's own."""
+
+    daily: BudgetWindow
+    monthly: BudgetWindow
+    providers: dict[str, dict[str, BudgetWindow]]
 
 
 class UsageReport(TypedDict, total=False):
@@ -107,7 +116,7 @@ class UsageReport(TypedDict, total=False):
     by_day: dict[str, UsageTotals]
     today: UsageTotals
     month: UsageTotals
-    budget: dict[str, BudgetWindow]
+    budget: Budget
 
 
 class Attempt(TypedDict):
@@ -221,6 +230,7 @@ ERROR_CLASSES: Final[Mapping[str, type[HubApiError]]] = {
     "budget_exceeded": HubRateLimitError,
     "provider_rate_limited": HubRateLimitError,
     "all_providers_failed": HubUpstreamError,
+    "circuit_open": HubUpstreamError,
     "provider_auth": HubUpstreamError,
     "provider_error": HubUpstreamError,
     "provider_timeout": HubUpstreamError,
@@ -229,6 +239,9 @@ ERROR_CLASSES: Final[Mapping[str, type[HubApiError]]] = {
     "upstream_timeout": HubUpstreamError,
     "internal_error": HubUpstreamError,
     "invalid_config": HubUpstreamError,
+    "ledger_error": HubUpstreamError,
+    "credentials_unreadable": HubUpstreamError,
+    "supervisor_error": HubUpstreamError,
 }
 _STATUS_CLASSES: Final[Mapping[int, type[HubApiError]]] = {
     401: HubAuthError,
@@ -291,7 +304,10 @@ class HubClient:
         return cast(ModelsReport, await self._request("GET", f"{API_PREFIX}/models"))
 
     async def usage(self, since: str | None = None) -> UsageReport:
-        """``GET /api/v1/usage`` (``since``: ISO time or epoch seconds)."""
+        """``GET /api/v1/usage`` from ``since`` (ISO time or epoch seconds) until now.
+
+        ``today`` and ``month`` in the answer always cover the current UTC day and month.
+        """
         params = {"since": since} if since else None
         body = await self._request("GET", f"{API_PREFIX}/usage", params=params)
         return cast(UsageReport, body)

@@ -25,6 +25,13 @@ SERVICE_ANALYZE_IMAGE: Final = "analyze_image"
 SERVICE_CHAT: Final = "chat"
 
 UPDATE_INTERVAL: Final = timedelta(seconds=60)
+# The window of the per-provider figures (latency, success rate): recent, but long enough
+# to hold more than a handful of calls in a quiet home.
+USAGE_WINDOW: Final = timedelta(hours=24)
+# A provider that answers its health checks but failed more than this share of its calls in
+# the usage window (with at least DEGRADED_MIN_REQUESTS calls) is shown as degraded.
+DEGRADED_SUCCESS_RATE: Final = 0.9
+DEGRADED_MIN_REQUESTS: Final = 5
 # Short calls (health, providers, usage) vs generation calls that may fail over between
 # providers: the add-on's own request deadline defaults to 120 s, so ours sits above it.
 QUICK_TIMEOUT: Final = 15.0

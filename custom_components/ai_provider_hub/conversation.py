@@ -28,6 +28,8 @@ from .errors import translated_hub_error
 
 _LOGGER = logging.getLogger(__name__)
 
+PARALLEL_UPDATES = 0  # answers are independent requests; the hub owns concurrency limits
+
 
 async def async_setup_entry(
     hass: HomeAssistant,

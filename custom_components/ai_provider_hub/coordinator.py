@@ -9,9 +9,18 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
-from .api import Health, HubApiError, HubAuthError, HubClient, ProviderInfo, UsageReport
-from .const import DOMAIN, UPDATE_INTERVAL
+from .api import (
+    Health,
+    HubApiError,
+    HubAuthError,
+    HubClient,
+    ProviderInfo,
+    UsageReport,
+    UsageTotals,
+)
+from .const import DOMAIN, UPDATE_INTERVAL, USAGE_WINDOW
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,6 +36,12 @@ class HubData:
     def provider(self, name: str) -> ProviderInfo | None:
         """The provider called ``name``, if the hub still has it."""
         return next((p for p in self.providers if p["name"] == name), None)
+
+    def provider_usage(self, name: str) -> UsageTotals:
+        """The provider's figures over the usage window (empty when it had no calls)."""
+        by_provider = (self.usage or {}).get("by_provider") or {}
+        totals = by_provider.get(name)
+        return totals if isinstance(totals, dict) else {}
 
 
 @dataclass(slots=True)
@@ -75,8 +90,9 @@ class HubCoordinator(DataUpdateCoordinator[HubData]):
         return HubData(health=health, providers=providers, usage=usage)
 
     async def _fetch_usage(self) -> UsageReport | None:
+        since = (dt_util.utcnow() - USAGE_WINDOW).isoformat()
         try:
-            return await self.client.usage()
+            return await self.client.usage(since)
         except HubApiError as err:
             if err.status == 404:
                 _LOGGER.debug("The hub has no usage endpoint yet")

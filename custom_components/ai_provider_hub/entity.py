@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import ProviderInfo
 from .const import DEFAULT_NAME, DOMAIN, MANUFACTURER
-from .coordinator import HubCoordinator
+from .coordinator import HubConfigEntry, HubCoordinator
+
+
+def provider_device_id(entry_id: str, provider_name: str) -> str:
+    """The device identifier of one provider of one hub."""
+    return f"{entry_id}_{provider_name}"
+
+
+@callback
+def async_remove_provider_devices(
+    hass: HomeAssistant, entry: HubConfigEntry, names: Iterable[str]
+) -> None:
+    """Drop the devices (and so the entities) of providers the hub no longer has."""
+    registry = dr.async_get(hass)
+    for name in names:
+        device = registry.async_get_device({(DOMAIN, provider_device_id(entry.entry_id, name))})
+        if device is not None:
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
 def hub_device_info(coordinator: HubCoordinator) -> DeviceInfo:
@@ -51,7 +72,7 @@ class ProviderEntity(CoordinatorEntity[HubCoordinator]):
         self.provider_name = provider["name"]
         self._attr_unique_id = f"{entry_id}_{self.provider_name}_{description.key}"
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, f"{entry_id}_{self.provider_name}")},
+            identifiers={(DOMAIN, provider_device_id(entry_id, self.provider_name))},
             name=self.provider_name,
             manufacturer=provider.get("type"),
             model=provider.get("model"),

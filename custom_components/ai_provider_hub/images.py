@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientError
+from aiohttp import ClientError, ClientResponse
 from homeassistant.components import camera
 from homeassistant.components.image.const import DATA_COMPONENT as IMAGE_COMPONENT
 from homeassistant.core import HomeAssistant
@@ -148,13 +148,25 @@ async def _download(hass: HomeAssistant, url: str) -> Picture:
             resp.raise_for_status()
             mime_type = resp.content_type
             if (resp.content_length or 0) <= MAX_IMAGE_BYTES:
-                content = await resp.read()
+                content = await _read_at_most(resp, MAX_IMAGE_BYTES)
     except (ClientError, TimeoutError) as err:
         _LOGGER.debug("Fetching an image for analyze_image failed: %s", type(err).__name__)
         raise _fetch_error("url_fetch_failed", url=url) from err
-    if content is None or len(content) > MAX_IMAGE_BYTES or not mime_type.startswith("image/"):
+    if content is None or not mime_type.startswith("image/"):
         raise _fetch_error("url_fetch_failed", url=url)
     return Picture(content, mime_type)
+
+
+async def _read_at_most(resp: ClientResponse, limit: int) -> bytes | None:
+    """The body, or None as soon as it grows past ``limit`` (no huge body held in memory)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _fetch_error(key: str, **placeholders: str) -> HomeAssistantError:

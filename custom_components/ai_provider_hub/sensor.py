@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, cast
+from datetime import datetime
+from typing import Final, Literal, cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -15,10 +16,12 @@ from homeassistant.components.sensor import (
 from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
-from .api import ProviderInfo, UsageReport, UsageTotals
+from .api import Budget, ProviderInfo, UsageReport, UsageTotals
+from .const import DEGRADED_MIN_REQUESTS, DEGRADED_SUCCESS_RATE
 from .coordinator import HubConfigEntry, HubData
-from .entity import HubEntity, ProviderEntity
+from .entity import HubEntity, ProviderEntity, async_remove_provider_devices
 
 PARALLEL_UPDATES = 0  # the coordinator does all the fetching
 
@@ -42,13 +45,14 @@ class HubSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[HubData], StateValue]
     needs_usage: bool = True
+    last_reset_fn: Callable[[datetime], datetime] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProviderSensorDescription(SensorEntityDescription):
-    """A provider sensor: its value from the provider's row."""
+    """A provider sensor: its value from the provider's row and the hub's usage figures."""
 
-    value_fn: Callable[[ProviderInfo], StateValue]
+    value_fn: Callable[[HubData, ProviderInfo], StateValue]
 
 
 def _usage(data: HubData, period: str) -> UsageTotals:
@@ -57,9 +61,9 @@ def _usage(data: HubData, period: str) -> UsageTotals:
     return cast(UsageTotals, totals) if isinstance(totals, dict) else {}
 
 
-def _budget_left(data: HubData, window: str) -> float | None:
-    budget = (data.usage or {}).get("budget") or {}
-    return (budget.get(window) or {}).get("left_usd")
+def _budget_left(data: HubData, window: Literal["daily", "monthly"]) -> float | None:
+    budget: Budget = (data.usage or {}).get("budget") or {}
+    return budget.get(window, {}).get("left_usd")
 
 
 def _tokens(totals: UsageTotals) -> int | None:
@@ -68,19 +72,60 @@ def _tokens(totals: UsageTotals) -> int | None:
     return totals.get("input_tokens", 0) + totals.get("output_tokens", 0)
 
 
-def _provider_state(provider: ProviderInfo) -> str | None:
+def _provider_state(data: HubData, provider: ProviderInfo) -> str | None:
+    """The hub's state for the provider; ``healthy`` turns ``degraded`` when calls often fail."""
     state = provider.get("state")
-    return state if state in PROVIDER_STATES else None
+    if state not in PROVIDER_STATES:
+        return None
+    if state == "healthy" and _often_fails(data.provider_usage(provider["name"])):
+        return "degraded"
+    return state
 
 
-def _monetary(key: str, value_fn: Callable[[HubData], StateValue]) -> HubSensorDescription:
+def _often_fails(totals: UsageTotals) -> bool:
+    rate = totals.get("success_rate")
+    requests = totals.get("requests") or 0
+    return rate is not None and requests >= DEGRADED_MIN_REQUESTS and rate < DEGRADED_SUCCESS_RATE
+
+
+def _average_latency(data: HubData, provider: ProviderInfo) -> float | None:
+    """Mean latency of the window's calls when the hub reports it, else their median.
+
+    A provider without calls in the window shows its latest health check's latency.
+    """
+    totals = data.provider_usage(provider["name"])
+    for key in ("avg_latency_ms", "p50_latency_ms"):
+        value = totals.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+    return provider.get("latency_ms")
+
+
+def _start_of_day(now: datetime) -> datetime:
+    """The add-on counts days in UTC."""
+    return dt_util.as_utc(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _start_of_month(now: datetime) -> datetime:
+    return _start_of_day(now).replace(day=1)
+
+
+def _monetary(
+    key: str,
+    value_fn: Callable[[HubData], StateValue],
+    last_reset_fn: Callable[[datetime], datetime] | None = None,
+) -> HubSensorDescription:
     return HubSensorDescription(
         key=key,
         translation_key=key,
         device_class=SensorDeviceClass.MONETARY,
         native_unit_of_measurement="USD",
+        # Spend resets each period, so it is a total with a last reset (long-term statistics);
+        # a budget left is a plain value.
+        state_class=SensorStateClass.TOTAL if last_reset_fn else None,
         suggested_display_precision=2,
         value_fn=value_fn,
+        last_reset_fn=last_reset_fn,
     )
 
 
@@ -94,8 +139,8 @@ HUB_SENSORS: Final[tuple[HubSensorDescription, ...]] = (
         value_fn=lambda data: data.health.get("status"),
         needs_usage=False,
     ),
-    _monetary("spend_today", lambda data: _usage(data, "today").get("cost_usd")),
-    _monetary("spend_month", lambda data: _usage(data, "month").get("cost_usd")),
+    _monetary("spend_today", lambda data: _usage(data, "today").get("cost_usd"), _start_of_day),
+    _monetary("spend_month", lambda data: _usage(data, "month").get("cost_usd"), _start_of_month),
     HubSensorDescription(
         key="requests_today",
         translation_key="requests_today",
@@ -127,7 +172,7 @@ PROVIDER_SENSORS: Final[tuple[ProviderSensorDescription, ...]] = (
         native_unit_of_measurement=UnitOfTime.MILLISECONDS,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda provider: provider.get("latency_ms"),
+        value_fn=_average_latency,
     ),
 )
 
@@ -137,13 +182,19 @@ async def async_setup_entry(
     entry: HubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the hub sensors now, and provider sensors for every provider as it appears."""
+    """Add the hub sensors now; provider sensors as providers appear, removed as they go."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(HubSensor(coordinator, description) for description in HUB_SENSORS)
     known: set[str] = set()
 
     @callback
-    def add_new_providers() -> None:
+    def sync_providers() -> None:
+        if not coordinator.last_update_success:
+            return  # a failed poll says nothing about which providers exist
+        current = {p["name"] for p in coordinator.data.providers}
+        if gone := known - current:
+            known.difference_update(gone)
+            async_remove_provider_devices(hass, entry, gone)
         new = [p for p in coordinator.data.providers if p["name"] not in known]
         known.update(p["name"] for p in new)
         async_add_entities(
@@ -152,8 +203,8 @@ async def async_setup_entry(
             for description in PROVIDER_SENSORS
         )
 
-    add_new_providers()
-    entry.async_on_unload(coordinator.async_add_listener(add_new_providers))
+    sync_providers()
+    entry.async_on_unload(coordinator.async_add_listener(sync_providers))
 
 
 class HubSensor(HubEntity, SensorEntity):
@@ -172,6 +223,12 @@ class HubSensor(HubEntity, SensorEntity):
         """The value from the latest poll."""
         return self.entity_description.value_fn(self.coordinator.data)
 
+    @property
+    def last_reset(self) -> datetime | None:
+        """Start of the period a spend sensor covers (UTC day or month)."""
+        reset_fn = self.entity_description.last_reset_fn
+        return reset_fn(dt_util.utcnow()) if reset_fn else None
+
 
 class ProviderSensor(ProviderEntity, SensorEntity):
     """A sensor of one provider."""
@@ -181,5 +238,6 @@ class ProviderSensor(ProviderEntity, SensorEntity):
     @property
     def native_value(self) -> StateValue:
         """The value from the provider's latest row."""
-        provider = self.provider
-        return self.entity_description.value_fn(provider) if provider else None
+        if (provider := self.provider) is None:
+            return None
+        return self.entity_description.value_fn(self.coordinator.data, provider)

@@ -77,7 +77,7 @@ USAGE: dict[str, Any] = {
     "since": "2025-04-01T00:00:00+00:00",
     "until": "2025-04-20T12:00:00+00:00",
     "totals": TOTALS,
-    "by_provider": {"openai": TOTALS},
+    "by_provider": {"openai": {**TOTALS, "succeeded": 7, "failed": 0, "success_rate": 1.0}},
     "by_model": {},
     "by_tag": {},
     "by_day": {},
@@ -117,6 +117,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,6 +138,9 @@ class FakeHub:
     hang: set[str] = field(default_factory=set)
     requests: list[Recorded] = field(default_factory=list)
     stream_chunks: list[str] = field(default_factory=lambda: ["Hello", " there", "!"])
+    # When set, the stream ends with this error envelope instead of ``done`` (as the add-on
+    # does once the status line is out).
+    stream_error: dict[str, Any] | None = None
     server: TestServer | None = None
 
     @property
@@ -169,7 +173,9 @@ class FakeHub:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         body = json.loads(raw) if raw and request.content_type == "application/json" else None
-        self.requests.append(Recorded(request.method, request.path, dict(request.headers), body))
+        self.requests.append(
+            Recorded(request.method, request.path, dict(request.headers), body, dict(request.query))
+        )
         if request.path == "/image.png":
             return web.Response(body=PNG, content_type="image/png")
         if request.path == "/page.html":
@@ -194,8 +200,11 @@ class FakeHub:
         await response.prepare(request)
         for chunk in self.stream_chunks:
             await response.write(_event("delta", {"text": chunk}))
-        done = {**self.bodies["/api/v1/chat"], "text": "".join(self.stream_chunks)}
-        await response.write(_event("done", done))
+        if self.stream_error is not None:
+            await response.write(_event("error", {"error": self.stream_error}))
+        else:
+            done = {**self.bodies["/api/v1/chat"], "text": "".join(self.stream_chunks)}
+            await response.write(_event("done", done))
         await response.write_eof()
         return response
 

@@ -33,6 +33,7 @@ ERROR_TABLE = [
     (429, "budget_exceeded", HubRateLimitError),
     (502, "all_providers_failed", HubUpstreamError),
     (502, "provider_auth", HubUpstreamError),
+    (502, "circuit_open", HubUpstreamError),
     (400, "provider_bad_request", HubRequestError),
     (504, "upstream_timeout", HubUpstreamError),
     (500, "internal_error", HubUpstreamError),

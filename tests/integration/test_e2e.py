@@ -216,6 +216,13 @@ async def hub_entry(hass: HomeAssistant, hub: Hub) -> MockConfigEntry:
     return entry
 
 
+async def refresh(hass: HomeAssistant) -> None:
+    """Poll the add-on now (instead of waiting for the coordinator's interval)."""
+    [entry] = hass.config_entries.async_entries(DOMAIN)
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
 async def act(hass: HomeAssistant, action: str, **data: Any) -> dict[str, Any]:
     """Call one of the integration's actions and return its response data."""
     result = await hass.services.async_call(
@@ -273,21 +280,40 @@ async def test_provider_auth_error_is_translated(hass: HomeAssistant, hub: Hub) 
     assert "/api/chat" not in [r["path"] for r in await hub.received("ollama")]
 
 
-@pytest.mark.parametrize("extra_options", [{"budget_daily_usd": 0.000001}])
+@pytest.mark.usefixtures("hub_entry")
+async def test_rejected_key_opens_the_circuit(hass: HomeAssistant, hub: Hub) -> None:
+    """A rejected key benches the provider: its sensor says so, and requests skip it."""
+    await hub.fault("openai", "auth")
+    with pytest.raises(HomeAssistantError):
+        await act(hass, "chat", prompt="Hello")
+    await refresh(hass)
+    assert state(hass, "sensor.openai_status") == "circuit_open"
+    result = await act(hass, "chat", prompt="Hello again")
+    assert result["provider"] == "ollama"
+    attempts = result["attempts"]
+    assert [a["provider"] for a in attempts if a["outcome"] == "ok"] == ["ollama"]
+    # The skipped provider may be listed (as circuit_open) or left out, never tried.
+    assert {a["outcome"] for a in attempts if a["provider"] == "openai"} <= {"circuit_open"}
+    completions = [r for r in await hub.received("openai") if r["path"].endswith("/completions")]
+    assert len(completions) == 1  # only the first request reached the provider
+
+
+@pytest.mark.parametrize("extra_options", [{"budget_daily_usd": 0.0}])
 @pytest.mark.usefixtures("hub_entry")
 async def test_budget_error_is_translated(hass: HomeAssistant, hub: Hub) -> None:
-    error: HomeAssistantError | None = None
-    try:
+    with pytest.raises(HomeAssistantError) as err:
         await act(hass, "chat", prompt="Hello", provider="openai", max_tokens=1000)
-    except HomeAssistantError as err:
-        error = err
-    if error is None:
-        pytest.skip("the add-on does not enforce budgets yet")
+    error = err.value
     assert error.translation_key == "budget_exceeded"
     assert error.translation_placeholders is not None
     message = error.translation_placeholders["message"]
     assert str(error) == exception_message("budget_exceeded", message=message)
     assert "/v1/chat/completions" not in [r["path"] for r in await hub.received("openai")]
+    # The sensors tell the same story: the paid provider is over budget, the local one is not.
+    await refresh(hass)
+    assert state(hass, "sensor.openai_status") == "over_budget"
+    assert state(hass, "sensor.ollama_status") != "over_budget"
+    assert float(state(hass, "sensor.ai_provider_hub_budget_left_today")) == 0
 
 
 @pytest.mark.usefixtures("hub_entry")
@@ -303,14 +329,14 @@ async def test_conversation_agent_streams_through_hub(hass: HomeAssistant, hub: 
 async def test_sensors_reflect_usage(hass: HomeAssistant, hub_entry: MockConfigEntry) -> None:
     assert hass.states.get("sensor.openai_status") is not None
     result = await act(hass, "chat", prompt="Hello", tag="e2e")
-    coordinator = hub_entry.runtime_data.coordinator
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
-    if coordinator.data.usage is None:
-        pytest.skip("the add-on has no /api/v1/usage yet")
+    await refresh(hass)
     usage = result["usage"]
     tokens = usage["input_tokens"] + usage["output_tokens"]
     assert state(hass, "sensor.ai_provider_hub_requests_today") == "1"
     assert state(hass, "sensor.ai_provider_hub_tokens_today") == str(tokens)
     spend = float(state(hass, "sensor.ai_provider_hub_spend_today"))
     assert spend == pytest.approx(result["cost_usd"])
+    assert spend > 0
+    assert float(state(hass, "sensor.openai_average_latency")) == pytest.approx(
+        result["attempts"][0]["latency_ms"], rel=0.05
+    )

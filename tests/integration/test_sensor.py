@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ai_provider_hub import async_remove_config_entry_device
 from custom_components.ai_provider_hub.const import DOMAIN
 
 from .fake_hub import FakeHub
 from .helpers import state
+
+# (hub state, the provider's usage in the window, its health-check latency) -> (status, latency)
+PROVIDER_TABLE = [
+    ("healthy", {"requests": 10, "success_rate": 0.5}, None, "degraded", STATE_UNKNOWN),
+    ("healthy", {"requests": 4, "success_rate": 0.5}, None, "healthy", STATE_UNKNOWN),
+    ("healthy", {"requests": 100, "success_rate": 0.95}, None, "healthy", STATE_UNKNOWN),
+    ("down", {"requests": 10, "success_rate": 0.1}, None, "down", STATE_UNKNOWN),
+    ("over_budget", {}, None, "over_budget", STATE_UNKNOWN),
+    ("circuit_open", {}, None, "circuit_open", STATE_UNKNOWN),
+    ("something_new", {}, None, STATE_UNKNOWN, STATE_UNKNOWN),
+    ("healthy", {"avg_latency_ms": 321.0, "p50_latency_ms": 700.0}, 55.0, "healthy", "321.0"),
+    ("healthy", {"avg_latency_ms": None, "p50_latency_ms": 700.0}, 55.0, "healthy", "700.0"),
+    ("healthy", {}, 55.0, "healthy", "55.0"),
+]
 
 EXPECTED = {
     "sensor.ai_provider_hub_status": "degraded",
@@ -23,7 +41,7 @@ EXPECTED = {
     "sensor.ai_provider_hub_budget_left_today": "0.9877",
     "sensor.ai_provider_hub_budget_left_this_month": STATE_UNKNOWN,
     "sensor.openai_status": "healthy",
-    "sensor.openai_average_latency": "812.5",
+    "sensor.openai_average_latency": "700.0",
     "sensor.ollama_status": "circuit_open",
     "sensor.ollama_average_latency": STATE_UNKNOWN,
 }
@@ -37,6 +55,15 @@ async def test_sensor_states(hass: HomeAssistant) -> None:
     assert spend is not None
     assert spend.attributes["unit_of_measurement"] == "USD"
     assert spend.attributes["device_class"] == "monetary"
+    assert spend.attributes["state_class"] == "total"
+    midnight = dt_util.utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert spend.attributes["last_reset"] == midnight.isoformat()
+    month = hass.states.get("sensor.ai_provider_hub_spend_this_month")
+    assert month is not None
+    assert month.attributes["last_reset"] == midnight.replace(day=1).isoformat()
+    budget = hass.states.get("sensor.ai_provider_hub_budget_left_today")
+    assert budget is not None
+    assert "state_class" not in budget.attributes
     requests = hass.states.get("sensor.ai_provider_hub_requests_today")
     assert requests is not None
     assert requests.attributes["unit_of_measurement"] == "requests"
@@ -85,3 +112,69 @@ async def test_updates_new_provider_and_failure(
     await hass.async_block_till_done()
     assert state(hass, "sensor.gemini_status") == STATE_UNAVAILABLE
     assert state(hass, "sensor.ai_provider_hub_spend_today") == STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize(("hub_state", "usage", "checked", "status", "latency"), PROVIDER_TABLE)
+async def test_provider_status_and_latency(
+    hass: HomeAssistant,
+    fake_hub: FakeHub,
+    loaded_entry: MockConfigEntry,
+    hub_state: str,
+    usage: dict[str, float],
+    checked: float | None,
+    status: str,
+    latency: str,
+) -> None:
+    row = fake_hub.bodies["/api/v1/providers"]["providers"][1]
+    row["state"], row["latency_ms"] = hub_state, checked
+    fake_hub.bodies["/api/v1/usage"]["by_provider"]["ollama"] = usage
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert state(hass, "sensor.ollama_status") == status
+    assert state(hass, "sensor.ollama_average_latency") == latency
+
+
+async def test_usage_window_is_asked_for(fake_hub: FakeHub, loaded_entry: MockConfigEntry) -> None:
+    [usage] = [r for r in fake_hub.requests if r.path == "/api/v1/usage"]
+    window = dt_util.utcnow() - datetime.fromisoformat(usage.query["since"])
+    assert timedelta(hours=24) <= window < timedelta(hours=24, minutes=5)
+
+
+async def test_removed_provider_loses_device_and_entities(
+    hass: HomeAssistant, fake_hub: FakeHub, loaded_entry: MockConfigEntry
+) -> None:
+    devices, entities = dr.async_get(hass), er.async_get(hass)
+    ollama = (DOMAIN, f"{loaded_entry.entry_id}_ollama")
+    rows = fake_hub.bodies["/api/v1/providers"]["providers"]
+    removed = rows.pop()
+    coordinator = loaded_entry.runtime_data.coordinator
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert devices.async_get_device({ollama}) is None
+    assert entities.async_get("sensor.ollama_status") is None
+    assert hass.states.get("sensor.ollama_status") is None
+    assert state(hass, "sensor.openai_status") == "healthy"
+
+    rows.append(removed)  # it comes back: so do its device and entities
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert devices.async_get_device({ollama}) is not None
+    assert state(hass, "sensor.ollama_status") == "circuit_open"
+
+
+async def test_only_stale_devices_can_be_deleted(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    devices = dr.async_get(hass)
+    entry_id = loaded_entry.entry_id
+
+    def device(identifier: str) -> dr.DeviceEntry:
+        return devices.async_get_or_create(
+            config_entry_id=entry_id, identifiers={(DOMAIN, identifier)}
+        )
+
+    assert not await async_remove_config_entry_device(hass, loaded_entry, device(entry_id))
+    openai = device(f"{entry_id}_openai")
+    assert not await async_remove_config_entry_device(hass, loaded_entry, openai)
+    stale = device(f"{entry_id}_retired")
+    assert await async_remove_config_entry_device(hass, loaded_entry, stale)

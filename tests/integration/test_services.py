@@ -29,7 +29,11 @@ ADD_ON_ERRORS = [
     (429, "budget_exceeded", HomeAssistantError),
     (502, "all_providers_failed", HomeAssistantError),
     (502, "provider_auth", HomeAssistantError),
+    (502, "circuit_open", HomeAssistantError),
+    (429, "provider_rate_limited", HomeAssistantError),
+    (504, "provider_timeout", HomeAssistantError),
     (504, "upstream_timeout", HomeAssistantError),
+    (500, "ledger_error", HomeAssistantError),
     (500, "internal_error", HomeAssistantError),
     (500, "something_new", HomeAssistantError),
 ]

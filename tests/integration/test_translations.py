@@ -9,11 +9,15 @@ from pathlib import Path
 from homeassistant.util.yaml import load_yaml_dict
 
 from addon import errors as addon_errors
+from custom_components.ai_provider_hub.api import ERROR_CLASSES
 from custom_components.ai_provider_hub.errors import HUB_ERROR_KEYS
 
 from .helpers import translations
 
-INTEGRATION = Path(__file__).parents[2] / "custom_components" / "ai_provider_hub"
+ROOT = Path(__file__).parents[2]
+INTEGRATION = ROOT / "custom_components" / "ai_provider_hub"
+# ``key = "..."`` class attributes anywhere in the add-on (errors outside addon/errors.py too).
+KEY_ATTRIBUTE = re.compile(r'^\s+key = "(\w+)"', re.MULTILINE)
 
 
 def addon_error_keys() -> set[str]:
@@ -23,7 +27,14 @@ def addon_error_keys() -> set[str]:
         cls = pending.pop()
         found.add(cls.key)
         pending.extend(cls.__subclasses__())
+    for source in (ROOT / "addon").rglob("*.py"):
+        found.update(KEY_ATTRIBUTE.findall(source.read_text(encoding="utf-8")))
     return found
+
+
+def test_add_on_keys_are_found() -> None:
+    keys = addon_error_keys()
+    assert {"circuit_open", "budget_exceeded", "rate_limited", "ledger_error"} <= keys
 
 
 def test_strings_json_matches_english() -> None:
@@ -35,6 +46,10 @@ def test_every_add_on_error_key_is_translated() -> None:
     exceptions = translations()["exceptions"]
     missing = {k for k in addon_error_keys() if k not in HUB_ERROR_KEYS or k not in exceptions}
     assert missing == set()
+
+
+def test_every_add_on_error_key_has_a_client_class() -> None:
+    assert addon_error_keys() - set(ERROR_CLASSES) == set()
 
 
 def test_every_translation_key_in_code_exists() -> None:
