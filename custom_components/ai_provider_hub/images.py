@@ -66,14 +66,17 @@ class Picture:
         return entry
 
 
-def plan_images(hass: HomeAssistant, data: dict[str, Any]) -> ImageSources:
+async def plan_images(hass: HomeAssistant, data: dict[str, Any]) -> ImageSources:
     """Validate the image fields of a call; raise a translated validation error when wrong."""
+    paths: list[str] = data.get("file_path", [])
+    # ``is_allowed_path`` resolves paths on disk: not in the event loop.
+    files = await hass.async_add_executor_job(_allowed_files, hass, paths) if paths else []
     sources = ImageSources(
         cameras=data.get("camera_entity_id", []),
         frames=data.get("frames", 1),
         interval=data.get("interval", 0.0),
         image_entities=data.get("image_entity_id", []),
-        files=[_allowed_file(hass, path) for path in data.get("file_path", [])],
+        files=files,
         urls=data.get("url", []),
     )
     for entity_id in [*sources.cameras, *sources.image_entities]:
@@ -86,13 +89,17 @@ def plan_images(hass: HomeAssistant, data: dict[str, Any]) -> ImageSources:
     return sources
 
 
-def _allowed_file(hass: HomeAssistant, raw: str) -> Path:
-    path = Path(raw)
-    if not path.is_absolute() or not hass.config.is_allowed_path(str(path)):
-        raise validation_error("path_not_allowed", path=raw)
-    if not path.is_file():
-        raise validation_error("file_not_found", path=raw)
-    return path
+def _allowed_files(hass: HomeAssistant, paths: Sequence[str]) -> list[Path]:
+    """The paths, checked against Home Assistant's allow list and the disk (blocking)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_absolute() or not hass.config.is_allowed_path(str(path)):
+            raise validation_error("path_not_allowed", path=raw)
+        if not path.is_file():
+            raise validation_error("file_not_found", path=raw)
+        files.append(path)
+    return files
 
 
 async def fetch_images(hass: HomeAssistant, sources: ImageSources) -> list[Picture]:
@@ -121,7 +128,10 @@ async def _image_entity(hass: HomeAssistant, entity_id: str) -> Picture:
     entity = component.get_entity(entity_id) if component else None
     if entity is None:
         raise validation_error("entity_not_found", entity_id=entity_id)
-    content = await entity.async_image()
+    try:
+        content = await entity.async_image()
+    except HomeAssistantError as err:
+        raise _fetch_error("image_entity_failed", entity_id=entity_id) from err
     if not content:
         raise _fetch_error("image_entity_failed", entity_id=entity_id)
     return Picture(content, entity.content_type)

@@ -116,7 +116,7 @@ async def _analyze_image(call: ServiceCall) -> ServiceResponse:
     payload = {"prompt": _prompt(call.data), **_routing(entry, call.data)}
     if "detail" in call.data:
         payload["detail"] = call.data["detail"]
-    sources = plan_images(call.hass, dict(call.data))
+    sources = await plan_images(call.hass, dict(call.data))
     pictures = await fetch_images(call.hass, sources)
     payload["images"] = [picture.as_payload() for picture in pictures]
     _LOGGER.debug("analyze_image: %d image(s)", len(pictures))

@@ -178,6 +178,13 @@ class FakeHub:
         )
         if request.path == "/image.png":
             return web.Response(body=PNG, content_type="image/png")
+        if request.path == "/chunked.png":  # no Content-Length: the size shows while reading
+            response = web.StreamResponse(headers={"Content-Type": "image/png"})
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            await response.write(PNG)
+            await response.write_eof()
+            return response
         if request.path == "/page.html":
             return web.Response(text="<html></html>", content_type="text/html")
         if request.path in self.hang:

@@ -27,7 +27,7 @@ class FakeCamera(camera.Camera):
 
     _attr_name = "Front door"
 
-    def __init__(self, content: bytes = JPEG) -> None:
+    def __init__(self, content: bytes | None = JPEG) -> None:
         super().__init__()
         self.content = content
         self.snapshots = 0
@@ -44,12 +44,13 @@ class FakeImage(image.ImageEntity):
 
     _attr_name = "Doorbell"
     _attr_content_type = "image/png"
+    content: bytes | None = PNG
 
     async def async_image(self) -> bytes | None:
-        return PNG
+        return self.content
 
 
-async def add_fake_camera(hass: HomeAssistant, content: bytes = JPEG) -> FakeCamera:
+async def add_fake_camera(hass: HomeAssistant, content: bytes | None = JPEG) -> FakeCamera:
     """Set up the camera component with ``camera.front_door``."""
     assert await async_setup_component(hass, "camera", {})
     entity = FakeCamera(content)
@@ -75,7 +76,7 @@ def translations() -> dict[str, Any]:
 def exception_message(key: str, **placeholders: str) -> str:
     """The English message of the ``exceptions`` translation ``key``."""
     template: str = translations()["exceptions"][key]["message"]
-    return template.format(**placeholders)
+    return template.rstrip(".").format(**placeholders)  # Home Assistant drops the final dot
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:

@@ -96,3 +96,22 @@ async def test_agent_declares_streaming(hass: HomeAssistant) -> None:
     assert isinstance(entity, HubConversationEntity)
     # Cores that stream to the pipeline read this (2025.4 streams whatever the log gets).
     assert entity._attr_supports_streaming is True
+
+
+@pytest.mark.parametrize("entry_options", [{"prompt": "You are {{ nothing | no_such_filter }}"}])
+@pytest.mark.usefixtures("loaded_entry")
+async def test_broken_prompt_template(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    result = await converse(hass, "Hello")
+    assert isinstance(result, conversation.ConversationResult)
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert fake_hub.generation_requests() == []
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_extra_system_prompt_is_appended(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    await conversation.async_converse(
+        hass, "Hello", None, Context(), agent_id=AGENT, extra_system_prompt="The door is open."
+    )
+    [sent] = fake_hub.generation_requests()
+    assert sent.body["system"].endswith("\nThe door is open.")
+    assert sent.body["tag"] == "conversation"

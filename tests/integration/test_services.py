@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 from typing import Any
+from unittest.mock import call as call_args
+from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_REAUTH
@@ -266,3 +268,96 @@ async def test_entry_choice(
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "chat", {"prompt": "Hi"})
     assert err.value.translation_key == "no_loaded_entry"
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_frames_wait_the_interval(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    camera = await add_fake_camera(hass)
+    with patch("custom_components.ai_provider_hub.images.asyncio.sleep") as sleep:
+        await call(
+            hass,
+            "analyze_image",
+            {"prompt": "What moved?", "camera_entity_id": "camera.front_door", "frames": 3},
+        )
+        assert sleep.await_args_list == [call_args(1.0), call_args(1.0)]
+        await call(
+            hass,
+            "analyze_image",
+            {
+                "prompt": "What moved?",
+                "camera_entity_id": "camera.front_door",
+                "frames": 2,
+                "interval": 2.5,
+            },
+        )
+        assert sleep.await_args_list[2:] == [call_args(2.5)]
+    assert camera.snapshots == 5
+    assert [len(r.body["images"]) for r in fake_hub.generation_requests()] == [3, 2]
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_camera_without_snapshot_sends_nothing(
+    hass: HomeAssistant, fake_hub: FakeHub
+) -> None:
+    await add_fake_camera(hass, None)
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "analyze_image", {"prompt": "Hi", "camera_entity_id": "camera.front_door"})
+    assert err.value.translation_key == "camera_snapshot_failed"
+    assert str(err.value) == exception_message(
+        "camera_snapshot_failed", entity_id="camera.front_door"
+    )
+    assert fake_hub.generation_requests() == []
+
+
+@pytest.mark.parametrize("path", ["/image.png", "/chunked.png"])
+@pytest.mark.usefixtures("loaded_entry")
+async def test_url_over_the_size_limit(hass: HomeAssistant, fake_hub: FakeHub, path: str) -> None:
+    with (
+        patch("custom_components.ai_provider_hub.images.MAX_IMAGE_BYTES", len(PNG) - 1),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await call(hass, "analyze_image", {"prompt": "Hi", "url": f"{fake_hub.url}{path}"})
+    assert err.value.translation_key == "url_fetch_failed"
+    assert fake_hub.generation_requests() == []
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_chunked_url_within_the_limit(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    await call(hass, "analyze_image", {"prompt": "Hi", "url": f"{fake_hub.url}/chunked.png"})
+    [sent] = fake_hub.generation_requests()
+    png = base64.b64encode(PNG).decode()
+    assert sent.body["images"] == [{"data": png, "mime_type": "image/png"}]
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_image_entity_without_image(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    image = await add_fake_image(hass)
+    image.content = None
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "analyze_image", {"prompt": "Hi", "image_entity_id": "image.doorbell"})
+    assert err.value.translation_key == "image_entity_failed"
+    assert fake_hub.generation_requests() == []
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_file_over_the_size_limit(
+    hass: HomeAssistant, fake_hub: FakeHub, tmp_path: Path
+) -> None:
+    picture = tmp_path / "door.png"
+    picture.write_bytes(PNG)
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    with (
+        patch("custom_components.ai_provider_hub.images.MAX_IMAGE_BYTES", len(PNG) - 1),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await call(hass, "analyze_image", {"prompt": "Hi", "file_path": str(picture)})
+    assert err.value.translation_key == "file_read_failed"
+    assert fake_hub.generation_requests() == []
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_url_answering_an_error(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "analyze_image", {"prompt": "Hi", "url": f"{fake_hub.url}/missing.png"})
+    assert err.value.translation_key == "url_fetch_failed"
+    assert fake_hub.generation_requests() == []
