@@ -134,8 +134,10 @@ class OpenAIProvider(BaseProvider):
         finish: FinishReason | None = None
         usage: Usage | None = None
         reported_model: str | None = None
+        chunks = 0
         try:
             async for chunk in stream:
+                chunks += 1
                 reported_model = chunk.model or reported_model
                 if chunk.usage is not None:
                     usage = _usage(chunk.usage)
@@ -151,6 +153,8 @@ class OpenAIProvider(BaseProvider):
                         finish = finish or _finish_reason(choice.finish_reason)
         finally:
             await stream.close()
+        if not chunks:  # e.g. a JSON or HTML body where events were due: not an empty answer
+            raise ProviderResponseError(f"{self.name} sent a stream without a single event")
         if usage is None:
             _LOGGER.debug("%s streamed no usage for %s", self.name, model)
         yield StreamDelta(
