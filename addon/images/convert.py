@@ -89,6 +89,11 @@ def to_rgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
     return im if im.mode == "RGB" else im.convert("RGB")
 
 
+def is_srgb_or_unusable(icc_profile: bytes) -> bool:
+    """Whether an RGB image tagged ``icc_profile`` is sent as it is (``to_rgb`` keeps it)."""
+    return _transform(icc_profile, "RGB") is None
+
+
 def _apply_profile(im: Image.Image, icc_profile: bytes) -> Image.Image | None:
     transform = _transform(icc_profile, im.mode)
     if transform is None:

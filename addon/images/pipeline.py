@@ -12,6 +12,7 @@ from addon.errors import (
     PayloadTooLargeError,
     UnsupportedMediaError,
 )
+from addon.images.memory import reuse_image_memory
 from addon.images.models import ImageLimits, ImageOptions, PreparedImage
 from addon.images.process import prepare_one
 from addon.images.sniff import sniff_format
@@ -39,6 +40,7 @@ async def prepare_images(
     ``InvalidRequestError`` (400); each message names the image's index and what to fix.
     """
     options.validate(limits)
+    reuse_image_memory()
     _check_count(len(images), limits)
     formats = [_check_image(index, data, limits) for index, data in enumerate(images)]
     max_side = options.max_side or default_max_side(provider_type)

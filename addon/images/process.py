@@ -15,6 +15,7 @@ from typing import Final
 from PIL import Image, UnidentifiedImageError
 
 from addon.errors import HubError, InvalidRequestError, PayloadTooLargeError, UnsupportedMediaError
+from addon.images import ycbcr
 from addon.images.convert import orientation, to_resizable, to_rgb
 from addon.images.models import ImageLimits, ImageOptions, PreparedImage
 from addon.images.sniff import MIME_TYPES, PILLOW_FORMATS
@@ -137,6 +138,8 @@ def _prepare(
         width, height = im.size
         _check_pixels(index, width, height, limits)
         icc_profile = im.info.get("icc_profile")
+        if ycbcr.eligible(im, options, icc_profile):
+            return [_prepare_ycbcr(im, fmt, index, len(data), max_side=max_side, options=options)]
         with _decoding(index, fmt):
             n_frames = getattr(im, "n_frames", 1) if options.frames > 1 else 1
         results = []
@@ -146,6 +149,23 @@ def _prepare(
             pixels = _render(im, size, index, icc_profile)
             results.append(_encode(pixels, fmt, len(data), options))
         return results
+
+
+def _prepare_ycbcr(
+    im: Image.Image,
+    fmt: str,
+    index: int,
+    source_bytes: int,
+    *,
+    max_side: int,
+    options: ImageOptions,
+) -> PreparedImage:
+    """A colour JPEG going out as JPEG: never leaves YCbCr (see ``addon.images.ycbcr``)."""
+    size = target_size(*im.size, max_side)
+    with _decoding(index, fmt):
+        ycbcr.load(im, size)
+    pixels = ycbcr.render(im, size, RESAMPLE, REDUCING_GAP)
+    return _encode(pixels, fmt, source_bytes, options)
 
 
 def _check_pixels(index: int, width: int, height: int, limits: ImageLimits) -> None:
@@ -198,7 +218,14 @@ def _encode(
         im.save(out, "PNG", compress_level=PNG_COMPRESS_LEVEL)
         mime_type = MIME_TYPES["png"]
     else:
-        im.save(out, "JPEG", quality=options.quality, optimize=False)
+        # 4:2:0 stated, not left to the default: the YCbCr path's chroma relies on it.
+        im.save(
+            out,
+            "JPEG",
+            quality=options.quality,
+            optimize=False,
+            subsampling=ycbcr.SUBSAMPLING,
+        )
         mime_type = MIME_TYPES["jpeg"]
     return PreparedImage(
         data=out.getvalue(),

@@ -206,17 +206,18 @@ async def test_big_jpegs_are_decoded_near_the_target_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """DCT scaling: a 4000x3000 JPEG aimed at 1568 decodes at 1/2 (2000x1500), not in full."""
-    decoded_sizes: list[tuple[int, int]] = []
-    real_resize = Image.Image.resize
+    decoded_sizes: list[tuple[str, tuple[int, int]]] = []
+    real_load = ImageFile.ImageFile.load
 
-    def spy(self: Image.Image, *args: Any, **kwargs: Any) -> Image.Image:
-        decoded_sizes.append(self.size)
-        return real_resize(self, *args, **kwargs)
+    def spy(self: ImageFile.ImageFile) -> Any:
+        result = real_load(self)
+        decoded_sizes.append((self.mode, self.size))
+        return result
 
     data = corpus.jpeg(4000, 3000)
-    monkeypatch.setattr(Image.Image, "resize", spy)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
     (image,) = await prepare(data, provider="anthropic")
-    assert decoded_sizes == [(2000, 1500)]
+    assert decoded_sizes[0] == ("YCbCr", (2000, 1500))
     assert (image.width, image.height) == (1568, 1176)
 
 
