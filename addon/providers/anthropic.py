@@ -30,6 +30,7 @@ from addon.errors import (
     ProviderTimeoutError,
 )
 from addon.providers.base import (
+    PLACEHOLDER_API_KEY,
     BaseProvider,
     ChatRequest,
     ChatResponse,
@@ -76,11 +77,12 @@ class AnthropicProvider(BaseProvider):
     """Claude models through ``anthropic.AsyncAnthropic`` (one client, reused, retries off)."""
 
     provider_type = "anthropic"
+    requires_api_key = True
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
         self._client = anthropic.AsyncAnthropic(
-            api_key=settings.api_key.reveal(),
+            api_key=settings.api_key.reveal() or PLACEHOLDER_API_KEY,
             base_url=settings.base_url or None,
             timeout=settings.timeout,
             max_retries=0,
@@ -109,10 +111,12 @@ class AnthropicProvider(BaseProvider):
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """Every model the key can use (all pages of ``GET /v1/models``)."""
+        self.require_key()
         return await self._guard(self._list_models(timeout), timeout)
 
     async def validate_credentials(self, *, timeout: float) -> None:
         """Fetch one model: cheap, no tokens spent; a bad key raises ``ProviderAuthError``."""
+        self.require_key()
         await self._guard(self._client.models.list(limit=1, timeout=timeout), timeout)
 
     async def close(self) -> None:

@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from addon.errors import (
     HubError,
+    ProviderAuthError,
     ProviderBadRequestError,
     ProviderError,
     ProviderResponseError,
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from addon.settings import ProviderSettings
 
 T = TypeVar("T")
+# Given to an SDK when no key is configured, so it never falls back to a key from the
+# environment; ``BaseProvider.require_key`` stops such a call before it is sent.
+PLACEHOLDER_API_KEY: Final = "not-needed"
 
 __all__ = [
     "BaseProvider",
@@ -253,6 +257,7 @@ class BaseProvider:
     """
 
     provider_type: str = ""
+    requires_api_key: bool = False
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.name = settings.name
@@ -287,8 +292,14 @@ class BaseProvider:
             return ProviderTimeoutError(f"{self.name} did not answer in time")
         return ProviderResponseError(f"{self.name} failed: {type(err).__name__}")
 
+    def require_key(self) -> None:
+        """Refuse a call before anything is sent when this provider needs a key and has none."""
+        if self.requires_api_key and not self.settings.api_key:
+            raise ProviderAuthError(f"{self.name} has no API key configured")
+
     def check_request(self, request: ChatRequest) -> None:
-        """Refuse what this model cannot honour, with a clear message."""
+        """Refuse what this model cannot honour (or a call without a key), with a clear message."""
+        self.require_key()
         traits = self.traits(request.model)
         if request.has_images and not self.supports_vision(request.model):
             raise ProviderBadRequestError(
@@ -335,6 +346,7 @@ class BaseProvider:
         """Check liveness by listing models (free for every vendor)."""
         started = time.perf_counter()
         try:
+            self.require_key()
             await self.list_models(timeout=timeout)
         except ProviderError as err:
             latency = round((time.perf_counter() - started) * 1000, 1)

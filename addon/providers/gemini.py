@@ -24,7 +24,6 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from addon.errors import (
-    ConfigError,
     ProviderAuthError,
     ProviderBadRequestError,
     ProviderConnectionError,
@@ -34,6 +33,7 @@ from addon.errors import (
     ProviderTimeoutError,
 )
 from addon.providers.base import (
+    PLACEHOLDER_API_KEY,
     BaseProvider,
     ChatRequest,
     ChatResponse,
@@ -90,15 +90,14 @@ class GeminiProvider(BaseProvider):
     """The Gemini API (``generativelanguage.googleapis.com`` or a compatible base URL)."""
 
     provider_type = "gemini"
+    requires_api_key = True
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
-        if not settings.api_key:
-            # Without a key the SDK would silently use GOOGLE_API_KEY/GEMINI_API_KEY instead.
-            raise ConfigError(f"Provider {settings.name!r} (gemini) needs an api_key")
         self._client = genai.Client(
             vertexai=False,
-            api_key=settings.api_key.reveal(),
+            # Without a key the SDK would silently use GOOGLE_API_KEY/GEMINI_API_KEY instead.
+            api_key=settings.api_key.reveal() or PLACEHOLDER_API_KEY,
             http_options=types.HttpOptions(
                 base_url=settings.base_url or None,
                 api_version=API_VERSION,
@@ -142,10 +141,12 @@ class GeminiProvider(BaseProvider):
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """Models that can generate content (every page of ``GET /v1beta/models``)."""
+        self.require_key()
         return await self._guard(self._list_models(timeout), timeout)
 
     async def validate_credentials(self, *, timeout: float) -> None:
         """List one model: free, and rejected with ``API_KEY_INVALID`` for a bad key."""
+        self.require_key()
         config = types.ListModelsConfig(page_size=1, http_options=_call_options(timeout))
         await self._guard(self._client.aio.models.list(config=config), timeout)
 

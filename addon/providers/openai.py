@@ -37,6 +37,7 @@ from addon.errors import (
     ProviderTimeoutError,
 )
 from addon.providers.base import (
+    PLACEHOLDER_API_KEY,
     BaseProvider,
     ChatRequest,
     ChatResponse,
@@ -58,7 +59,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-PLACEHOLDER_API_KEY = "not-needed"
 IMAGE_DETAIL = "auto"
 # OpenAI's /models lists every product; these are not chat models.
 NON_CHAT_MODEL_MARKERS = (
@@ -111,7 +111,6 @@ class OpenAIProvider(BaseProvider):
 
     # --- the provider protocol ----------------------------------------------------------
     async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
-        self._require_key()
         model = self.resolve_model(request)
         completion = await self._client.chat.completions.create(
             **self._params(request, model),
@@ -123,7 +122,6 @@ class OpenAIProvider(BaseProvider):
     async def _chat_stream(
         self, request: ChatRequest, *, timeout: float
     ) -> AsyncIterator[StreamDelta]:
-        self._require_key()
         model = self.resolve_model(request)
         stream = await self._client.chat.completions.create(
             **self._params(request, model),
@@ -218,10 +216,6 @@ class OpenAIProvider(BaseProvider):
                 _LOGGER.debug("%s: %s takes no temperature; dropped", self.name, model)
         return params
 
-    def _require_key(self) -> None:
-        if self.requires_api_key and not self.settings.api_key:
-            raise ProviderAuthError(f"{self.name} has no API key configured")
-
     # --- responses ----------------------------------------------------------------------
     def _to_response(self, completion: ChatCompletion) -> ChatResponse:
         if not completion.choices:
@@ -255,7 +249,7 @@ class OpenAIProvider(BaseProvider):
         return tuple(calls)
 
     async def _list_models(self, timeout: float) -> list[ModelInfo]:
-        self._require_key()
+        self.require_key()
         found = [model.id async for model in self._client.models.list(timeout=timeout)]
         if self.provider_type == "openai":
             found = [m for m in found if not any(x in m for x in NON_CHAT_MODEL_MARKERS)]

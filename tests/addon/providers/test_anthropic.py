@@ -602,6 +602,26 @@ def test_retry_after_parsing(headers: dict[str, str], expected: float | None) ->
     assert retry_after(headers) == expected
 
 
+async def test_missing_key_fails_every_call_before_sending(
+    fake: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)  # the SDK must not fall back to it
+    claude = AnthropicProvider(settings_for(fake.url, key=""))
+    try:
+        for call in (
+            claude.chat(ask(), timeout=5),
+            claude.list_models(timeout=5),
+            claude.validate_credentials(timeout=5),
+        ):
+            with pytest.raises(ProviderAuthError, match="no API key"):
+                await call
+        status = await claude.health(timeout=5)
+    finally:
+        await claude.close()
+    assert (status.ok, status.error_key) == (False, "provider_auth")
+    assert fake.requests == []
+
+
 def test_repr_never_shows_the_key() -> None:
     provider = AnthropicProvider(settings_for("http://127.0.0.1:9"))
 

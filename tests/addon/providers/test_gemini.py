@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from addon.errors import (
-    ConfigError,
     ProviderAuthError,
     ProviderBadRequestError,
     ProviderConnectionError,
@@ -506,9 +505,24 @@ async def test_validate_credentials_with_a_wrong_key(fake: FakeGemini, key: str)
     assert "AIzaSyWRONG" not in str(caught.value)
 
 
-def test_missing_key_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="needs an api_key"):
-        GeminiProvider(settings_for("http://127.0.0.1:9", key=""))
+async def test_missing_key_fails_every_call_before_sending(
+    fake: FakeGemini, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", API_KEY)  # the SDK must not fall back to it
+    gemini = GeminiProvider(settings_for(fake.url, key=""))
+    try:
+        for call in (
+            gemini.chat(ChatRequest(messages=(Message(Role.USER, "Hi"),)), timeout=5),
+            gemini.list_models(timeout=5),
+            gemini.validate_credentials(timeout=5),
+        ):
+            with pytest.raises(ProviderAuthError, match="no API key"):
+                await call
+        status = await gemini.health(timeout=5)
+    finally:
+        await gemini.close()
+    assert (status.ok, status.error_key) == (False, "provider_auth")
+    assert fake.requests == []
 
 
 # --- errors -------------------------------------------------------------------------------
