@@ -1,6 +1,7 @@
 """The adaptive strategy (the default): lowest expected cost first, with a little exploration.
 
-All of its constants live in ``AdaptiveTuning``; ``docs/adaptive.md`` explains them to users.
+All of its constants live in ``AdaptiveTuning``; DOCS.md ("Routing, limits and budgets")
+explains them.
 """
 
 from __future__ import annotations

@@ -17,7 +17,15 @@ CONF_STRATEGY: Final = "strategy"
 CONF_TAG: Final = "tag"
 CONF_PROMPT: Final = "prompt"
 
-STRATEGIES: Final = ("priority", "round_robin", "least_loaded", "fastest", "cost", "adaptive")
+STRATEGIES: Final = (
+    "priority",
+    "round_robin",
+    "weighted",
+    "least_loaded",
+    "fastest",
+    "cost",
+    "adaptive",
+)
 DETAILS: Final = ("low", "high", "auto")
 
 EVENT_RESPONSE: Final = "ai_provider_hub_response"

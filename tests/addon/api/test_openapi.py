@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from addon import errors
+from addon.settings import STRATEGIES
 from tests.conftest import AUTH, HubClientFactory
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
@@ -45,3 +46,10 @@ async def test_documented_error_keys_cover_the_hierarchy(hub_client: HubClientFa
     }
     assert api_keys <= keys
     assert {"provider_auth", "provider_bad_request"} <= keys
+
+
+async def test_documented_strategies_are_the_settings_ones(hub_client: HubClientFactory) -> None:
+    client = await hub_client()
+    document = await (await client.get("/api/v1/openapi.json", headers=AUTH)).json()
+    strategy = document["components"]["schemas"]["ChatRequest"]["properties"]["strategy"]
+    assert set(strategy["enum"]) == set(STRATEGIES)
