@@ -2,8 +2,8 @@
 
 Pillow keeps no freed blocks by default, so every decoded frame, channel and resize buffer
 is new memory from the kernel, and touching it page by page costs a third of a 4K photo's
-processing time. A small cache of fixed-size blocks removes that; what it keeps is bounded
-by ``BLOCK_SIZE * BLOCKS_MAX``, whatever the size of the images seen.
+processing time. A cache of small blocks removes that; what it keeps is bounded by about
+``BLOCK_SIZE * BLOCKS_MAX``, whatever the size of the images seen.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from PIL import _imaging as pillow_core  # what PIL.Image.core is
 
 _LOGGER = logging.getLogger(__name__)
 
-MIB: Final = 1024 * 1024
-# 4 MiB blocks x 16: a 4K frame decoded at half size, its planes and buffers all fit, and at
-# most 64 MiB stays with the process after a burst of big images.
-BLOCK_SIZE: Final = 4 * MIB
-BLOCKS_MAX: Final = 16
+KIB: Final = 1024
+MIB: Final = 1024 * KIB
+# Small blocks, because a cached block handed out for an image of another size is resized
+# (realloc), which faults the pages again: with 256 KiB every block is within a line of the
+# same size. 256 of them hold a 4K frame's buffers, and at most 64 MiB stays with the process.
+BLOCK_SIZE: Final = 256 * KIB
+BLOCKS_MAX: Final = 256
 #: Pillow's own settings; when the operator sets either, theirs win.
 ENV_OVERRIDES: Final = ("PILLOW_BLOCK_SIZE", "PILLOW_BLOCKS_MAX")
 

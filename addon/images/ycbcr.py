@@ -30,11 +30,13 @@ SUBSAMPLING: Final = "4:2:0"
 def eligible(im: Image.Image, options: ImageOptions, icc_profile: object) -> bool:
     """Whether ``im`` (opened, not loaded) can take the YCbCr path.
 
-    Only colour JPEGs coded as YCbCr, sRGB or untagged, going out as JPEG: anything else
-    needs RGB pixels (colour management, CMYK, greyscale, PNG output).
+    Only single colour JPEGs coded as YCbCr, sRGB or untagged, going out as JPEG: anything
+    else needs RGB pixels (colour management, CMYK, greyscale, PNG output) or several frames.
     """
     if options.lossless or not isinstance(im, JpegImagePlugin.JpegImageFile):
         return False
+    if options.frames > 1 and getattr(im, "n_frames", 1) > 1:
+        return False  # an MPO (stereo or multi-picture JPEG) asked for several frames
     if im.mode != "RGB" or im.layers != 3 or not _coded_as_ycbcr(im):
         return False
     return icc_profile is None or (

@@ -48,7 +48,13 @@ def quadrants(width: int, height: int) -> Image.Image:
 
 
 def opened(data: bytes) -> Image.Image:
-    return Image.open(io.BytesIO(data))
+    return Image.open(io.BytesIO(data), formats=["JPEG", "PNG"])
+
+
+def mpo() -> bytes:
+    """A multi-picture JPEG (stereo cameras): red, then blue."""
+    frames = [Image.new("RGB", (64, 48), colour) for colour in (corpus.RED, corpus.BLUE)]
+    return corpus.encode(frames[0], "MPO", save_all=True, append_images=frames[1:])
 
 
 # ---------------------------------------------------------------- which images take the path
@@ -64,8 +70,20 @@ def opened(data: bytes) -> Image.Image:
         (lambda: corpus.encode(Image.new("L", (64, 48), 90), "JPEG"), ImageOptions(), False),
         (corpus.cmyk_jpeg, ImageOptions(), False),
         (lambda: corpus.png(64, 48), ImageOptions(), False),
+        (mpo, ImageOptions(), True),
+        (mpo, ImageOptions(frames=2), False),
     ],
-    ids=["jfif", "srgb-tagged", "lossless", "rgb-coded", "grey", "cmyk", "png"],
+    ids=[
+        "jfif",
+        "srgb-tagged",
+        "lossless",
+        "rgb-coded",
+        "grey",
+        "cmyk",
+        "png",
+        "mpo-first",
+        "mpo-frames",
+    ],
 )
 def test_eligible(build: Callable[[], bytes], options: ImageOptions, expected: bool) -> None:
     with opened(build()) as im:
