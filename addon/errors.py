@@ -90,7 +90,10 @@ class AllProvidersFailedError(HubError):
 
 
 class CircuitOpenError(HubError):
-    """A provider is skipped because its circuit breaker is open (shown in ``attempts``)."""
+    """A provider is skipped: its circuit breaker is open (an attempt with this key when reached).
+
+    Strategies put such providers last, so the walk reaches them only when all else failed.
+    """
 
     key = "circuit_open"
     status = 502

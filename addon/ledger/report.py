@@ -45,6 +45,7 @@ class UsageStats:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    avg_latency_ms: float | None = None
     p50_latency_ms: float | None = None
     p95_latency_ms: float | None = None
 
@@ -58,6 +59,7 @@ class UsageStats:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cost_usd": self.cost_usd,
+            "avg_latency_ms": self.avg_latency_ms,
             "p50_latency_ms": self.p50_latency_ms,
             "p95_latency_ms": self.p95_latency_ms,
         }
@@ -134,6 +136,9 @@ class _Bucket:
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             cost_usd=math.fsum(self.costs),
+            avg_latency_ms=(
+                round(math.fsum(self.latencies) / len(self.latencies), 1) if self.latencies else None
+            ),
             p50_latency_ms=percentile(self.latencies, 50),
             p95_latency_ms=percentile(self.latencies, 95),
         )

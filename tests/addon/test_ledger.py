@@ -33,6 +33,7 @@ STAT_KEYS = {
     "input_tokens",
     "output_tokens",
     "cost_usd",
+    "avg_latency_ms",
     "p50_latency_ms",
     "p95_latency_ms",
 }
@@ -254,6 +255,7 @@ async def test_report_shape_and_breakdowns(ledger: Ledger) -> None:
 
     totals = report["totals"]
     # ok, uncached attempt latencies: 400, 600, 800, 2000.
+    assert totals["avg_latency_ms"] == pytest.approx(950.0)
     assert totals["p50_latency_ms"] == pytest.approx(700.0)
     assert totals["p95_latency_ms"] == pytest.approx(1820.0)
 
@@ -269,6 +271,7 @@ async def test_an_empty_range_has_undefined_rates_not_zeroes(ledger: Ledger) -> 
         "input_tokens": 0,
         "output_tokens": 0,
         "cost_usd": 0.0,
+        "avg_latency_ms": None,
         "p50_latency_ms": None,
         "p95_latency_ms": None,
     }
