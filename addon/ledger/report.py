@@ -91,6 +91,11 @@ class UsageReport:
         }
 
 
+def mean(values: list[float]) -> float | None:
+    """The arithmetic mean of ``values`` to 0.1; None when empty."""
+    return round(math.fsum(values) / len(values), 1) if values else None
+
+
 def percentile(values: list[float], p: float) -> float | None:
     """The ``p``-th percentile (0-100) of ``values``, linear between ranks; None when empty."""
     if not values:
@@ -136,9 +141,7 @@ class _Bucket:
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             cost_usd=math.fsum(self.costs),
-            avg_latency_ms=(
-                round(math.fsum(self.latencies) / len(self.latencies), 1) if self.latencies else None
-            ),
+            avg_latency_ms=mean(self.latencies),
             p50_latency_ms=percentile(self.latencies, 50),
             p95_latency_ms=percentile(self.latencies, 95),
         )
