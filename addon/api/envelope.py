@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -58,11 +59,16 @@ def error_response(err: HubError, rid: str) -> web.Response:
     """The JSON error response for ``err``."""
     body = error_body(err)
     body["error"]["request_id"] = rid
-    headers = {REQUEST_ID_HEADER: rid}
-    retry_after = err.details.get("retry_after")
-    if isinstance(retry_after, int | float):
-        headers["Retry-After"] = str(max(1, round(retry_after)))
+    headers = {REQUEST_ID_HEADER: rid, **retry_after_header(err)}
     return web.json_response(body, status=err.status, headers=headers)
+
+
+def retry_after_header(err: HubError) -> dict[str, str]:
+    """``Retry-After`` in whole seconds, rounded up so a client never comes back too early."""
+    retry_after = err.details.get("retry_after")
+    if not isinstance(retry_after, int | float):
+        return {}
+    return {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
 _HTTP_ERRORS: Mapping[int, type[HubError]] = {

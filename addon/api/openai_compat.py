@@ -23,7 +23,7 @@ from aiohttp import web
 
 from addon.api.chat import read_json
 from addon.api.context import hub
-from addon.api.envelope import REQUEST_ID_HEADER, request_id
+from addon.api.envelope import REQUEST_ID_HEADER, request_id, retry_after_header
 from addon.api.openai_request import (
     AUTO_MODEL,
     CompletionRequest,
@@ -81,11 +81,9 @@ def openai_error_body(err: HubError) -> dict[str, Any]:
 
 def openai_error_response(err: HubError) -> web.Response:
     """The JSON error response in OpenAI's shape (``Retry-After`` kept for rate limits)."""
-    headers = {}
-    retry_after = err.details.get("retry_after")
-    if isinstance(retry_after, int | float):
-        headers["Retry-After"] = str(max(1, round(retry_after)))
-    return web.json_response(openai_error_body(err), status=err.status, headers=headers)
+    return web.json_response(
+        openai_error_body(err), status=err.status, headers=retry_after_header(err)
+    )
 
 
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> HubError:
