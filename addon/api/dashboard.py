@@ -17,7 +17,7 @@ from aiohttp import web
 from addon import __version__
 from addon.api.context import HubContext, hub
 from addon.api.status import overall_status, provider_state
-from addon.api.usage import usage_summary
+from addon.api.usage import current_usage
 
 REFRESH_SECONDS: Final = 30
 STYLESHEET: Final = resources.files("addon") / "web" / "style.css"
@@ -26,7 +26,7 @@ STYLESHEET: Final = resources.files("addon") / "web" / "style.css"
 async def page(request: web.Request) -> web.Response:
     """``GET /``: providers, today's and this month's usage, and the budgets."""
     context = hub(request)
-    summary = await usage_summary(context, time.time())
+    summary = await current_usage(context, time.time())
     body = _document(context, summary)
     return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from addon.api.context import HubContext, hub
 from addon.api.envelope import endpoint
 from addon.errors import InvalidRequestError
-from addon.ledger.report import build_report
+from addon.ledger.report import UsageStats, build_report, day_of
 from addon.routing.budget import period_starts
 
 
@@ -26,16 +26,25 @@ async def usage(request: web.Request) -> Mapping[str, Any]:
     until = parse_instant(request.query.get("until"), "until", default=now)
     if until <= since:
         raise InvalidRequestError("'until' must be after 'since'", field="until")
-    return {**await _report(context, since, until), **await usage_summary(context, now)}
-
-
-async def usage_summary(context: HubContext, now: float) -> dict[str, Any]:
-    """Today's and this month's totals (UTC, as the budgets count) and the budget state."""
-    day_start, month_start = period_starts(now)
-    today = await _report(context, day_start, now)
     month = await _report(context, month_start, now)
+    report = month if (since, until) == (month_start, now) else await _report(context, since, until)
+    return {**report, **usage_summary(context, month, now)}
+
+
+async def current_usage(context: HubContext, now: float) -> dict[str, Any]:
+    """``usage_summary`` as of ``now`` (one ledger read: this UTC month)."""
+    month = await _report(context, period_starts(now)[1], now)
+    return usage_summary(context, month, now)
+
+
+def usage_summary(context: HubContext, month: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """Today's and this month's totals (UTC, as the budgets count) and the budget state.
+
+    ``month`` is the report of this UTC month up to ``now``; today is its last UTC day.
+    """
+    today = month["by_day"].get(day_of(now, UTC), UsageStats().to_dict())
     return {
-        "today": today["totals"],
+        "today": today,
         "month": month["totals"],
         "budget": context.manager.guards.budgets.state(),
     }

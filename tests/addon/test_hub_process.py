@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -23,17 +22,11 @@ import pytest
 
 from addon.ledger.store import LEDGER_FILE
 from tests.conftest import AUTH, TOKEN, Fakes, provider_options
+from tests.fakes.base import free_port
 
 ROUNDS = 3
 REQUESTS_PER_ROUND = 24
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class HubProcess:

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (for a server started next)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 class Fault(StrEnum):

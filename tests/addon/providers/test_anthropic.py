@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,7 +34,7 @@ from addon.providers.base import (
 )
 from addon.settings import ProviderSettings, Secret
 from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.base import Fault
+from tests.fakes.base import Fault, free_port
 
 KEY = "sk-ant-api03-very-secret-test-key-0123456789"
 MODELS = [
@@ -68,13 +67,6 @@ def settings_for(url: str, *, key: str = KEY, timeout: float = 30.0) -> Provider
 
 def ask(*messages: Message, **fields: Any) -> ChatRequest:
     return ChatRequest(messages=messages or (Message(Role.USER, "Hi"),), **fields)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def collect(

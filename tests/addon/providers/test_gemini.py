@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,7 +31,7 @@ from addon.providers.base import (
 )
 from addon.providers.gemini import GeminiProvider
 from addon.settings import ProviderSettings, Secret
-from tests.fakes.base import Fault, RecordedRequest
+from tests.fakes.base import Fault, RecordedRequest, free_port
 from tests.fakes.gemini import FakeGemini
 
 API_KEY = "AIzaSyFAKE-gemini-test-key-0123456789"
@@ -98,10 +97,7 @@ async def provider(fake: FakeGemini) -> AsyncIterator[GeminiProvider]:
 @pytest.fixture
 def dead_url() -> str:
     """A loopback port with nothing listening."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 async def collect(provider: GeminiProvider, request: ChatRequest) -> list[StreamDelta]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,7 +38,7 @@ from addon.providers.openai import (
     retry_after_seconds,
 )
 from addon.settings import ProviderSettings, Secret
-from tests.fakes.base import Fault, Reply
+from tests.fakes.base import Fault, Reply, free_port
 from tests.fakes.openai import FakeOpenAI, example_for_schema
 
 KEY = "sk-proj-test0123456789abcdefXYZ"
@@ -111,13 +110,6 @@ def chat_requests(fake: FakeOpenAI) -> list[Any]:
 
 async def collect(provider: OpenAIProvider, request: ChatRequest) -> list[StreamDelta]:
     return [delta async for delta in provider.chat_stream(request, timeout=5)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # --- chat ---------------------------------------------------------------------------------
