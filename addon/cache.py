@@ -18,8 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from addon.models import HubRequest, HubResponse
-from addon.providers.base import Message, ToolCall, ToolSpec
+from addon.models import HubRequest, HubResponse, Message, ToolCall, ToolSpec
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,6 +64,7 @@ def _message(message: Message) -> dict[str, Any]:
         "images": [_digest(image.data) for image in message.images],
         "tool_calls": [_tool_call(call) for call in message.tool_calls],
         "tool_call_id": message.tool_call_id,
+        "tool_name": message.tool_name,
     }
 
 
@@ -91,6 +91,10 @@ def cache_key(request: HubRequest, candidates: Sequence[str]) -> str:
         "stop": list(chat.stop),
         "structure": chat.json_schema,
         "tools": [_tool_spec(spec) for spec in chat.tools],
+        "tool_choice": None
+        if chat.tool_choice is None
+        else [str(chat.tool_choice.mode), chat.tool_choice.name],
+        "parallel_tool_calls": chat.parallel_tool_calls,
         "candidates": sorted(set(candidates)),
     }
     return _digest(_canonical_json(payload).encode("utf-8"))

@@ -12,10 +12,10 @@ from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_im
 from addon.ledger import Ledger
 from addon.manager import ImagePreparer, ProviderManager
 from addon.metrics import HubMetrics
-from addon.models import HubRequest, RawImage
+from addon.models import HubRequest, ImageInput, RawImage
 from addon.pricing import PricingTable
 from addon.providers import create_provider
-from addon.providers.base import ImageInput, Provider
+from addon.providers.base import Provider
 from addon.routing.breaker import BreakerBoard
 from addon.routing.budget import BudgetGuard
 from addon.routing.guard import Guards

@@ -17,18 +17,20 @@ from dataclasses import replace
 
 from addon.cache import ResponseCache, as_cached, cache_key
 from addon.errors import HubError, NoCapableProviderError, ProviderError
-from addon.models import HubRequest, HubResponse, RawImage
-from addon.providers.base import (
+from addon.models import (
     ChatRequest,
     ChatResponse,
     FinishReason,
+    HubRequest,
+    HubResponse,
     ImageInput,
     Message,
-    Provider,
+    RawImage,
     Role,
     StreamDelta,
     Usage,
 )
+from addon.providers.base import Provider
 from addon.routing.guard import Guards, Ticket, credential_fingerprint
 from addon.routing.health import HealthBoard
 from addon.routing.run import RunState

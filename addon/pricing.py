@@ -24,7 +24,7 @@ import voluptuous as vol
 import yaml
 
 from addon.errors import ConfigError
-from addon.providers.base import Usage
+from addon.models import Usage
 from addon.settings import PROVIDER_TYPES, ProviderSettings, humanize
 
 _LOGGER = logging.getLogger(__name__)

@@ -22,8 +22,7 @@ from addon.api.schemas import (
 )
 from addon.api.security import parse_json
 from addon.errors import HubError, InvalidRequestError, UnsupportedMediaError
-from addon.models import HubRequest, HubResponse, RawImage
-from addon.providers.base import StreamDelta
+from addon.models import HubRequest, HubResponse, RawImage, StreamDelta
 
 
 async def read_json(request: web.Request) -> Any:

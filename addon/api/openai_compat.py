@@ -36,8 +36,8 @@ from addon.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
-from addon.models import HubResponse
-from addon.providers.base import Provider, StreamDelta
+from addon.models import HubResponse, StreamDelta
+from addon.providers.base import Provider
 
 _LOGGER = logging.getLogger(__name__)
 

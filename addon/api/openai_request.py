@@ -17,8 +17,7 @@ import voluptuous as vol
 
 from addon.api.schemas import DETAILS, MAX_IMAGES, MAX_MESSAGES
 from addon.errors import InvalidRequestError
-from addon.models import HubRequest, RawImage
-from addon.providers.base import ChatRequest, Message, Role
+from addon.models import ChatRequest, HubRequest, Message, RawImage, Role
 from addon.settings import humanize
 
 AUTO_MODEL: Final = "auto"

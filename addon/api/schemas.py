@@ -11,8 +11,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from addon.errors import InvalidRequestError
-from addon.models import HubRequest, RawImage
-from addon.providers.base import ChatRequest, Message, Role
+from addon.models import ChatRequest, HubRequest, Message, RawImage, Role
 from addon.settings import STRATEGIES, humanize
 
 DETAILS: Final = ("low", "high", "auto")

@@ -12,7 +12,8 @@ from addon import __version__
 from addon.api.context import HubContext, hub
 from addon.api.envelope import endpoint
 from addon.errors import ProviderError
-from addon.providers.base import ModelInfo, Provider
+from addon.models import ModelInfo
+from addon.providers.base import Provider
 from addon.routing.health import ProviderState
 
 MODELS_TIMEOUT = 10.0

@@ -29,9 +29,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from addon.providers.base import (
-    PLACEHOLDER_API_KEY,
-    BaseProvider,
+from addon.models import (
     ChatRequest,
     ChatResponse,
     FinishReason,
@@ -43,6 +41,7 @@ from addon.providers.base import (
     ToolSpec,
     Usage,
 )
+from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)

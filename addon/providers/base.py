@@ -1,7 +1,8 @@
-"""The provider contract: wire-neutral models, the protocol, and shared helpers.
+"""The provider contract: the protocol and the behaviour every provider shares.
 
 SDK types never leave a provider module: providers take a ``ChatRequest`` and give back a
-``ChatResponse`` (or ``StreamDelta`` items); everything in this module is SDK-free.
+``ChatResponse`` (or ``StreamDelta`` items), the hub's vocabulary from ``addon.models``;
+everything in this module is SDK-free.
 """
 
 from __future__ import annotations
@@ -9,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from addon.errors import (
@@ -23,6 +22,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
+from addon.models import ChatRequest, ChatResponse, HealthStatus, ModelInfo, StreamDelta
 
 if TYPE_CHECKING:
     from addon.providers.traits import ModelTraits
@@ -33,172 +33,7 @@ T = TypeVar("T")
 # environment; ``BaseProvider.require_key`` stops such a call before it is sent.
 PLACEHOLDER_API_KEY: Final = "not-needed"
 
-__all__ = [
-    "BaseProvider",
-    "ChatRequest",
-    "ChatResponse",
-    "FinishReason",
-    "HealthStatus",
-    "ImageInput",
-    "Message",
-    "ModelInfo",
-    "Provider",
-    "Role",
-    "StreamDelta",
-    "ToolCall",
-    "ToolSpec",
-    "Usage",
-    "parse_structured",
-]
-
-
-class Role(StrEnum):
-    """Who wrote a message."""
-
-    SYSTEM = "system"
-    USER = "user"
-    ASSISTANT = "assistant"
-    TOOL = "tool"
-
-
-class FinishReason(StrEnum):
-    """Why the model stopped, normalised across vendors."""
-
-    STOP = "stop"
-    LENGTH = "length"
-    TOOL_CALLS = "tool_calls"
-    CONTENT_FILTER = "content_filter"
-    OTHER = "other"
-
-
-@dataclass(frozen=True, slots=True)
-class ImageInput:
-    """One image, already preprocessed: raw bytes and their MIME type."""
-
-    data: bytes
-    mime_type: str = "image/jpeg"
-    width: int = 0  # 0 when unknown (not preprocessed)
-    height: int = 0
-
-    def __repr__(self) -> str:
-        return f"ImageInput({self.mime_type}, {self.width}x{self.height}, {len(self.data)} bytes)"
-
-
-@dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """A tool the model may call (JSON-schema parameters). Routed by a later issue."""
-
-    name: str
-    description: str = ""
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    """A tool call the model made; ``arguments`` is the decoded JSON object."""
-
-    id: str
-    name: str
-    arguments: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One chat message. Images ride on user messages."""
-
-    role: Role
-    content: str
-    images: tuple[ImageInput, ...] = ()
-    tool_calls: tuple[ToolCall, ...] = ()
-    tool_call_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """A provider-neutral chat (or vision) request.
-
-    ``model`` is the model to use (the manager resolves it before the call). ``json_schema``
-    asks for structured output: the response then carries the parsed object in ``data``.
-    """
-
-    messages: tuple[Message, ...]
-    model: str = ""
-    max_tokens: int | None = None
-    temperature: float | None = None
-    stop: tuple[str, ...] = ()
-    json_schema: Mapping[str, Any] | None = None
-    tools: tuple[ToolSpec, ...] = ()
-
-    @property
-    def has_images(self) -> bool:
-        """True when any message carries an image (the request needs vision)."""
-        return any(message.images for message in self.messages)
-
-    @property
-    def system_prompt(self) -> str | None:
-        """All system messages joined (for vendors that take the system prompt apart)."""
-        parts = [m.content for m in self.messages if m.role is Role.SYSTEM and m.content]
-        return "\n\n".join(parts) if parts else None
-
-    @property
-    def conversation(self) -> tuple[Message, ...]:
-        """The messages without the system ones."""
-        return tuple(m for m in self.messages if m.role is not Role.SYSTEM)
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token counts of one call (output includes reasoning/thinking tokens)."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        """Input plus output."""
-        return self.input_tokens + self.output_tokens
-
-
-@dataclass(frozen=True, slots=True)
-class ChatResponse:
-    """A provider's answer, normalised."""
-
-    text: str
-    model: str
-    usage: Usage
-    finish_reason: FinishReason = FinishReason.STOP
-    latency_ms: float = 0.0
-    data: Any = None
-    tool_calls: tuple[ToolCall, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class StreamDelta:
-    """One piece of a streamed answer. The last one carries usage and the finish reason."""
-
-    text: str = ""
-    model: str | None = None
-    finish_reason: FinishReason | None = None
-    usage: Usage | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    """A model a provider offers."""
-
-    id: str
-    display_name: str | None = None
-    vision: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HealthStatus:
-    """Result of one health check."""
-
-    ok: bool
-    latency_ms: float
-    error_key: str | None = None
-    message: str | None = None
+__all__ = ["PLACEHOLDER_API_KEY", "BaseProvider", "Provider", "parse_structured"]
 
 
 class Provider(Protocol):

@@ -32,9 +32,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from addon.providers.base import (
-    PLACEHOLDER_API_KEY,
-    BaseProvider,
+from addon.models import (
     ChatRequest,
     ChatResponse,
     FinishReason,
@@ -45,6 +43,7 @@ from addon.providers.base import (
     ToolCall,
     Usage,
 )
+from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)

@@ -26,8 +26,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from addon.providers.base import (
-    BaseProvider,
+from addon.models import (
     ChatRequest,
     ChatResponse,
     FinishReason,
@@ -39,6 +38,7 @@ from addon.providers.base import (
     ToolSpec,
     Usage,
 )
+from addon.providers.base import BaseProvider
 from addon.providers.traits import ModelTraits
 from addon.settings import DEFAULT_OLLAMA_HOST, ProviderSettings
 

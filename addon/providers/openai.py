@@ -36,9 +36,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from addon.providers.base import (
-    PLACEHOLDER_API_KEY,
-    BaseProvider,
+from addon.models import (
     ChatRequest,
     ChatResponse,
     FinishReason,
@@ -49,6 +47,7 @@ from addon.providers.base import (
     ToolCall,
     Usage,
 )
+from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider
 
 if TYPE_CHECKING:
     from openai.types.chat.chat_completion_message import ChatCompletionMessage

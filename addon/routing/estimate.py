@@ -11,7 +11,7 @@ import math
 from typing import Final
 
 from addon.images import estimate_image_tokens
-from addon.providers.base import ChatRequest
+from addon.models import ChatRequest
 from addon.providers.traits import ModelTraits
 
 CHARS_PER_TOKEN: Final = 3.0  # English averages ~4; 3 keeps the estimate on the safe side

@@ -25,9 +25,9 @@ from addon.errors import (
 )
 from addon.ledger import Ledger, LedgerRow
 from addon.metrics import HubMetrics
-from addon.models import Attempt, HubRequest
+from addon.models import Attempt, ChatRequest, ChatResponse, HubRequest, Usage
 from addon.pricing import ModelPrice, PricingTable, cost, worst_case
-from addon.providers.base import ChatRequest, ChatResponse, Provider, Usage
+from addon.providers.base import Provider
 from addon.routing.breaker import BreakerBoard
 from addon.routing.budget import BudgetGuard, Reservation
 from addon.routing.estimate import estimate_input_tokens, output_cap

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from addon.providers.base import HealthStatus, Provider
+from addon.models import HealthStatus
+from addon.providers.base import Provider
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 
 from addon.errors import HubError
-from addon.providers.base import HealthStatus, Provider
+from addon.models import HealthStatus
+from addon.providers.base import Provider
 from addon.routing.health import HealthBoard, ProviderState
 
 _LOGGER = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from addon.errors import (
     RateLimitedError,
     UpstreamTimeoutError,
 )
-from addon.models import Attempt, HubRequest, HubResponse
-from addon.providers.base import ChatResponse, ImageInput, Provider
+from addon.models import Attempt, ChatResponse, HubRequest, HubResponse, ImageInput
+from addon.providers.base import Provider
 from addon.routing.guard import ProviderSkipped, Ticket
 
 if TYPE_CHECKING:

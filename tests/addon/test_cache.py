@@ -9,8 +9,19 @@ from typing import Any
 import pytest
 
 from addon.cache import ENTRY_OVERHEAD_BYTES, ResponseCache, as_cached, cache_key, estimate_size
-from addon.models import Attempt, HubRequest, HubResponse, RawImage
-from addon.providers.base import ChatRequest, ImageInput, Message, Role, ToolCall, ToolSpec, Usage
+from addon.models import (
+    Attempt,
+    ChatRequest,
+    HubRequest,
+    HubResponse,
+    ImageInput,
+    Message,
+    RawImage,
+    Role,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 
 PNG_A = b"\x89PNG\r\n\x1a\n" + b"a" * 64
 PNG_B = b"\x89PNG\r\n\x1a\n" + b"b" * 64

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from addon.errors import ConfigError
+from addon.models import Usage
 from addon.pricing import ModelPrice, PricingTable, cost, worst_case
-from addon.providers.base import Usage
 from addon.settings import ProviderSettings
 
 

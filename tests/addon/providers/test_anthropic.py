@@ -19,9 +19,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from addon.providers import create_provider
-from addon.providers.anthropic import STRUCTURED_TOOL, AnthropicProvider, retry_after
-from addon.providers.base import (
+from addon.models import (
     ChatRequest,
     FinishReason,
     ImageInput,
@@ -32,6 +30,8 @@ from addon.providers.base import (
     ToolSpec,
     Usage,
 )
+from addon.providers import create_provider
+from addon.providers.anthropic import STRUCTURED_TOOL, AnthropicProvider, retry_after
 from addon.settings import ProviderSettings, Secret
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import Fault, free_port

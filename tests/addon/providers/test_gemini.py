@@ -17,8 +17,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from addon.providers import create_provider
-from addon.providers.base import (
+from addon.models import (
     ChatRequest,
     FinishReason,
     ImageInput,
@@ -29,6 +28,7 @@ from addon.providers.base import (
     ToolSpec,
     Usage,
 )
+from addon.providers import create_provider
 from addon.providers.gemini import GeminiProvider
 from addon.settings import ProviderSettings, Secret
 from tests.fakes.base import Fault, RecordedRequest, free_port

@@ -18,8 +18,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from addon.providers import create_provider
-from addon.providers.base import (
+from addon.models import (
     ChatRequest,
     FinishReason,
     ImageInput,
@@ -30,6 +29,7 @@ from addon.providers.base import (
     ToolSpec,
     Usage,
 )
+from addon.providers import create_provider
 from addon.providers.ollama import OllamaProvider, wire_options
 from addon.providers.traits import ModelTraits
 from addon.settings import ProviderSettings, Secret

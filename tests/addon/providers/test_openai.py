@@ -20,8 +20,7 @@ from addon.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from addon.providers import create_provider
-from addon.providers.base import (
+from addon.models import (
     ChatRequest,
     FinishReason,
     ImageInput,
@@ -31,6 +30,7 @@ from addon.providers.base import (
     ToolCall,
     ToolSpec,
 )
+from addon.providers import create_provider
 from addon.providers.openai import (
     OpenAICompatibleProvider,
     OpenAIProvider,

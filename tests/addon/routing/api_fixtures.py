@@ -28,7 +28,7 @@ from addon.api.context import HUB_CONTEXT, HubContext
 from addon.app import build_app
 from addon.hub import build_manager
 from addon.manager import ProviderManager
-from addon.providers.base import ChatRequest, ChatResponse
+from addon.models import ChatRequest, ChatResponse
 from addon.settings import Secret, parse_options
 from tests.addon.routing.routing_fakes import FakeClock
 from tests.conftest import AUTH, TOKEN, Fakes, provider_options

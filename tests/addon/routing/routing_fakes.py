@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from addon.models import HubRequest
-from addon.providers.base import ChatRequest, HealthStatus, Message, Provider, Role
+from addon.models import ChatRequest, HealthStatus, HubRequest, Message, Role
+from addon.providers.base import Provider
 from addon.settings import ProviderSettings
 
 

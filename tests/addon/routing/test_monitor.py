@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from addon.errors import ProviderAuthError
-from addon.providers.base import HealthStatus, Provider
+from addon.models import HealthStatus
+from addon.providers.base import Provider
 from addon.routing.health import HealthBoard, ProviderState
 from addon.routing.monitor import HealthMonitor
 from tests.addon.routing.routing_fakes import HealthCheck, provider

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from addon.providers.base import ChatRequest, Usage
+from addon.models.chat import ChatRequest, ToolCall, Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ class HubResponse:
     cost_usd: float = 0.0
     cached: bool = False
     finish_reason: str = "stop"
-    tool_calls: tuple[Any, ...] = field(default=())
+    tool_calls: tuple[ToolCall, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The API's response body."""
@@ -94,5 +94,9 @@ class HubResponse:
             "latency_ms": self.latency_ms,
             "cached": self.cached,
             "finish_reason": self.finish_reason,
+            "tool_calls": [
+                {"id": call.id, "name": call.name, "arguments": dict(call.arguments)}
+                for call in self.tool_calls
+            ],
             "attempts": [attempt.to_dict() for attempt in self.attempts],
         }
