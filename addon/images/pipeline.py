@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Coroutine, Sequence
 from typing import Any
@@ -11,10 +12,12 @@ from addon.errors import (
     InvalidRequestError,
     PayloadTooLargeError,
     UnsupportedMediaError,
+    UpstreamTimeoutError,
 )
+from addon.images.budget import SHARED_BUDGET, DecodeBudget, decode_cost, run_decoding, run_in_pool
 from addon.images.memory import reuse_image_memory
 from addon.images.models import ImageLimits, ImageOptions, PreparedImage
-from addon.images.process import prepare_one
+from addon.images.process import prepare_one, probe, target_size
 from addon.images.sniff import sniff_format
 from addon.images.vendors import default_max_side
 
@@ -28,17 +31,48 @@ async def prepare_images(
     options: ImageOptions,
     limits: ImageLimits,
     max_workers: int = 2,
+    budget: DecodeBudget = SHARED_BUDGET,
+    timeout: float | None = None,
 ) -> list[PreparedImage]:
     """Make ``images`` safe and cheap to send to a ``provider_type`` provider.
 
     Each image is sniffed, checked against ``limits`` before decoding, oriented, stripped
     of metadata, converted to RGB, shrunk to ``options.max_side`` (default: the provider's
-    sweet spot) and re-encoded. At most ``max_workers`` images are decoded at once, off the
-    event loop. Results keep the input order (an animation gives one result per frame).
+    sweet spot) and re-encoded. At most ``max_workers`` images of this request are decoded at
+    once, on the hub's decode pool, each after reserving its worst-case decoded size from
+    ``budget`` (shared by every request). Results keep the input order (an animation gives one
+    result per frame). ``timeout`` bounds the whole preparation, waiting included.
 
-    Raises ``PayloadTooLargeError`` (413), ``UnsupportedMediaError`` (415) or
-    ``InvalidRequestError`` (400); each message names the image's index and what to fix.
+    Raises ``PayloadTooLargeError`` (413; also for an image that alone needs more memory than
+    the budget), ``UnsupportedMediaError`` (415), ``InvalidRequestError`` (400), each message
+    naming the image's index and what to fix; ``UpstreamTimeoutError`` (504) past ``timeout``.
     """
+    try:
+        async with asyncio.timeout(timeout):
+            return await _prepare_all(
+                images,
+                provider_type=provider_type,
+                options=options,
+                limits=limits,
+                max_workers=max_workers,
+                budget=budget,
+            )
+    except TimeoutError as err:
+        raise UpstreamTimeoutError(
+            f"The images were not ready within the request's deadline ({timeout:g}s): the hub"
+            " is busy decoding other images; try again or send smaller images"
+        ) from err
+
+
+async def _prepare_all(
+    images: Sequence[bytes],
+    *,
+    provider_type: str,
+    options: ImageOptions,
+    limits: ImageLimits,
+    max_workers: int,
+    budget: DecodeBudget,
+) -> list[PreparedImage]:
     options.validate(limits)
     reuse_image_memory()
     _check_count(len(images), limits)
@@ -54,15 +88,14 @@ async def prepare_images(
             if failed.is_set():
                 return []
             try:
-                return await asyncio.to_thread(
-                    prepare_one,
-                    images[index],
-                    formats[index],
-                    index,
-                    max_side=max_side,
-                    options=options,
-                    limits=limits,
+                data, fmt = images[index], formats[index]
+                size, mode = await run_in_pool(functools.partial(probe, data, fmt, index, limits))
+                cost = decode_cost(fmt, size, mode, target_size(*size, max_side))
+                budget.check(index, cost)
+                work = functools.partial(
+                    prepare_one, data, fmt, index, max_side=max_side, options=options, limits=limits
                 )
+                return await run_decoding(budget, cost, work)
             except BaseException:
                 failed.set()
                 raise

@@ -68,6 +68,16 @@ def frame_indices(n_frames: int, wanted: int, frame_pixels: int, limits: ImageLi
     return sorted({round(i * (usable - 1) / (count - 1)) for i in range(count)})
 
 
+def probe(data: bytes, fmt: str, index: int, limits: ImageLimits) -> tuple[tuple[int, int], str]:
+    """Read only the header of image ``index``: its size and Pillow mode.
+
+    Both tell how much memory decoding will take; the size is checked against the pixel limit.
+    """
+    with _decoding(index, fmt), Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[fmt]]) as im:
+        _check_pixels(index, *im.size, limits)
+        return im.size, im.mode
+
+
 def prepare_one(
     data: bytes,
     fmt: str,
