@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from addon.errors import PayloadTooLargeError, UpstreamTimeoutError
-from addon.images import ImageLimits, ImageOptions, PreparedImage, prepare_images
+from addon.images import ImageLimits, ImageOptions, PreparedImage, prepare_images, process
 from addon.images import pipeline as pipeline_module
 from addon.images.budget import (
     MIB,
@@ -132,7 +132,7 @@ async def test_reservation_lasts_while_the_worker_runs_even_after_the_caller_gav
 async def test_bomb_over_a_small_budget_is_413_before_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = pipeline_module.prepare_one
+    real = process.prepare_one
 
     def guarded(data: bytes, fmt: str, index: int, **kwargs: Any) -> list[PreparedImage]:
         assert index != 1, "decoded an image the budget refuses"
@@ -154,7 +154,7 @@ async def test_waiting_for_the_budget_counts_against_the_deadline() -> None:
 
 
 async def test_requests_share_one_bounded_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = pipeline_module.prepare_one
+    real = process.prepare_one
     lock = threading.Lock()
     active, peak = 0, 0
 
