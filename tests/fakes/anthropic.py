@@ -18,7 +18,9 @@ Steering beyond the base:
   sends one chunk and then ``event: error``;
 - ``fail_next(Fault.MALFORMED, valid_json=True)``: valid JSON that lacks the message fields;
 - ``tool_uses`` (a list of ``(name, input)``): the model calls those client tools when the
-  request offers them.
+  request offers them;
+- ``requests_left``: what ``anthropic-ratelimit-requests-remaining`` says. Every answer of
+  ``/v1/messages`` (successful or 429) carries the documented ``anthropic-ratelimit-*`` headers.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import binascii
 import itertools
 import json
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from aiohttp import web
@@ -108,6 +111,7 @@ class FakeAnthropic(FakeServer):
         self._ids = itertools.count(1)
         self._inflight: set[asyncio.Task[Any]] = set()
         self.tool_uses: list[tuple[str, dict[str, Any]]] = []
+        self.requests_left = 49
         self.app.middlewares.append(self._track_middleware)
 
     # --- routes -------------------------------------------------------------------------
@@ -126,7 +130,10 @@ class FakeAnthropic(FakeServer):
             "error": {"type": error_type, "message": message},
             "request_id": request_id,
         }
-        return web.json_response(body, status=status, headers={"request-id": request_id})
+        headers = {"request-id": request_id}
+        if error_type == "rate_limit_error":
+            headers |= rate_limit_headers(requests_left=0)
+        return web.json_response(body, status=status, headers=headers)
 
     def reset(self) -> None:
         """Forget faults, requests and planned tool calls; restore the default reply."""
@@ -161,7 +168,7 @@ class FakeAnthropic(FakeServer):
             return self.error_response(400, problem.message, kind=problem.kind)
         message = self._message(body, model)
         if not streaming:
-            return web.json_response(message, headers={"request-id": self._request_id()})
+            return web.json_response(message, headers=self._answer_headers())
         if fault is None:
             return await self._stream(request, message)
         if fault[0] is Fault.STALL_STREAM:
@@ -209,7 +216,7 @@ class FakeAnthropic(FakeServer):
             headers={
                 "Content-Type": "text/event-stream; charset=utf-8",
                 "Cache-Control": "no-cache",
-                "request-id": self._request_id(),
+                **self._answer_headers(),
             }
         )
         await response.prepare(request)
@@ -294,6 +301,13 @@ class FakeAnthropic(FakeServer):
     def _request_id(self) -> str:
         return f"req_fake{next(self._ids):020d}"
 
+    def _answer_headers(self) -> dict[str, str]:
+        """A successful answer's headers: its request id and the rate-limit state."""
+        return {
+            "request-id": self._request_id(),
+            **rate_limit_headers(requests_left=self.requests_left),
+        }
+
     @web.middleware
     async def _track_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         task = asyncio.current_task()
@@ -305,6 +319,24 @@ class FakeAnthropic(FakeServer):
         finally:
             if task is not None:
                 self._inflight.discard(task)
+
+
+def rate_limit_headers(*, requests_left: int) -> dict[str, str]:
+    """The ``anthropic-ratelimit-*`` headers: limits, what is left, resets as RFC 3339 times."""
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
+    reset = soon.isoformat().replace("+00:00", "Z")
+    state = {
+        "requests": (50, requests_left),
+        "tokens": (80_000, 79_000),
+        "input-tokens": (40_000, 39_000),
+        "output-tokens": (40_000, 40_000),
+    }
+    headers: dict[str, str] = {}
+    for kind, (limit, remaining) in state.items():
+        headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+        headers[f"anthropic-ratelimit-{kind}-remaining"] = str(remaining)
+        headers[f"anthropic-ratelimit-{kind}-reset"] = reset
+    return headers
 
 
 # --- request validation (the API's 400s) ------------------------------------------------

@@ -26,12 +26,28 @@ def free_port() -> int:
     return port
 
 
+def retry_headers(params: dict[str, Any]) -> dict[str, str]:
+    """The wait headers of a 429 as a test asks for them.
+
+    ``retry_after`` (default 1) is sent verbatim as ``Retry-After`` (seconds, a negative number
+    or an HTTP date: whatever the test wants the client to cope with); ``omit_header=True``
+    leaves it out. ``retry_after_ms`` adds the ``retry-after-ms`` header OpenAI and Anthropic
+    send beside it.
+    """
+    headers: dict[str, str] = {}
+    if not params.get("omit_header"):
+        headers["Retry-After"] = str(params.get("retry_after", 1))
+    if "retry_after_ms" in params:
+        headers["retry-after-ms"] = str(params["retry_after_ms"])
+    return headers
+
+
 class Fault(StrEnum):
     """Faults a fake can inject into the next request(s)."""
 
     DISCONNECT = "disconnect"  # close the connection without an answer
     TIMEOUT = "timeout"  # hold the request far past any deadline
-    RATE_LIMIT = "rate_limit"  # 429 with the vendor's body and Retry-After
+    RATE_LIMIT = "rate_limit"  # 429 with the vendor's body and ``retry_headers(params)``
     SERVER_ERROR = "server_error"  # 500 with the vendor's body
     OVERLOADED = "overloaded"  # 503 (Anthropic: 529 overloaded_error)
     AUTH = "auth"  # 401 with the vendor's body
@@ -176,7 +192,7 @@ class FakeServer:
             return self.error_response(500, "late", kind="server_error")
         if fault is Fault.RATE_LIMIT:
             response = self.error_response(429, "Rate limit reached", kind="rate_limit")
-            response.headers["Retry-After"] = str(params.get("retry_after", 1))
+            response.headers.update(retry_headers(params))
             return response
         if fault is Fault.SERVER_ERROR:
             return self.error_response(500, "The server had an error", kind="server_error")

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from tests.fakes.base import FakeServer, Fault, Reply
+from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
 
 API_VERSIONS: Final = ("v1", "v1beta")
 DEFAULT_MODELS: Final = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash", "gemma-3-27b-it")
@@ -127,7 +127,8 @@ class FakeGemini(FakeServer):
     ``functionCall`` part instead of text. ``block_reason`` (e.g. "SAFETY") blocks every prompt:
     no candidates, only ``promptFeedback``. ``default_page_size`` is the page size used when the
     client sends no ``pageSize`` (Google's default is 50). Gemma models refuse a system
-    instruction and JSON mode, as on the real API.
+    instruction and JSON mode, as on the real API. A fault set with ``fail_always`` also hits
+    the model routes (list and get).
     """
 
     vendor = "gemini"
@@ -202,18 +203,7 @@ class FakeGemini(FakeServer):
     ) -> web.StreamResponse | None:
         """Google's flavour of the faults: 429 carries ``RetryInfo``; hangs end at ``stop()``."""
         if fault is Fault.RATE_LIMIT:
-            retry_after = params.get("retry_after", 1)
-            response = self.error_response(
-                429,
-                "You exceeded your current quota, please check your plan and billing details.",
-                kind="rate_limit",
-            )
-            body = json.loads(response.text or "{}")
-            body["error"]["details"].append(retry_info(params.get("retry_delay", retry_after)))
-            response.text = json.dumps(body)
-            if params.get("header", True):
-                response.headers["Retry-After"] = str(retry_after)
-            return response
+            return self._rate_limited(params)
         if fault is Fault.OVERLOADED:
             return google_error(503, "The model is overloaded. Please try again later.")
         if fault is Fault.TIMEOUT:
@@ -221,10 +211,37 @@ class FakeGemini(FakeServer):
             return google_error(504, "Deadline expired before operation could complete.")
         return await super().apply_fault(request, fault, params)
 
+    def _rate_limited(self, params: dict[str, Any]) -> web.Response:
+        """429 ``RESOURCE_EXHAUSTED`` with ``RetryInfo`` and the headers of ``retry_headers``.
+
+        ``RetryInfo.retryDelay`` is ``retry_delay``, else a numeric ``retry_after``;
+        ``header=False`` sends no wait header at all.
+        """
+        response = self.error_response(
+            429,
+            "You exceeded your current quota, please check your plan and billing details.",
+            kind="rate_limit",
+        )
+        delay = params.get("retry_delay", params.get("retry_after", 1))
+        if isinstance(delay, int | float):
+            body = json.loads(response.text or "{}")
+            body["error"]["details"].append(retry_info(delay))
+            response.text = json.dumps(body)
+        if params.get("header", True):
+            response.headers.update(retry_headers(params))
+        return response
+
+    async def _sticky(self, request: web.Request) -> web.StreamResponse | None:
+        """A fault set with ``fail_always`` hits the model routes too (queued ones do not)."""
+        sticky = self.state.sticky_fault
+        return None if sticky is None else await self.apply_fault(request, *sticky)
+
     # --- handlers -----------------------------------------------------------------------
-    async def _list_models(self, request: web.Request) -> web.Response:
+    async def _list_models(self, request: web.Request) -> web.StreamResponse:
         if (denied := self._check_key(request)) is not None:
             return denied
+        if (faulty := await self._sticky(request)) is not None:
+            return faulty
         names = self.state.models or list(DEFAULT_MODELS)
         try:
             size = int(request.query.get("pageSize") or self.default_page_size)
@@ -237,9 +254,11 @@ class FakeGemini(FakeServer):
             body["nextPageToken"] = _encode_token(offset + size)
         return web.json_response(body)
 
-    async def _get_model(self, request: web.Request) -> web.Response:
+    async def _get_model(self, request: web.Request) -> web.StreamResponse:
         if (denied := self._check_key(request)) is not None:
             return denied
+        if (faulty := await self._sticky(request)) is not None:
+            return faulty
         model = request.match_info["model"]
         if self.state.models and model not in self.state.models:
             return google_error(404, f"models/{model} is not found for API version v1beta")

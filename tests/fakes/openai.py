@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.base import FakeServer, Fault, Reply
+from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
 
 OVERLOADED_MESSAGE = "The engine is currently overloaded, please try again later."
 SERVER_ERROR_MESSAGE = (
@@ -118,6 +118,18 @@ def _text_of(messages: list[Any]) -> str:
     return "\n".join(pieces)
 
 
+def rate_limit_headers(*, requests_left: int, tokens_left: int) -> dict[str, str]:
+    """OpenAI's ``x-ratelimit-*`` headers (sent on every answer, successful or 429)."""
+    return {
+        "x-ratelimit-limit-requests": "500",
+        "x-ratelimit-remaining-requests": str(requests_left),
+        "x-ratelimit-reset-requests": "120ms" if requests_left else "1s",
+        "x-ratelimit-limit-tokens": "30000",
+        "x-ratelimit-remaining-tokens": str(tokens_left),
+        "x-ratelimit-reset-tokens": "34ms",
+    }
+
+
 def _split(text: str, pieces: int) -> list[str]:
     """Cut ``text`` into ``pieces`` non-empty chunks (fewer when the text is short)."""
     pieces = max(1, min(pieces, len(text) or 1))
@@ -131,8 +143,13 @@ class FakeOpenAI(FakeServer):
     ``model_aliases`` maps a requested model to the snapshot the fake reports (OpenAI answers
     ``gpt-4o-mini`` requests as ``gpt-4o-mini-2024-07-18``); unmapped models are echoed.
     ``finish_reason`` overrides the finish reason of the next answers; ``tool_calls`` (wire
-    dicts) makes the next answers call tools. Queued faults hit chat completions only; a fault
-    set with ``fail_always`` also hits ``/v1/models``.
+    dicts) makes the next answers call tools. ``strict_models`` answers 404 ``model_not_found``
+    for a model the fake does not list; ``requests_left`` is what ``x-ratelimit-remaining-requests``
+    says on successful answers. An answer longer than ``max_completion_tokens`` /
+    ``max_tokens`` is cut there with ``finish_reason: "length"``. Queued faults hit chat
+    completions only; a fault set with ``fail_always`` also hits ``/v1/models``;
+    ``fail_next(Fault.SERVER_ERROR, mid_stream=True)`` sends a streamed answer's first piece and
+    then the ``data: {"error": {...}}`` frame OpenAI ends a failing stream with.
     """
 
     vendor = "openai"
@@ -140,6 +157,8 @@ class FakeOpenAI(FakeServer):
     def __init__(self, *, api_key: str | None = None, models: list[str] | None = None) -> None:
         super().__init__(api_key=api_key, models=models or list(DEFAULT_MODELS))
         self.model_aliases: dict[str, str] = {}
+        self.strict_models = False
+        self.requests_left = 499
         self.finish_reason: str | None = None
         self.tool_calls: list[dict[str, Any]] = []
         self._released = asyncio.Event()
@@ -160,16 +179,7 @@ class FakeOpenAI(FakeServer):
         error_type, code = _ERROR_TYPES.get(kind, ("invalid_request_error", None))
         response = self._error(status, message, error_type=error_type, code=code)
         if kind == "rate_limit":
-            response.headers.update(
-                {
-                    "x-ratelimit-limit-requests": "500",
-                    "x-ratelimit-remaining-requests": "0",
-                    "x-ratelimit-reset-requests": "1s",
-                    "x-ratelimit-limit-tokens": "30000",
-                    "x-ratelimit-remaining-tokens": "29000",
-                    "x-ratelimit-reset-tokens": "2ms",
-                }
-            )
+            response.headers.update(rate_limit_headers(requests_left=0, tokens_left=29000))
         return response
 
     async def apply_fault(
@@ -188,8 +198,7 @@ class FakeOpenAI(FakeServer):
                 "Visit https://platform.openai.com/account/rate-limits to learn more.",
                 kind="rate_limit",
             )
-            if not params.get("omit_header"):
-                response.headers["retry-after"] = str(retry_after)
+            response.headers.update(retry_headers(params))
             return response
         if fault is Fault.SERVER_ERROR:
             return self.error_response(500, SERVER_ERROR_MESSAGE, kind="server_error")
@@ -220,21 +229,34 @@ class FakeOpenAI(FakeServer):
         if denied is not None:
             return denied
         fault = self.next_fault()
-        if fault is not None:
+        body = self.requests[-1].body
+        mid_stream = _mid_stream(fault, body)
+        if fault is not None and not mid_stream:
             answer = await self.apply_fault(request, *fault)
             if answer is not None:
                 return answer
-        body = self.requests[-1].body
-        invalid = self._invalid(body)
+        invalid = self._invalid(body) or self._unknown_model(body)
         if invalid is not None:
             return invalid
         text = self._reply_text(body)
         if body.get("stream"):
             stall = fault is not None and fault[0] is Fault.STALL_STREAM
-            return await self._stream(request, body, text, stall=stall)
+            return await self._stream(request, body, text, stall=stall, fail=mid_stream)
         return self._json(self._completion(body, text))
 
     # --- request validation -------------------------------------------------------------
+    def _unknown_model(self, body: dict[str, Any]) -> web.Response | None:
+        """404 ``model_not_found`` for an unlisted model, when ``strict_models`` is on."""
+        model = str(body["model"])
+        if not self.strict_models or model in self.state.models:
+            return None
+        return self._error(
+            404,
+            f"The model `{model}` does not exist or you do not have access to it.",
+            error_type="invalid_request_error",
+            code="model_not_found",
+        )
+
     def _invalid(self, body: Any) -> web.Response | None:
         """The 400 the real API answers for a request it refuses, else None."""
         if not isinstance(body, dict):
@@ -303,16 +325,16 @@ class FakeOpenAI(FakeServer):
             return json.dumps(example_for_schema(schema))
         return reply.text
 
-    def _usage(self) -> dict[str, Any]:
+    def _usage(self, body: dict[str, Any]) -> dict[str, Any]:
         reply = self.state.reply
-        completion = reply.output_tokens + reply.thinking_tokens
+        completion = min(reply.output_tokens + reply.thinking_tokens, _cap(body))
         return {
             "prompt_tokens": reply.input_tokens,
             "completion_tokens": completion,
             "total_tokens": reply.input_tokens + completion,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": reply.thinking_tokens,
+                "reasoning_tokens": min(reply.thinking_tokens, completion),
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
@@ -329,8 +351,13 @@ class FakeOpenAI(FakeServer):
             "system_fingerprint": "fp_fake0001",
         }
 
-    def _finish(self) -> str:
-        return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
+    def _finish(self, body: dict[str, Any]) -> str:
+        reply = self.state.reply
+        if self.finish_reason:
+            return self.finish_reason
+        if reply.output_tokens + reply.thinking_tokens > _cap(body):
+            return "length"
+        return "tool_calls" if self.tool_calls else "stop"
 
     def _completion(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -341,15 +368,16 @@ class FakeOpenAI(FakeServer):
         }
         if self.tool_calls:
             message["tool_calls"] = self.tool_calls
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish()}
+        finish = self._finish(body)
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
         return {
             **self._envelope(body, "chat.completion"),
             "choices": [choice],
-            "usage": self._usage(),
+            "usage": self._usage(body),
         }
 
     async def _stream(
-        self, request: web.Request, body: dict[str, Any], text: str, *, stall: bool
+        self, request: web.Request, body: dict[str, Any], text: str, *, stall: bool, fail: bool
     ) -> web.StreamResponse:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         response = web.StreamResponse(
@@ -357,6 +385,7 @@ class FakeOpenAI(FakeServer):
                 "Content-Type": "text/event-stream; charset=utf-8",
                 "Cache-Control": "no-cache",
                 "x-request-id": _request_id(),
+                **self._quota_headers(),
             }
         )
         await response.prepare(request)
@@ -379,9 +408,11 @@ class FakeOpenAI(FakeServer):
             if stall:
                 await self._hold(HOLD_SECONDS)
                 return response
-        await send([_delta({}, finish_reason=self._finish())])
+            if fail:
+                return await _fail_stream(response)
+        await send([_delta({}, finish_reason=self._finish(body))])
         if include_usage:
-            await send([], self._usage())
+            await send([], self._usage(body))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
@@ -430,12 +461,33 @@ class FakeOpenAI(FakeServer):
         body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
         return web.json_response(body, status=status, headers={"x-request-id": _request_id()})
 
-    @staticmethod
-    def _json(payload: dict[str, Any]) -> web.Response:
-        return web.json_response(
-            payload,
-            headers={"x-request-id": _request_id(), "openai-processing-ms": "42"},
-        )
+    def _json(self, payload: dict[str, Any]) -> web.Response:
+        headers = {"x-request-id": _request_id(), "openai-processing-ms": "42"}
+        return web.json_response(payload, headers={**headers, **self._quota_headers()})
+
+    def _quota_headers(self) -> dict[str, str]:
+        """The ``x-ratelimit-*`` headers every successful answer carries."""
+        return rate_limit_headers(requests_left=self.requests_left, tokens_left=29_983)
+
+
+def _cap(body: dict[str, Any]) -> int | float:
+    """The output token cap the request sets (``max_completion_tokens`` or ``max_tokens``)."""
+    cap = body.get("max_completion_tokens", body.get("max_tokens"))
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) else float("inf")
+
+
+def _mid_stream(fault: tuple[Fault, dict[str, Any]] | None, body: Any) -> bool:
+    """True when ``fault`` is to strike a streamed answer after its first piece."""
+    streaming = isinstance(body, dict) and bool(body.get("stream"))
+    return streaming and fault is not None and bool(fault[1].get("mid_stream"))
+
+
+async def _fail_stream(response: web.StreamResponse) -> web.StreamResponse:
+    """End a started stream the way OpenAI does when it fails: an error object as data."""
+    error = {"message": SERVER_ERROR_MESSAGE, "type": "server_error", "param": None, "code": None}
+    await response.write(f"data: {json.dumps({'error': error})}\n\n".encode())
+    await response.write_eof()
+    return response
 
 
 def _delta(delta: dict[str, Any], *, finish_reason: str | None = None) -> dict[str, Any]:
