@@ -233,12 +233,12 @@ class ProviderManager:
         delta: StreamDelta | None = first
         try:
             while delta is not None:
+                model = delta.model or model
                 if delta.text:
                     parts.append(delta.text)
-                    yield delta
+                    yield replace(delta, provider=ticket.provider.name, model=model)
                 usage = delta.usage or usage
                 finish = delta.finish_reason or finish
-                model = delta.model or model
                 delta = await anext(iterator, None)
         except ProviderError as err:
             await ticket.failed(err)

@@ -6,9 +6,11 @@ Answers and errors speak OpenAI's wire format: ``chat.completion`` objects, SSE 
 ``{"error": {"message", "type", "param", "code"}}`` with the hub's error key as ``code`` and the
 same HTTP status as the hub's own envelope.
 
-Model ids are ``<provider>/<model>``. While streaming, text chunks carry the model id the client
-asked for (the serving provider is only settled once the answer is complete, because the hub
-may fail over before the first token); the closing chunks carry the one that answered.
+Model ids are ``<provider>/<model>`` of the provider that answered, on every chunk of a stream
+too: the hub fails over only before the first token, so the first chunk already knows who is
+answering (one id for the whole stream, as OpenAI's chunks have). The ``X-Hub-Attempts`` header
+lists every try, on answers and on errors alike, and an error body keeps the attempts beside
+OpenAI's fields.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
 from aiohttp import web
@@ -67,23 +69,41 @@ def error_type(status: int) -> str:
 
 
 def openai_error_body(err: HubError) -> dict[str, Any]:
-    """``{"error": {"message", "type", "param", "code"}}`` for ``err``."""
+    """``{"error": {"message", "type", "param", "code"}}`` for ``err``, plus its ``attempts``.
+
+    OpenAI's SDKs ignore unknown keys in the error object, so the hub's attempts ride along
+    for clients that look (the same list the hub's own envelope carries).
+    """
     param = err.details.get("param")
-    return {
-        "error": {
-            "message": err.message,
-            "type": error_type(err.status),
-            "param": param if isinstance(param, str) else None,
-            "code": err.key,
-        }
+    body: dict[str, Any] = {
+        "message": err.message,
+        "type": error_type(err.status),
+        "param": param if isinstance(param, str) else None,
+        "code": err.key,
     }
+    attempts = error_attempts(err)
+    if attempts:
+        body["attempts"] = attempts
+    return {"error": body}
+
+
+def error_attempts(err: HubError) -> list[dict[str, Any]]:
+    """The attempts an error carries (none for errors raised before any provider was tried)."""
+    attempts = err.details.get("attempts")
+    if not isinstance(attempts, list):
+        return []
+    return [a for a in attempts if isinstance(a, dict)]
 
 
 def openai_error_response(err: HubError) -> web.Response:
     """The JSON error response in OpenAI's shape (``Retry-After`` kept for rate limits)."""
-    return web.json_response(
-        openai_error_body(err), status=err.status, headers=retry_after_header(err)
-    )
+    headers = retry_after_header(err)
+    attempts = error_attempts(err)
+    if attempts:
+        headers[ATTEMPTS_HEADER] = format_attempts(
+            (str(a.get("provider")), str(a.get("outcome"))) for a in attempts
+        )
+    return web.json_response(openai_error_body(err), status=err.status, headers=headers)
 
 
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> HubError:
@@ -139,7 +159,12 @@ def attempts_header(response: HubResponse) -> str:
     OpenAI's body has no place for the hub's attempts; a header keeps failover visible to
     clients that look, without surprising those that do not.
     """
-    return ", ".join(f"{a.provider}={a.outcome}" for a in response.attempts)
+    return format_attempts((a.provider, a.outcome) for a in response.attempts)
+
+
+def format_attempts(attempts: Iterable[tuple[str, str]]) -> str:
+    """``provider=outcome`` pairs joined for the ``X-Hub-Attempts`` header."""
+    return ", ".join(f"{provider}={outcome}" for provider, outcome in attempts)
 
 
 def model_id(provider: str, model: str) -> str:
@@ -191,12 +216,16 @@ def completion_body(
 
 # --- streaming ------------------------------------------------------------------------------
 class ChunkWriter:
-    """Renders ``chat.completion.chunk`` objects of one streamed answer."""
+    """Renders ``chat.completion.chunk`` objects of one streamed answer.
 
-    def __init__(self, completion: CompletionRequest, created: int) -> None:
+    ``model`` is who is answering (``<provider>/<model>``), known from the first item.
+    """
+
+    def __init__(self, completion: CompletionRequest, created: int, model: str) -> None:
         self.completion = completion
         self.id = f"chatcmpl-{completion.hub_request.request_id}"
         self.created = created
+        self.model = model
 
     def chunk(self, model: str, choices: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
         """One chunk; with ``include_usage`` every chunk has a ``usage`` key, null until the end."""
@@ -212,17 +241,20 @@ class ChunkWriter:
             body["usage"] = usage
         return body
 
-    def delta(self, delta: dict[str, Any], finish: str | None = None, model: str = "") -> bytes:
+    def delta(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         """A chunk with one choice delta."""
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return sse(self.chunk(model or self.completion.requested_model, [choice]))
+        return sse(self.chunk(self.model, [choice]))
 
     def closing(self, response: HubResponse) -> list[bytes]:
-        """The finish chunk, the usage chunk when asked for, and ``[DONE]``."""
-        model = model_id(response.provider, response.model)
-        out = [self.delta({}, finish_reason(response), model)]
+        """The finish chunk, the usage chunk when asked for, and ``[DONE]``.
+
+        They keep the id the stream started with (as OpenAI's do), even when the vendor named
+        a dated snapshot only at the end.
+        """
+        out = [self.delta({}, finish_reason(response))]
         if self.completion.include_usage:
-            out.append(sse(self.chunk(model, [], usage_body(response))))
+            out.append(sse(self.chunk(self.model, [], usage_body(response))))
         out.append(b"data: [DONE]\n\n")
         return out
 
@@ -241,7 +273,7 @@ async def stream_chunks(request: web.Request, completion: CompletionRequest) -> 
     """
     events = hub(request).manager.stream(completion.hub_request)
     first = await anext(events)
-    writer = ChunkWriter(completion, int(time.time()))
+    writer = ChunkWriter(completion, int(time.time()), answering_model(first, completion))
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -259,6 +291,15 @@ async def stream_chunks(request: web.Request, completion: CompletionRequest) -> 
         await response.write(sse(openai_error_body(err)))
     await response.write_eof()
     return response
+
+
+def answering_model(item: StreamDelta | HubResponse, completion: CompletionRequest) -> str:
+    """``<provider>/<model>`` of who answers, from the manager's first item of a stream."""
+    if isinstance(item, HubResponse):
+        return model_id(item.provider, item.model)
+    if item.provider:
+        return model_id(item.provider, item.model or "")
+    return completion.requested_model
 
 
 def _render(writer: ChunkWriter, item: StreamDelta | HubResponse) -> list[bytes]:

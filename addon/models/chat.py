@@ -186,11 +186,14 @@ class StreamDelta:
     """One piece of a streamed answer.
 
     ``tool_calls`` carries tool calls once each is complete (providers assemble the vendor's
-    argument fragments). The last delta carries usage and the finish reason.
+    argument fragments). The last delta carries usage and the finish reason. Providers leave
+    ``provider`` empty; the manager names the provider (and the model) that is answering on
+    every delta it passes on, so a front door can label each piece.
     """
 
     text: str = ""
     model: str | None = None
+    provider: str | None = None
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
     tool_calls: tuple[ToolCall, ...] = ()
