@@ -114,11 +114,17 @@ class ConfigError(HubError):
 
 
 class ProviderError(HubError):
-    """A provider call failed. Subclasses say whether another provider may help."""
+    """A provider call failed. Subclasses say whether another provider may help.
+
+    ``retryable``: another candidate (or a later try) may succeed. ``provider_fault``: the
+    failure says something about the provider's health and counts towards its breaker and
+    error rate.
+    """
 
     key = "provider_error"
     status = 502
     retryable = True
+    provider_fault = True
 
 
 class ProviderAuthError(ProviderError):
@@ -160,6 +166,20 @@ class ProviderBadRequestError(ProviderError):
     key = "provider_bad_request"
     status = 400
     retryable = False
+    provider_fault = False
+
+
+class ProviderCapabilityError(ProviderError):
+    """A capability miss: the model cannot serve the request (e.g. it does not call tools).
+
+    The walk moves on to the next candidate without blaming the provider; when every
+    candidate misses, the request ends with ``no_capable_provider``.
+    """
+
+    key = "capability_miss"
+    status = 422
+    retryable = True
+    provider_fault = False
 
 
 class ProviderResponseError(ProviderError):

@@ -18,11 +18,13 @@ from addon.errors import (
     HubError,
     ProviderAuthError,
     ProviderBadRequestError,
+    ProviderCapabilityError,
     ProviderError,
     ProviderResponseError,
     ProviderTimeoutError,
 )
 from addon.models import ChatRequest, ChatResponse, HealthStatus, ModelInfo, StreamDelta
+from addon.providers.tooling import check_tool_request
 
 if TYPE_CHECKING:
     from addon.providers.traits import ModelTraits
@@ -140,10 +142,12 @@ class BaseProvider:
             raise ProviderBadRequestError(
                 f"Model {request.model!r} on {self.name} does not accept images"
             )
-        if request.tools and not traits.tools:
-            raise ProviderBadRequestError(
-                f"Model {request.model!r} on {self.name} cannot call tools"
-            )
+        if request.uses_tools:
+            if not traits.tools:
+                raise ProviderCapabilityError(
+                    f"Model {request.model!r} on {self.name} cannot call tools"
+                )
+            check_tool_request(request)
 
     async def chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
         """Run ``_chat`` under the deadline, map errors, measure latency, parse structure."""

@@ -45,11 +45,15 @@ from addon.models import (
     Role,
     StreamDelta,
     ToolCall,
+    ToolChoice,
+    ToolChoiceMode,
     Usage,
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider
+from addon.providers.tooling import new_call_id, object_schema, vendor_id
 
 if TYPE_CHECKING:
+    from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
     from openai.types.chat.chat_completion_message import ChatCompletionMessage
 
     from addon.providers.traits import ModelTraits
@@ -88,6 +92,9 @@ _OVERLOADED_STATUSES = frozenset({503, 529})
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?)\s*(ms|s)\b", re.IGNORECASE)
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{2})[A-Za-z0-9_*\-]+")
 _SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+# OpenAI refuses tool call ids longer than 40 characters; printable ASCII keeps them safe.
+_CALL_ID = re.compile(r"[\x21-\x7e]+")
+_MAX_CALL_ID = 40
 
 
 class OpenAIProvider(BaseProvider):
@@ -132,6 +139,7 @@ class OpenAIProvider(BaseProvider):
         usage: Usage | None = None
         reported_model: str | None = None
         chunks = 0
+        calls = _CallAssembler(self.name)
         try:
             async for chunk in stream:
                 chunks += 1
@@ -141,6 +149,7 @@ class OpenAIProvider(BaseProvider):
                 for choice in chunk.choices:
                     if choice.index != 0:
                         continue
+                    calls.add(choice.delta.tool_calls or ())
                     if choice.delta.content:
                         yield StreamDelta(text=choice.delta.content)
                     elif choice.delta.refusal:
@@ -148,10 +157,14 @@ class OpenAIProvider(BaseProvider):
                         yield StreamDelta(text=choice.delta.refusal)
                     if choice.finish_reason:
                         finish = finish or _finish_reason(choice.finish_reason)
+                        if complete := calls.complete():
+                            yield StreamDelta(tool_calls=complete)
         finally:
             await stream.close()
         if not chunks:  # e.g. a JSON or HTML body where events were due: not an empty answer
             raise ProviderResponseError(f"{self.name} sent a stream without a single event")
+        if complete := calls.complete():  # a server that never said why it stopped
+            yield StreamDelta(tool_calls=complete)
         if usage is None:
             _LOGGER.debug("%s streamed no usage for %s", self.name, model)
         yield StreamDelta(
@@ -203,7 +216,7 @@ class OpenAIProvider(BaseProvider):
             "messages": _messages(request, instruction),
             "response_format": response_format,
             "stop": list(request.stop) if request.stop else omit,
-            "tools": _tools(request) if request.tools else omit,
+            **_tool_params(request),
         }
         max_tokens = request.max_tokens or traits.default_max_tokens
         if max_tokens is not None:
@@ -234,18 +247,15 @@ class OpenAIProvider(BaseProvider):
         )
 
     def _tool_calls(self, message: ChatCompletionMessage) -> tuple[ToolCall, ...]:
-        calls = []
-        for call in message.tool_calls or ():
-            if call.type != "function":
-                continue
-            try:
-                arguments = json.loads(call.function.arguments or "{}")
-            except ValueError as err:
-                raise ProviderResponseError(
-                    f"{self.name} sent tool call arguments that are not JSON"
-                ) from err
-            calls.append(ToolCall(id=call.id, name=call.function.name, arguments=arguments))
-        return tuple(calls)
+        return tuple(
+            ToolCall(
+                id=call.id or new_call_id(),  # some compatible servers send no ids
+                name=call.function.name,
+                arguments=parse_arguments(call.function.arguments, self.name),
+            )
+            for call in message.tool_calls or ()
+            if call.type == "function"
+        )
 
     async def _list_models(self, timeout: float) -> list[ModelInfo]:
         self.require_key()
@@ -310,12 +320,16 @@ def _message(message: Message) -> dict[str, Any]:
     if message.role is Role.TOOL:
         if not message.tool_call_id:
             raise ProviderBadRequestError("A tool result needs the tool_call_id it answers")
-        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+        call_id = wire_call_id(message.tool_call_id)
+        return {"role": "tool", "tool_call_id": call_id, "content": message.content}
     if message.role is Role.ASSISTANT:
-        out: dict[str, Any] = {"role": "assistant", "content": message.content or None}
-        if message.tool_calls:
-            out["tool_calls"] = [_wire_tool_call(call) for call in message.tool_calls]
-        return out
+        if not message.tool_calls:
+            return {"role": "assistant", "content": message.content}
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [_wire_tool_call(call) for call in message.tool_calls],
+        }
     if not message.images:
         return {"role": "user", "content": message.content}
     parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
@@ -329,23 +343,88 @@ def _message(message: Message) -> dict[str, Any]:
 
 def _wire_tool_call(call: ToolCall) -> dict[str, Any]:
     return {
-        "id": call.id,
+        "id": wire_call_id(call.id),
         "type": "function",
         "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))},
     }
 
 
-def _tools(request: ChatRequest) -> list[ChatCompletionToolUnionParam]:
-    tools = []
-    for spec in request.tools:
+def wire_call_id(call_id: str) -> str:
+    """A call id OpenAI accepts (ids from other vendors may be longer than 40 characters)."""
+    return vendor_id(call_id, allowed=_CALL_ID, max_length=_MAX_CALL_ID, prefix="call_")
+
+
+def _tool_params(request: ChatRequest) -> dict[str, Any]:
+    """``tools``, ``tool_choice`` and ``parallel_tool_calls``: only what the caller asked for."""
+    if not request.tools:
+        return {}
+    tools: list[dict[str, Any]] = []
+    for index, spec in enumerate(request.tools):
         function: dict[str, Any] = {
             "name": spec.name,
-            "parameters": dict(spec.parameters) or {"type": "object", "properties": {}},
+            "parameters": object_schema(spec, where=f"tools[{index}]"),
         }
         if spec.description:
             function["description"] = spec.description
         tools.append({"type": "function", "function": function})
-    return cast("list[ChatCompletionToolUnionParam]", tools)
+    params: dict[str, Any] = {"tools": cast("list[ChatCompletionToolUnionParam]", tools)}
+    if request.tool_choice is not None:
+        params["tool_choice"] = _tool_choice(request.tool_choice)
+    if request.parallel_tool_calls is not None:
+        params["parallel_tool_calls"] = request.parallel_tool_calls
+    return params
+
+
+def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if choice.mode is ToolChoiceMode.TOOL:
+        return {"type": "function", "function": {"name": choice.name}}
+    return str(choice.mode)  # "auto", "none" and "required" are OpenAI's own words
+
+
+def parse_arguments(text: str | None, provider: str) -> dict[str, Any]:
+    """A call's arguments: a JSON object in a string (empty means no arguments)."""
+    try:
+        arguments = json.loads(text or "{}")
+    except ValueError as err:
+        raise ProviderResponseError(
+            f"{provider} sent tool call arguments that are not JSON"
+        ) from err
+    if not isinstance(arguments, dict):
+        raise ProviderResponseError(f"{provider} sent tool call arguments that are not an object")
+    return arguments
+
+
+class _CallAssembler:
+    """Collects streamed tool calls: id and name first, then argument fragments, by ``index``."""
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self._calls: dict[int, tuple[str, str, list[str]]] = {}
+
+    def add(self, fragments: Iterable[ChoiceDeltaToolCall]) -> None:
+        """Take the tool-call fragments of one chunk."""
+        for fragment in fragments:
+            call_id, name, arguments = self._calls.get(fragment.index, ("", "", []))
+            function = fragment.function
+            if function is not None:
+                name = name or function.name or ""
+                arguments.append(function.arguments or "")
+            self._calls[fragment.index] = (call_id or fragment.id or "", name, arguments)
+
+    def complete(self) -> tuple[ToolCall, ...]:
+        """Every call collected so far, once (the stream says when they are complete)."""
+        calls = tuple(
+            ToolCall(
+                id=call_id or new_call_id(),
+                name=name,
+                arguments=parse_arguments("".join(arguments), self._provider),
+            )
+            for _, (call_id, name, arguments) in sorted(self._calls.items())
+        )
+        self._calls.clear()
+        if any(not call.name for call in calls):
+            raise ProviderResponseError(f"{self._provider} streamed a tool call without a name")
+        return calls
 
 
 def _response_format(

@@ -27,6 +27,7 @@ def estimate_input_tokens(chat: ChatRequest, provider_type: str, detail: str | N
     characters = sum(len(message.content) for message in chat.messages)
     if chat.json_schema is not None:
         characters += len(json.dumps(chat.json_schema))
+    characters += _tool_characters(chat)
     tokens = math.ceil(characters / CHARS_PER_TOKEN)
     tokens += MESSAGE_OVERHEAD * len(chat.messages) + REQUEST_OVERHEAD
     for message in chat.messages:
@@ -36,6 +37,24 @@ def estimate_input_tokens(chat: ChatRequest, provider_type: str, detail: str | N
             else:
                 tokens += UNKNOWN_IMAGE_TOKENS
     return tokens
+
+
+def _tool_characters(chat: ChatRequest) -> int:
+    """Tool definitions, the calls in the history and the ids and names of the results."""
+    definitions = [
+        {"name": spec.name, "description": spec.description, "parameters": spec.parameters}
+        for spec in chat.tools
+    ]
+    calls = [
+        {"id": call.id, "name": call.name, "arguments": call.arguments}
+        for message in chat.messages
+        for call in message.tool_calls
+    ]
+    results = [
+        (message.tool_call_id or "") + (message.tool_name or "") for message in chat.messages
+    ]
+    text = json.dumps([definitions, calls], default=str) if definitions or calls else ""
+    return len(text) + sum(len(result) for result in results)
 
 
 def output_cap(chat: ChatRequest, traits: ModelTraits) -> int:

@@ -165,14 +165,15 @@ class Ticket:
         latency = self.latency_ms
         self._close(0, 0.0)
         breaker = guards.breakers.get(name)
+        blamed = err.retryable and err.provider_fault
         if isinstance(err, ProviderAuthError):
             breaker.record_auth_failure(credential_fingerprint(self.provider))
-        elif err.retryable:
+        elif blamed:
             breaker.record_failure()
         else:
             breaker.record_success()  # it answered; the request was the problem
-        guards.stats.get(name).finish(latency, ok=not err.retryable)
-        if err.retryable or isinstance(err, ProviderAuthError):
+        guards.stats.get(name).finish(latency, ok=not blamed)
+        if blamed or isinstance(err, ProviderAuthError):
             guards.health.record_failure(name, err.key, err.message)
         if isinstance(err, ProviderRateLimitError) and err.retry_after:
             guards.limits.retry_after_until(name, guards.clock() + err.retry_after)

@@ -9,6 +9,8 @@ from addon.errors import (
     AllProvidersFailedError,
     BudgetExceededError,
     HubError,
+    NoCapableProviderError,
+    ProviderCapabilityError,
     ProviderError,
     ProviderRateLimitError,
     ProviderTimeoutError,
@@ -78,7 +80,9 @@ class RunState:
             err.details["attempts"] = self._attempt_dicts()
             raise err
         self._errors.append(err)
-        if not isinstance(err, ProviderRateLimitError | ProviderTimeoutError):
+        if not isinstance(
+            err, ProviderRateLimitError | ProviderTimeoutError | ProviderCapabilityError
+        ):
             self._queue.append(ticket.provider)  # transient: worth another try later
 
     def response(self, ticket: Ticket, response: ChatResponse) -> HubResponse:
@@ -98,16 +102,23 @@ class RunState:
         )
 
     def exhausted(self) -> HubError:
-        """The error for a request no candidate answered."""
+        """The error for a request no candidate answered.
+
+        Capability misses (a model that cannot serve the request) only decide the answer when
+        nothing else happened: then no candidate was capable.
+        """
         details = {"attempts": self._attempt_dicts()}
-        reasons: list[HubError] = [*self._errors, *self._skips]
+        misses = [e for e in self._errors if isinstance(e, ProviderCapabilityError)]
+        errors = [e for e in self._errors if not isinstance(e, ProviderCapabilityError)]
+        reasons: list[HubError] = [*errors, *self._skips]
+        if misses and not reasons:
+            return NoCapableProviderError(
+                "No candidate can serve this request: " + "; ".join(e.message for e in misses),
+                **details,
+            )
         waits = [w for w in (_retry_after(r) for r in reasons) if w is not None]
         retry_after = round(min(waits), 3) if waits else None
-        if (
-            not self._errors
-            and reasons
-            and all(isinstance(r, BudgetExceededError) for r in reasons)
-        ):
+        if not errors and reasons and all(isinstance(r, BudgetExceededError) for r in reasons):
             return BudgetExceededError(
                 "Every provider that could answer is over its budget: "
                 + "; ".join(r.message for r in reasons),
@@ -118,7 +129,7 @@ class RunState:
             return RateLimitedError(
                 "Every provider is rate limited", retry_after=retry_after, **details
             )
-        if self._errors and all(isinstance(e, ProviderTimeoutError) for e in self._errors):
+        if errors and all(isinstance(e, ProviderTimeoutError) for e in errors):
             return UpstreamTimeoutError("Every provider timed out", **details)
         return AllProvidersFailedError(
             f"No provider answered ({len(self.attempts)} attempts)", **details

@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.tools import ToolPlan
+
 
 def free_port() -> int:
     """A loopback port that was free a moment ago (for a server started next)."""
@@ -93,6 +95,7 @@ class FakeState:
     requests: list[RecordedRequest] = field(default_factory=list)
     api_key: str | None = None  # when set, requests must carry it
     models: list[str] = field(default_factory=list)
+    tool_script: list[ToolPlan] = field(default_factory=list)  # see tests/fakes/tools.py
 
 
 class FakeServer:
@@ -120,11 +123,16 @@ class FakeServer:
         self.state.sticky_fault = (fault, params) if fault else None
 
     def reset(self) -> None:
-        """Forget faults and recorded requests; restore the default reply."""
+        """Forget faults, recorded requests and scripted tool calls; restore the default reply."""
         self.state.faults.clear()
         self.state.sticky_fault = None
         self.state.requests.clear()
         self.state.reply = Reply()
+        self.state.tool_script.clear()
+
+    def script_tools(self, *calls: ToolPlan) -> None:
+        """The tool calls the model makes when the request lets it (replaces earlier ones)."""
+        self.state.tool_script = list(calls)
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -24,6 +24,13 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
+from tests.fakes.openai_tools import (
+    legacy_plans,
+    planned_calls,
+    stream_deltas,
+    tool_problem,
+    wire_calls,
+)
 
 OVERLOADED_MESSAGE = "The engine is currently overloaded, please try again later."
 SERVER_ERROR_MESSAGE = (
@@ -142,14 +149,15 @@ class FakeOpenAI(FakeServer):
 
     ``model_aliases`` maps a requested model to the snapshot the fake reports (OpenAI answers
     ``gpt-4o-mini`` requests as ``gpt-4o-mini-2024-07-18``); unmapped models are echoed.
-    ``finish_reason`` overrides the finish reason of the next answers; ``tool_calls`` (wire
-    dicts) makes the next answers call tools. ``strict_models`` answers 404 ``model_not_found``
-    for a model the fake does not list; ``requests_left`` is what ``x-ratelimit-remaining-requests``
-    says on successful answers. An answer longer than ``max_completion_tokens`` /
-    ``max_tokens`` is cut there with ``finish_reason: "length"``. Queued faults hit chat
-    completions only; a fault set with ``fail_always`` also hits ``/v1/models``;
-    ``fail_next(Fault.SERVER_ERROR, mid_stream=True)`` sends a streamed answer's first piece and
-    then the ``data: {"error": {...}}`` frame OpenAI ends a failing stream with.
+    ``finish_reason`` overrides the finish reason of the next answers; ``script_tools`` (or
+    ``tool_calls``, wire dicts) makes the model call offered tools (``openai_tools``).
+    ``strict_models`` answers 404 ``model_not_found`` for a model the fake does not list;
+    ``requests_left`` is what ``x-ratelimit-remaining-requests`` says on successful answers. An
+    answer longer than ``max_completion_tokens`` / ``max_tokens`` is cut there with
+    ``finish_reason: "length"``. Queued faults hit chat completions only; a fault set with
+    ``fail_always`` also hits ``/v1/models``; ``fail_next(Fault.SERVER_ERROR, mid_stream=True)``
+    sends a streamed answer's first piece and then the ``data: {"error": {...}}`` frame OpenAI
+    ends a failing stream with.
     """
 
     vendor = "openai"
@@ -269,7 +277,18 @@ class FakeOpenAI(FakeServer):
         for index, message in enumerate(messages):
             if not isinstance(message, dict) or message.get("role") not in _ROLES:
                 return self._bad(f"Invalid value for 'messages[{index}].role'.", "messages")
-        return self._refused_parameter(body) or self._refused_format(body)
+        return (
+            self._refused_parameter(body) or self._refused_format(body) or self._refused_tools(body)
+        )
+
+    def _refused_tools(self, body: dict[str, Any]) -> web.Response | None:
+        problem = tool_problem(body)
+        return None if problem is None else self._bad(*problem)
+
+    def _calls(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The tool calls the model makes for ``body`` (wire dicts)."""
+        script = [*legacy_plans(self.tool_calls), *self.state.tool_script]
+        return wire_calls(planned_calls(body, script))
 
     def _refused_parameter(self, body: dict[str, Any]) -> web.Response | None:
         if not _REASONING_MODEL.match(str(body["model"])):
@@ -351,24 +370,27 @@ class FakeOpenAI(FakeServer):
             "system_fingerprint": "fp_fake0001",
         }
 
-    def _finish(self, body: dict[str, Any]) -> str:
+    def _finish(self, body: dict[str, Any], calls: list[dict[str, Any]]) -> str:
         reply = self.state.reply
         if self.finish_reason:
             return self.finish_reason
+        if calls:
+            return "tool_calls"
         if reply.output_tokens + reply.thinking_tokens > _cap(body):
             return "length"
-        return "tool_calls" if self.tool_calls else "stop"
+        return "stop"
 
     def _completion(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        calls = self._calls(body)
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": None if self.tool_calls else text,
+            "content": None if calls else text,
             "refusal": None,
             "annotations": [],
         }
-        if self.tool_calls:
-            message["tool_calls"] = self.tool_calls
-        finish = self._finish(body)
+        if calls:
+            message["tool_calls"] = calls
+        finish = self._finish(body, calls)
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
         return {
             **self._envelope(body, "chat.completion"),
@@ -398,19 +420,17 @@ class FakeOpenAI(FakeServer):
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
         await send([_delta({"role": "assistant", "content": "", "refusal": None})])
-        for index, call in enumerate(self.tool_calls):
-            head = {**call, "function": {**call["function"], "arguments": ""}}
-            await send([_delta({"tool_calls": [{"index": index, **head}]})])
-            arguments = {"arguments": call["function"]["arguments"]}
-            await send([_delta({"tool_calls": [{"index": index, "function": arguments}]})])
-        for piece in [] if self.tool_calls else _split(text, self.state.reply.chunks):
+        calls = self._calls(body)
+        for delta in stream_deltas(calls, self.state.reply.chunks):
+            await send([_delta(delta)])
+        for piece in [] if calls else _split(text, self.state.reply.chunks):
             await send([_delta({"content": piece})])
             if stall:
                 await self._hold(HOLD_SECONDS)
                 return response
             if fail:
                 return await _fail_stream(response)
-        await send([_delta({}, finish_reason=self._finish(body))])
+        await send([_delta({}, finish_reason=self._finish(body, calls))])
         if include_usage:
             await send([], self._usage(body))
         await response.write(b"data: [DONE]\n\n")

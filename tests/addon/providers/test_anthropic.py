@@ -221,7 +221,6 @@ async def test_images_are_base64_blocks_before_the_text(
         ),
         pytest.param(ask(Message(Role.SYSTEM, "only a system prompt")), id="no-conversation"),
         pytest.param(ask(json_schema={"type": "array", "items": {}}), id="non-object-schema"),
-        pytest.param(ask(Message(Role.TOOL, "42")), id="tool-result-without-id"),
     ],
 )
 async def test_requests_that_cannot_be_honoured_are_refused_before_sending(

@@ -12,6 +12,7 @@ import pytest
 from addon.errors import (
     ProviderAuthError,
     ProviderBadRequestError,
+    ProviderCapabilityError,
     ProviderConnectionError,
     ProviderError,
     ProviderRateLimitError,
@@ -372,7 +373,7 @@ async def test_tool_results_name_their_tool(provider: OllamaProvider, fake: Fake
 async def test_tools_for_a_model_without_tool_support_are_refused(
     provider: OllamaProvider, fake: FakeOllama
 ) -> None:
-    with pytest.raises(ProviderBadRequestError, match="cannot call tools"):
+    with pytest.raises(ProviderCapabilityError, match="cannot call tools"):
         await provider.chat(ask(model="llava:7b", tools=(LIGHT_TOOL,)), timeout=10)
     assert chat_requests(fake) == []
 

@@ -14,6 +14,7 @@ from addon.errors import (
     ConfigError,
     ProviderAuthError,
     ProviderBadRequestError,
+    ProviderCapabilityError,
     ProviderConnectionError,
     ProviderError,
     ProviderRateLimitError,
@@ -433,7 +434,7 @@ async def test_no_token_cap_is_sent_unless_asked(
 async def test_tools_for_a_model_without_tools_are_refused(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
-    with pytest.raises(ProviderBadRequestError, match="cannot call tools"):
+    with pytest.raises(ProviderCapabilityError, match="cannot call tools"):
         await provider.chat(ask(model="o1-mini", tools=(ToolSpec("noop"),)), timeout=5)
     assert chat_requests(fake) == []
 

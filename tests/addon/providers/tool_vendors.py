@@ -1,0 +1,103 @@
+"""The vendors of the tool-calling contract: how to build each provider against its fake.
+
+Each entry says how to start the vendor's fake, how to configure a provider of that type
+against it, which model calls tools and which does not, which recorded requests are
+generations, and how to read what the wire says about tool choice and parallel calls (so a
+test can check that the caller's wish reached the vendor in the vendor's own words).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from addon.settings import ProviderSettings, Secret
+from tests.fakes.base import FakeServer, RecordedRequest
+from tests.fakes.openai import FakeOpenAI
+
+WireChoice = tuple[str, str | None]  # (auto | none | required | tool, forced name)
+
+
+@dataclass(frozen=True)
+class ToolVendor:
+    """One provider type under the tool contract."""
+
+    id: str
+    make_fake: Callable[[], FakeServer]
+    settings: Callable[[FakeServer], ProviderSettings]
+    model: str
+    no_tools_model: str
+    is_generation: Callable[[RecordedRequest], bool]
+    wire_choice: Callable[[Mapping[str, Any]], WireChoice | None]
+    wire_parallel: Callable[[Mapping[str, Any]], bool | None]
+    parallel_switch: bool = True  # the vendor has a switch for parallel calls
+
+    def generations(self, fake: FakeServer) -> list[Mapping[str, Any]]:
+        """The bodies of the generation requests the fake received."""
+        return [r.body for r in fake.requests if self.is_generation(r)]
+
+
+# --- OpenAI and compatible --------------------------------------------------------------
+OPENAI_KEY = "sk-proj-tools0123456789abcdef"
+
+
+def _openai_settings(fake: FakeServer) -> ProviderSettings:
+    return ProviderSettings(
+        name="openai",
+        type="openai",
+        model="gpt-4.1-mini",
+        api_key=Secret(OPENAI_KEY),
+        base_url=f"{fake.url}/v1",
+    )
+
+
+def _compatible_settings(fake: FakeServer) -> ProviderSettings:
+    return ProviderSettings(
+        name="local",
+        type="openai_compatible",
+        model="qwen2.5-7b-instruct",
+        base_url=f"{fake.url}/v1",
+    )
+
+
+def _openai_choice(body: Mapping[str, Any]) -> WireChoice | None:
+    choice = body.get("tool_choice")
+    if choice is None:
+        return None
+    if isinstance(choice, dict):
+        return ("tool", choice["function"]["name"])
+    return (str(choice), None)
+
+
+def _openai_parallel(body: Mapping[str, Any]) -> bool | None:
+    value = body.get("parallel_tool_calls")
+    return None if value is None else bool(value)
+
+
+def _is_openai_generation(request: RecordedRequest) -> bool:
+    return request.path == "/v1/chat/completions"
+
+
+OPENAI = ToolVendor(
+    id="openai",
+    make_fake=lambda: FakeOpenAI(api_key=OPENAI_KEY),
+    settings=_openai_settings,
+    model="gpt-4.1-mini",
+    no_tools_model="o1-mini",
+    is_generation=_is_openai_generation,
+    wire_choice=_openai_choice,
+    wire_parallel=_openai_parallel,
+)
+COMPATIBLE = ToolVendor(
+    id="openai_compatible",
+    make_fake=lambda: FakeOpenAI(models=["qwen2.5-7b-instruct", "deepseek-reasoner"]),
+    settings=_compatible_settings,
+    model="qwen2.5-7b-instruct",
+    no_tools_model="deepseek-reasoner",
+    is_generation=_is_openai_generation,
+    wire_choice=_openai_choice,
+    wire_parallel=_openai_parallel,
+)
+
+VENDORS: tuple[ToolVendor, ...] = (OPENAI, COMPATIBLE)
