@@ -28,6 +28,7 @@ from addon.models import (
     RawImage,
     Role,
     StreamDelta,
+    ToolCall,
     Usage,
 )
 from addon.providers.base import Provider
@@ -93,12 +94,7 @@ class ProviderManager:
                 raise NoCapableProviderError(
                     f"No enabled provider named {request.provider!r} (configured: {known})"
                 )
-        if request.needs_vision:
-            pool = [p for p in pool if p.supports_vision(self.model_for(p, request))]
-            if not pool:
-                raise NoCapableProviderError(
-                    "No enabled provider has a vision-capable model: set a vision_model"
-                )
+        pool = self._capable(pool, request)
         route = self._route(request)
         if route is not None and request.provider is None:
             pool = [p for p in pool if p.name in route.providers]
@@ -112,6 +108,23 @@ class ProviderManager:
         if route is not None and strategy_name == "priority":
             ordered.sort(key=lambda p: route.providers.index(p.name))
         return ordered
+
+    def _capable(self, pool: list[Provider], request: HubRequest) -> list[Provider]:
+        """The providers whose model can do what ``request`` needs (images, tools)."""
+        if request.needs_vision:
+            pool = [p for p in pool if p.supports_vision(self.model_for(p, request))]
+            if not pool:
+                raise NoCapableProviderError(
+                    "No enabled provider has a vision-capable model: set a vision_model"
+                )
+        if request.chat.uses_tools:
+            pool = [p for p in pool if p.traits(self.model_for(p, request)).tools]
+            if not pool:
+                raise NoCapableProviderError(
+                    "No enabled provider has a model that can call tools: pick a tool-capable "
+                    "model (see DOCS.md, Tool calling)"
+                )
+        return pool
 
     def _route(self, request: HubRequest) -> RouteRule | None:
         """The routing rule for the request's tag, else for its capability."""
@@ -229,13 +242,15 @@ class ProviderManager:
     ) -> AsyncIterator[StreamDelta | ChatResponse]:
         """Pass deltas through while collecting the whole answer for the final response."""
         parts: list[str] = []
+        calls: list[ToolCall] = []
         usage, finish, model = Usage(), None, ticket.chat.model
         delta: StreamDelta | None = first
         try:
             while delta is not None:
                 model = delta.model or model
-                if delta.text:
+                if delta.text or delta.tool_calls:
                     parts.append(delta.text)
+                    calls.extend(delta.tool_calls)
                     yield replace(delta, provider=ticket.provider.name, model=model)
                 usage = delta.usage or usage
                 finish = delta.finish_reason or finish
@@ -253,6 +268,7 @@ class ProviderManager:
             usage=usage,
             latency_ms=ticket.latency_ms,
             finish_reason=finish or FinishReason.STOP,
+            tool_calls=tuple(calls),
         )
 
     # --- configuration ------------------------------------------------------------------

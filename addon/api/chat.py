@@ -90,8 +90,10 @@ async def read_multipart(request: web.Request) -> tuple[dict[str, Any], tuple[Ra
 async def stream_sse(request: web.Request, hub_request: HubRequest) -> web.StreamResponse:
     """Serve the answer as Server-Sent Events.
 
-    Errors before the first piece of text answer with the usual JSON error; after that they
-    arrive as an ``error`` event, because the status line is already sent.
+    Text arrives as ``delta`` events, each complete tool call as a ``tool_call`` event, and the
+    whole answer (tool calls included) as ``done``. Errors before the first piece answer with
+    the usual JSON error; after that they arrive as an ``error`` event, because the status line
+    is already sent.
     """
     events = hub(request).manager.stream(hub_request)
     first = await anext(events)
@@ -105,7 +107,8 @@ async def stream_sse(request: web.Request, hub_request: HubRequest) -> web.Strea
     await response.prepare(request)
     try:
         async for item in _chain(first, events):
-            await response.write(_sse(item))
+            for event in _sse(item):
+                await response.write(event)
     except HubError as err:
         await response.write(_event("error", {"error": err.to_dict()}))
     await response.write_eof()
@@ -120,10 +123,16 @@ async def _chain(
         yield item
 
 
-def _sse(item: StreamDelta | HubResponse) -> bytes:
+def _sse(item: StreamDelta | HubResponse) -> list[bytes]:
+    """``delta`` for text, one ``tool_call`` per complete call, ``done`` for the answer."""
     if isinstance(item, HubResponse):
-        return _event("done", item.to_dict())
-    return _event("delta", {"text": item.text})
+        return [_event("done", item.to_dict())]
+    events = [_event("delta", {"text": item.text})] if item.text else []
+    events.extend(
+        _event("tool_call", {"id": c.id, "name": c.name, "arguments": dict(c.arguments)})
+        for c in item.tool_calls
+    )
+    return events
 
 
 def _event(name: str, payload: Mapping[str, Any]) -> bytes:

@@ -10,8 +10,17 @@ from typing import Any, Final
 
 import voluptuous as vol
 
+from addon.api.tools import (
+    MAX_TOOLS,
+    check_name,
+    invalid,
+    link_tool_results,
+    tool_call,
+    tool_choice,
+    tool_specs,
+)
 from addon.errors import InvalidRequestError
-from addon.models import ChatRequest, HubRequest, Message, RawImage, Role
+from addon.models import ChatRequest, HubRequest, Message, RawImage, Role, ToolChoice, ToolSpec
 from addon.settings import STRATEGIES, humanize
 
 DETAILS: Final = ("low", "high", "auto")
@@ -35,11 +44,37 @@ def _json_schema(value: Any) -> dict[str, Any]:
     return value
 
 
+TOOL_CALL_SCHEMA = vol.Schema(
+    {
+        vol.Required("id"): str,
+        vol.Required("name"): str,
+        vol.Optional("arguments"): vol.Any(None, dict),
+    }
+)
+
 MESSAGE_SCHEMA = vol.Schema(
     {
-        vol.Required("role"): vol.In([r.value for r in Role if r is not Role.TOOL]),
-        vol.Required("content"): str,
+        vol.Required("role"): vol.In([r.value for r in Role]),
+        vol.Optional("content"): vol.Any(None, str),
+        vol.Optional("tool_calls"): vol.All([TOOL_CALL_SCHEMA], vol.Length(max=MAX_TOOLS)),
+        vol.Optional("tool_call_id"): vol.Any(None, str),
+        vol.Optional("name"): vol.Any(None, str),
     }
+)
+
+TOOL_SCHEMA = vol.Schema(
+    {
+        vol.Required("name"): str,
+        vol.Optional("description"): vol.Any(None, str),
+        vol.Optional("parameters"): vol.Any(None, dict),
+    }
+)
+
+TOOL_CHOICE_SCHEMA = vol.Any(
+    None,
+    vol.In(["auto", "none", "required"]),
+    {vol.Required("name"): str},
+    msg="must be 'auto', 'none', 'required' or {'name': <tool>}",
 )
 
 COMMON_FIELDS: Final[dict[vol.Marker, Any]] = {
@@ -56,6 +91,9 @@ COMMON_FIELDS: Final[dict[vol.Marker, Any]] = {
     vol.Optional("strategy"): vol.Any(None, vol.In(STRATEGIES)),
     vol.Optional("cache"): bool,
     vol.Optional("stream"): bool,
+    vol.Optional("tools"): vol.All([TOOL_SCHEMA], vol.Length(max=MAX_TOOLS)),
+    vol.Optional("tool_choice"): TOOL_CHOICE_SCHEMA,
+    vol.Optional("parallel_tool_calls"): vol.Any(None, bool),
 }
 
 IMAGE_SCHEMA = vol.Schema(
@@ -76,6 +114,9 @@ FORM_CONVERTERS: Final[Mapping[str, Any]] = {
     "messages": json.loads,
     "structure": json.loads,
     "stop": json.loads,
+    "tools": json.loads,
+    "tool_choice": lambda v: json.loads(v) if v.lstrip().startswith("{") else v.strip(),
+    "parallel_tool_calls": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
     "max_tokens": int,
     "temperature": float,
     "cache": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
@@ -135,21 +176,17 @@ def to_hub_request(
     data: Mapping[str, Any], request_id: str, images: tuple[RawImage, ...] = ()
 ) -> HubRequest:
     """Build the manager's request from validated fields."""
-    messages: list[Message] = []
-    if data.get("system"):
-        messages.append(Message(role=Role.SYSTEM, content=data["system"]))
-    messages.extend(
-        Message(role=Role(m["role"]), content=m["content"]) for m in data.get("messages", [])
-    )
-    if data.get("prompt"):
-        messages.append(Message(role=Role.USER, content=data["prompt"]))
+    tools = tool_specs(data.get("tools") or ())
     chat = ChatRequest(
-        messages=tuple(messages),
+        messages=conversation(data),
         model=data.get("model") or "",
         max_tokens=data.get("max_tokens"),
         temperature=data.get("temperature"),
         stop=tuple(data.get("stop", ())),
         json_schema=data.get("structure"),
+        tools=tools,
+        tool_choice=native_tool_choice(data.get("tool_choice"), tools),
+        parallel_tool_calls=data.get("parallel_tool_calls"),
     )
     return HubRequest(
         chat=chat,
@@ -161,3 +198,57 @@ def to_hub_request(
         detail=data.get("detail"),
         cache=data.get("cache"),
     )
+
+
+def conversation(data: Mapping[str, Any]) -> tuple[Message, ...]:
+    """``system``, ``messages`` and ``prompt`` as one checked conversation.
+
+    A leading ``system`` comes first and ``prompt`` last, so the positions in errors about
+    ``messages`` are shifted by one when ``system`` is given; errors name the field.
+    """
+    messages: list[Message] = []
+    if data.get("system"):
+        messages.append(Message(role=Role.SYSTEM, content=data["system"]))
+    offset = len(messages)
+    messages.extend(native_message(i, m) for i, m in enumerate(data.get("messages", [])))
+    if data.get("prompt"):
+        messages.append(Message(role=Role.USER, content=data["prompt"]))
+    checked = link_tool_results(messages[offset:], "messages")
+    return (*messages[:offset], *checked)
+
+
+def native_message(index: int, entry: Mapping[str, Any]) -> Message:
+    """One native message; tool fields only where their role allows them."""
+    role = Role(entry["role"])
+    param = f"messages.{index}"
+    calls = tuple(
+        tool_call(call, f"{param}.tool_calls.{n}")
+        for n, call in enumerate(entry.get("tool_calls", ()))
+    )
+    content = entry.get("content")
+    if content is None and not (role is Role.ASSISTANT and calls):
+        raise invalid(f"{param}.content", "is required")
+    if calls and role is not Role.ASSISTANT:
+        raise invalid(f"{param}.tool_calls", "only assistant messages carry tool calls")
+    call_id, name = entry.get("tool_call_id"), entry.get("name")
+    if role is not Role.TOOL and (call_id is not None or name is not None):
+        key = "tool_call_id" if call_id is not None else "name"
+        raise invalid(f"{param}.{key}", "only tool messages answer a tool call")
+    if call_id is not None and not call_id.strip():
+        raise invalid(f"{param}.tool_call_id", "must not be empty")
+    return Message(
+        role=role,
+        content=content or "",
+        tool_calls=calls,
+        tool_call_id=call_id,
+        tool_name=None if name is None else check_name(name, f"{param}.name"),
+    )
+
+
+def native_tool_choice(
+    value: str | Mapping[str, str] | None, tools: tuple[ToolSpec, ...]
+) -> ToolChoice | None:
+    """``auto`` / ``none`` / ``required`` / ``{"name": tool}`` as the hub's tool choice."""
+    if isinstance(value, Mapping):
+        return tool_choice("tool", value["name"], tools)
+    return tool_choice(value, None, tools)

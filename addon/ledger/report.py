@@ -32,6 +32,7 @@ class LedgerRow:
     latency_ms: float
     outcome: str
     cached: bool = False
+    tool_calls: int = 0  # tool calls the model made in this attempt
 
 
 @dataclass(frozen=True, slots=True)

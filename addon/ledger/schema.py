@@ -42,8 +42,13 @@ def _v1_attempts(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX attempts_provider_ts ON attempts (provider, ts)")
 
 
+def _v2_tool_calls(conn: sqlite3.Connection) -> None:
+    # Rows written before tool calling made none: 0 is their true count.
+    conn.execute("ALTER TABLE attempts ADD COLUMN tool_calls INTEGER NOT NULL DEFAULT 0")
+
+
 # MIGRATIONS[n] takes a database from version n to n + 1; append, never edit a released one.
-MIGRATIONS: list[Migration] = [_v1_attempts]
+MIGRATIONS: list[Migration] = [_v1_attempts, _v2_tool_calls]
 
 
 @contextmanager

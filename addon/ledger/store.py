@@ -34,7 +34,7 @@ _T = TypeVar("_T")
 
 SELECT_RANGE: Final = (
     "SELECT ts, request_id, tag, provider, model, input_tokens, output_tokens, cost_usd,"
-    " latency_ms, outcome, cached FROM attempts WHERE ts >= ? AND ts < ?"
+    " latency_ms, outcome, cached, tool_calls FROM attempts WHERE ts >= ? AND ts < ?"
 )
 
 
@@ -189,9 +189,8 @@ def _set_aside(path: Path, now: float, err: sqlite3.DatabaseError) -> None:
 
 
 def _row(values: tuple[object, ...]) -> LedgerRow:
-    ts, request_id, tag, provider, model, tokens_in, tokens_out, cost, latency, outcome, cached = (
-        values
-    )
+    (ts, request_id, tag, provider, model, tokens_in, tokens_out, cost, latency, outcome, cached,
+     tool_calls) = values  # fmt: skip
     return LedgerRow(
         ts=float(ts),  # type: ignore[arg-type]
         request_id=str(request_id),
@@ -204,4 +203,5 @@ def _row(values: tuple[object, ...]) -> LedgerRow:
         latency_ms=float(latency),  # type: ignore[arg-type]
         outcome=str(outcome),
         cached=bool(cached),
+        tool_calls=int(tool_calls),  # type: ignore[call-overload]
     )

@@ -28,7 +28,8 @@ MAX_GROUP: Final = 512  # record jobs per transaction: bounds the size of one co
 
 INSERT: Final = (
     "INSERT INTO attempts (ts, request_id, tag, provider, model, input_tokens, output_tokens,"
-    " cost_usd, latency_ms, outcome, cached) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " cost_usd, latency_ms, outcome, cached, tool_calls)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -46,6 +47,7 @@ def row_values(row: LedgerRow) -> tuple[Any, ...]:
         float(row.latency_ms),
         row.outcome,
         int(row.cached),
+        int(row.tool_calls),
     )
 
 

@@ -156,7 +156,7 @@ class Ticket:
         guards.breakers.get(name).record_success()
         guards.health.record_success(name, latency)
         model = response.model or self.chat.model
-        await self._account("ok", model, response.usage, latency)
+        await self._account("ok", model, response.usage, latency, len(response.tool_calls))
         return Attempt(name, model, "ok", latency)
 
     async def failed(self, err: ProviderError) -> Attempt:
@@ -194,7 +194,9 @@ class Ticket:
         else:
             self.reservation.cancel()
 
-    async def _account(self, outcome: str, model: str, usage: Usage, latency: float) -> None:
+    async def _account(
+        self, outcome: str, model: str, usage: Usage, latency: float, tool_calls: int = 0
+    ) -> None:
         guards, name = self.guards, self.provider.name
         if guards.metrics is not None:
             guards.metrics.observe_attempt(name, model, outcome, latency / 1000)
@@ -210,6 +212,7 @@ class Ticket:
                 cost_usd=self.cost_usd,
                 latency_ms=latency,
                 outcome=outcome,
+                tool_calls=tool_calls,
             )
             await guards.ledger.record([row])
 
@@ -225,6 +228,7 @@ def _row(
     latency_ms: float,
     outcome: str,
     cached: bool = False,
+    tool_calls: int = 0,
 ) -> LedgerRow:
     return LedgerRow(
         ts=guards.wall_clock(),
@@ -238,4 +242,5 @@ def _row(
         latency_ms=latency_ms,
         outcome=outcome,
         cached=cached,
+        tool_calls=tool_calls,
     )

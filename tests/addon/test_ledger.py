@@ -75,7 +75,7 @@ ROWS = [
     row(at(1, 9), "e", "openai", model="gpt-4.1-mini", tag="kitchen", input_tokens=500,
         output_tokens=100, latency_ms=1.0, cached=True),
     row(at(2, 12), "f", "gemini", model="gemini-2.5-flash", input_tokens=2000,
-        output_tokens=400, cost_usd=0.0016, latency_ms=600.0),
+        output_tokens=400, cost_usd=0.0016, latency_ms=600.0, tool_calls=2),
 ]  # fmt: skip
 
 
@@ -91,19 +91,14 @@ def stored(path: Path) -> list[LedgerRow]:
     with sqlite3.connect(path) as conn:
         cursor = conn.execute(
             "SELECT ts, request_id, tag, provider, model, input_tokens, output_tokens, cost_usd,"
-            " latency_ms, outcome, cached FROM attempts ORDER BY id"
+            " latency_ms, outcome, cached, tool_calls FROM attempts ORDER BY id"
         )
         return [as_row(values) for values in cursor]
 
 
 def as_row(values: tuple[Any, ...]) -> LedgerRow:
-    ts, request_id, tag, provider, model, tokens_in, tokens_out, cost, latency, outcome, cached = (
-        values
-    )
-    return LedgerRow(
-        ts, request_id, tag, provider, model, tokens_in, tokens_out, cost, latency, outcome,
-        bool(cached),
-    )  # fmt: skip
+    *fields, cached, tool_calls = values
+    return LedgerRow(*fields, cached=bool(cached), tool_calls=tool_calls)
 
 
 # --- storage -------------------------------------------------------------------------
@@ -126,7 +121,7 @@ async def test_rows_round_trip_through_a_reopened_ledger(tmp_path: Path) -> None
 async def test_database_is_wal_with_a_versioned_schema(ledger: Ledger) -> None:
     with sqlite3.connect(ledger.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert user_version(conn) == len(MIGRATIONS) == 1
+        assert user_version(conn) == len(MIGRATIONS) == 2
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"attempts_ts", "attempts_provider_ts"} <= indexes
 
@@ -145,7 +140,7 @@ async def test_use_outside_open_and_close_is_an_error(tmp_path: Path) -> None:
 
 def test_migrate_applies_later_steps_once_and_keeps_rows(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "m.sqlite3", autocommit=True)
-    assert migrate(conn) == 1
+    assert migrate(conn, MIGRATIONS[:1]) == 1
     conn.execute("INSERT INTO attempts (ts, request_id, provider, model, input_tokens,"
                  " output_tokens, cost_usd, latency_ms, outcome) VALUES (1, 'r', 'p', 'm', 1, 2,"
                  " 0.5, 3, 'ok')")  # fmt: skip
@@ -155,15 +150,34 @@ def test_migrate_applies_later_steps_once_and_keeps_rows(tmp_path: Path) -> None
         calls.append(1)
         c.execute("ALTER TABLE attempts ADD COLUMN region TEXT DEFAULT 'eu'")
 
-    steps = [*MIGRATIONS, add_column]
+    steps = [*MIGRATIONS[:1], add_column]
     assert migrate(conn, steps) == 2
     assert migrate(conn, steps) == 2
     assert calls == [1]
     assert user_version(conn) == 2
     assert conn.execute("SELECT request_id, region FROM attempts").fetchall() == [("r", "eu")]
     with pytest.raises(LedgerError, match="newer than this add-on"):
-        migrate(conn)
+        migrate(conn, MIGRATIONS[:1])
     conn.close()
+
+
+async def test_a_version_1_ledger_gains_tool_calls_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / LEDGER_FILE
+    with sqlite3.connect(path, autocommit=True) as conn:
+        migrate(conn, MIGRATIONS[:1])
+        conn.execute("INSERT INTO attempts (ts, request_id, provider, model, input_tokens,"
+                     " output_tokens, cost_usd, latency_ms, outcome) VALUES (?, 'old', 'openai',"
+                     " 'gpt-4.1-mini', 10, 5, 0.25, 30, 'ok')", (at(0, 1),))  # fmt: skip
+    ledger = Ledger(tmp_path, clock=lambda: NOW)
+    await ledger.open()
+    await ledger.record([row(at(0, 2), "new", tool_calls=3)])
+    report = await ledger.usage(DAY0, NOW)
+    await ledger.close()
+    assert report.totals.requests == 2
+    assert report.totals.cost_usd == pytest.approx(0.25)
+    assert [(r.request_id, r.tool_calls) for r in stored(path)] == [("old", 0), ("new", 3)]
+    with sqlite3.connect(path) as conn:
+        assert user_version(conn) == len(MIGRATIONS)
 
 
 async def test_a_ledger_from_a_newer_add_on_is_refused_not_destroyed(tmp_path: Path) -> None:
