@@ -97,8 +97,12 @@ def stored(path: Path) -> list[LedgerRow]:
 
 
 def as_row(values: tuple[Any, ...]) -> LedgerRow:
-    *fields, cached, tool_calls = values
-    return LedgerRow(*fields, cached=bool(cached), tool_calls=tool_calls)
+    ts, request_id, tag, provider, model, tokens_in, tokens_out, cost, latency = values[:9]
+    outcome, cached, tool_calls = values[9:]
+    return LedgerRow(
+        ts, request_id, tag, provider, model, tokens_in, tokens_out, cost, latency, outcome,
+        cached=bool(cached), tool_calls=tool_calls,
+    )  # fmt: skip
 
 
 # --- storage -------------------------------------------------------------------------
