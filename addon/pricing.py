@@ -25,7 +25,8 @@ import yaml
 
 from addon.errors import ConfigError
 from addon.models import Usage
-from addon.settings import PROVIDER_TYPES, ProviderSettings, humanize
+from addon.settings import PROVIDER_TYPES, ProviderSettings
+from addon.validation import humanize
 
 _LOGGER = logging.getLogger(__name__)
 

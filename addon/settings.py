@@ -18,6 +18,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from addon.errors import ConfigError
+from addon.validation import humanize
 
 PROVIDER_TYPES: Final = ("openai", "anthropic", "gemini", "ollama", "openai_compatible")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
@@ -232,16 +233,6 @@ def parse_options(raw: Mapping[str, Any], *, source: str = "options") -> Setting
         ledger_retention_days=options["ledger_retention_days"],
         source=source,
     )
-
-
-def humanize(err: vol.Invalid) -> str:
-    """A voluptuous error as one readable sentence naming the offending path."""
-    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
-    parts = []
-    for error in errors:
-        path = ".".join(str(p) for p in error.path) or "options"
-        parts.append(f"{path}: {error.error_message}")
-    return "; ".join(parts)
 
 
 def _provider_settings(option: Mapping[str, Any]) -> ProviderSettings:

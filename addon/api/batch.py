@@ -9,12 +9,12 @@ from typing import Any, Final
 import voluptuous as vol
 from aiohttp import web
 
-from addon.api.chat import read_json
+from addon.api.body import read_json
 from addon.api.context import hub
 from addon.api.envelope import endpoint, error_body, request_id
 from addon.api.schemas import CHAT_SCHEMA, VISION_SCHEMA, decode_image, to_hub_request, validate
 from addon.errors import HubError, InvalidRequestError
-from addon.settings import humanize
+from addon.validation import humanize
 
 MAX_BATCH: Final = 20
 BATCH_SCHEMA = vol.Schema(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from addon.api.body import read_json
 from addon.api.context import hub
 from addon.api.envelope import REQUEST_ID_HEADER, request_id
 from addon.api.schemas import (
@@ -20,18 +21,9 @@ from addon.api.schemas import (
     to_hub_request,
     validate,
 )
-from addon.api.security import parse_json
+from addon.api.streaming import started
 from addon.errors import HubError, InvalidRequestError, UnsupportedMediaError
 from addon.models import HubRequest, HubResponse, RawImage, StreamDelta
-
-
-async def read_json(request: web.Request) -> Any:
-    """The JSON body, or a clear ``invalid_request`` (bad syntax, nested too deep)."""
-    try:
-        text = await request.text()
-    except ValueError as err:
-        raise InvalidRequestError(f"The request body is not valid JSON: {err}") from err
-    return parse_json(text)
 
 
 async def chat(request: web.Request) -> web.StreamResponse:
@@ -95,8 +87,7 @@ async def stream_sse(request: web.Request, hub_request: HubRequest) -> web.Strea
     the usual JSON error; after that they arrive as an ``error`` event, because the status line
     is already sent.
     """
-    events = hub(request).manager.stream(hub_request)
-    first = await anext(events)
+    _, events = await started(hub(request).manager.stream(hub_request))
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -106,21 +97,13 @@ async def stream_sse(request: web.Request, hub_request: HubRequest) -> web.Strea
     )
     await response.prepare(request)
     try:
-        async for item in _chain(first, events):
+        async for item in events:
             for event in _sse(item):
                 await response.write(event)
     except HubError as err:
         await response.write(_event("error", {"error": err.to_dict()}))
     await response.write_eof()
     return response
-
-
-async def _chain(
-    first: StreamDelta | HubResponse, rest: AsyncIterator[StreamDelta | HubResponse]
-) -> AsyncIterator[StreamDelta | HubResponse]:
-    yield first
-    async for item in rest:
-        yield item
 
 
 def _sse(item: StreamDelta | HubResponse) -> list[bytes]:

@@ -12,7 +12,7 @@ from typing import Any, Final
 import voluptuous as vol
 from aiohttp import web
 
-from addon.api.chat import read_json
+from addon.api.body import read_json
 from addon.api.context import HubContext, hub
 from addon.api.envelope import endpoint
 from addon.api.schemas import validate_object

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
 from aiohttp import web
 
-from addon.api.chat import read_json
+from addon.api.body import read_json
 from addon.api.context import hub
 from addon.api.envelope import REQUEST_ID_HEADER, request_id, retry_after_header
 from addon.api.openai_request import (
@@ -32,6 +32,7 @@ from addon.api.openai_request import (
     to_completion_request,
     validate_completion,
 )
+from addon.api.streaming import started
 from addon.errors import (
     HubError,
     InvalidRequestError,
@@ -271,8 +272,7 @@ async def stream_chunks(request: web.Request, completion: CompletionRequest) -> 
     after that the status line is sent, so an error arrives as a ``data: {"error": ...}`` event,
     which OpenAI's SDKs raise as an ``APIError``.
     """
-    events = hub(request).manager.stream(completion.hub_request)
-    first = await anext(events)
+    first, events = await started(hub(request).manager.stream(completion.hub_request))
     writer = ChunkWriter(completion, int(time.time()), answering_model(first, completion))
     response = web.StreamResponse(
         headers={
@@ -284,7 +284,7 @@ async def stream_chunks(request: web.Request, completion: CompletionRequest) -> 
     await response.prepare(request)
     await response.write(writer.delta({"role": "assistant", "content": ""}))
     try:
-        async for item in _chain(first, events):
+        async for item in events:
             for data in _render(writer, item):
                 await response.write(data)
     except HubError as err:
@@ -306,14 +306,6 @@ def _render(writer: ChunkWriter, item: StreamDelta | HubResponse) -> list[bytes]
     if isinstance(item, HubResponse):
         return writer.closing(item)
     return [writer.delta({"content": item.text})] if item.text else []
-
-
-async def _chain(
-    first: StreamDelta | HubResponse, rest: AsyncIterator[StreamDelta | HubResponse]
-) -> AsyncIterator[StreamDelta | HubResponse]:
-    yield first
-    async for item in rest:
-        yield item
 
 
 # --- models ---------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from addon.api.schemas import DETAILS, MAX_IMAGES, MAX_MESSAGES
+from addon.api.schemas import MAX_IMAGES, MAX_MESSAGES
 from addon.errors import InvalidRequestError
-from addon.models import ChatRequest, HubRequest, Message, RawImage, Role
-from addon.settings import humanize
+from addon.models import DETAILS, ChatRequest, HubRequest, Message, RawImage, Role
+from addon.validation import humanize
 
 AUTO_MODEL: Final = "auto"
 ROLES: Final = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER}

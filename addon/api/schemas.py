@@ -20,10 +20,19 @@ from addon.api.tools import (
     tool_specs,
 )
 from addon.errors import InvalidRequestError
-from addon.models import ChatRequest, HubRequest, Message, RawImage, Role, ToolChoice, ToolSpec
-from addon.settings import STRATEGIES, humanize
+from addon.models import (
+    DETAILS,
+    ChatRequest,
+    HubRequest,
+    Message,
+    RawImage,
+    Role,
+    ToolChoice,
+    ToolSpec,
+)
+from addon.settings import STRATEGIES
+from addon.validation import humanize
 
-DETAILS: Final = ("low", "high", "auto")
 MAX_IMAGES: Final = 10
 MAX_MESSAGES: Final = 200
 

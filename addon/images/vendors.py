@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from addon.errors import InvalidRequestError
-
-DETAILS: Final = ("low", "high", "auto")
+from addon.models import DETAILS
 
 
 @dataclass(frozen=True, slots=True)

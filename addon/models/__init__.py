@@ -20,9 +20,10 @@ from addon.models.chat import (
     ToolSpec,
     Usage,
 )
-from addon.models.hub import Attempt, HubRequest, HubResponse, RawImage
+from addon.models.hub import DETAILS, Attempt, HubRequest, HubResponse, RawImage
 
 __all__ = [
+    "DETAILS",
     "Attempt",
     "ChatRequest",
     "ChatResponse",

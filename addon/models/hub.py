@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from addon.models.chat import ChatRequest, ToolCall, Usage
+
+DETAILS: Final = ("low", "high", "auto")
+"""The image detail levels a request may ask for (``HubRequest.detail``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,8 @@ SDK pins has no ``temperature`` field, so the traits mark it unsupported and it 
 from __future__ import annotations
 
 import base64
-import email.utils
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -41,7 +39,7 @@ from addon.models import (
     ToolSpec,
     Usage,
 )
-from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider
+from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -317,24 +315,6 @@ def finish_reason(stop_reason: str | None, *, structured: bool = False) -> Finis
 def _image_input(info: Any) -> bool:
     capabilities = getattr(info, "capabilities", None)
     return bool(capabilities is not None and capabilities.image_input.supported)
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        return max(email.utils.mktime_tz(parsed) - time.time(), 0.0) if parsed else None
 
 
 @dataclass

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from addon.errors import (
@@ -35,7 +38,7 @@ T = TypeVar("T")
 # environment; ``BaseProvider.require_key`` stops such a call before it is sent.
 PLACEHOLDER_API_KEY: Final = "not-needed"
 
-__all__ = ["PLACEHOLDER_API_KEY", "BaseProvider", "Provider", "parse_structured"]
+__all__ = ["PLACEHOLDER_API_KEY", "BaseProvider", "Provider", "parse_structured", "retry_after"]
 
 
 class Provider(Protocol):
@@ -84,6 +87,58 @@ def parse_structured(text: str) -> Any:
         raise ProviderResponseError(
             "The model did not return valid JSON for the requested structure"
         ) from err
+
+
+def retry_after(
+    headers: Mapping[str, str], *, now: Callable[[], float] = time.time
+) -> float | None:
+    """Seconds a vendor asks us to wait, from its response headers; None when it did not say.
+
+    ``retry-after-ms`` (OpenAI, Anthropic) wins over ``retry-after``, which is seconds or an
+    HTTP date. Negative delays and dates in the past mean "now" (0); unreadable values are
+    ignored, so a vendor-specific source (a body, Gemini's ``RetryInfo``) can still answer.
+    """
+    millis = _finite(_header(headers, "retry-after-ms"))
+    if millis is not None:
+        return max(0.0, millis / 1000)
+    value = _header(headers, "retry-after")
+    if value is None:
+        return None
+    seconds = _finite(value)
+    if seconds is None:
+        when = _http_date(value)
+        if when is None:
+            return None
+        seconds = when - now()
+    return max(0.0, seconds)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """``name`` from ``headers`` whatever its case (SDKs hand over plain dicts too)."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value
+
+
+def _finite(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # an HTTP date is always GMT
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 class BaseProvider:

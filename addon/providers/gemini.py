@@ -11,9 +11,7 @@ import json
 import logging
 import math
 import re
-import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 import aiohttp
@@ -43,7 +41,7 @@ from addon.models import (
     ToolCall,
     Usage,
 )
-from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider
+from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -444,7 +442,7 @@ def _retry_after(err: genai_errors.APIError) -> float | None:
     """Seconds to wait: ``retry-after-ms`` / ``Retry-After`` headers, else ``RetryInfo``."""
     headers = getattr(err.response, "headers", None)
     if headers is not None:
-        from_header = _retry_after_header(headers)
+        from_header = retry_after(headers)
         if from_header is not None:
             return from_header
     for detail in _error_details(err.details):
@@ -453,23 +451,3 @@ def _retry_after(err: genai_errors.APIError) -> float | None:
             if match:
                 return float(match.group(1))
     return None
-
-
-def _retry_after_header(headers: Mapping[str, str]) -> float | None:
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return float(milliseconds) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None

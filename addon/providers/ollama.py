@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -38,7 +36,7 @@ from addon.models import (
     ToolSpec,
     Usage,
 )
-from addon.providers.base import BaseProvider
+from addon.providers.base import BaseProvider, retry_after
 from addon.providers.traits import ModelTraits
 from addon.settings import DEFAULT_OLLAMA_HOST, ProviderSettings
 
@@ -171,7 +169,8 @@ class OllamaProvider(BaseProvider):
             # 503 is Ollama's "server busy": worth trying elsewhere, or here again later.
             state = "rate limited" if status == 429 else "busy"
             return ProviderRateLimitError(
-                f"{self.name} is {state} ({status}): {message}", retry_after=retry_after(err)
+                f"{self.name} is {state} ({status}): {message}",
+                retry_after=response_retry_after(err),
             )
         if status == 404 and (found := _MODEL_NOT_FOUND.search(message)):
             return ProviderBadRequestError(
@@ -284,7 +283,7 @@ def finish_reason(done_reason: str | None, *, has_tool_calls: bool) -> FinishRea
     return _FINISH_REASONS.get(done_reason, FinishReason.OTHER)
 
 
-def retry_after(err: ollama.ResponseError) -> float | None:
+def response_retry_after(err: ollama.ResponseError) -> float | None:
     """Seconds from ``retry-after-ms`` / ``Retry-After`` of the response behind ``err``.
 
     The SDK raises ``ResponseError`` inside its ``except httpx.HTTPStatusError`` block, so the
@@ -293,14 +292,4 @@ def retry_after(err: ollama.ResponseError) -> float | None:
     context = err.__context__
     if not isinstance(context, httpx.HTTPStatusError):
         return None
-    headers = context.response.headers
-    try:
-        if (millis := headers.get("retry-after-ms")) is not None:
-            return max(0.0, float(millis) / 1000)
-        if (value := headers.get("retry-after")) is None:
-            return None
-        if value.strip().replace(".", "", 1).isdigit():
-            return max(0.0, float(value))
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (ValueError, TypeError):
-        return None
+    return retry_after(context.response.headers)

@@ -8,11 +8,9 @@ failover). ``OpenAICompatibleProvider`` is the same code pointed at another serv
 from __future__ import annotations
 
 import base64
-import email.utils
 import json
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,7 +47,7 @@ from addon.models import (
     ToolChoiceMode,
     Usage,
 )
-from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider
+from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.providers.tooling import new_call_id, object_schema, vendor_id
 
 if TYPE_CHECKING:
@@ -485,27 +483,12 @@ def _usage(usage: CompletionUsage | None) -> Usage:
 
 
 def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float | None:
-    """Seconds to wait: ``retry-after-ms``, ``retry-after`` (seconds or date), or the body."""
-    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(header)
-        if value is None:
-            continue
-        try:
-            return max(float(value) / divisor, 0.0)
-        except ValueError:
-            when = _http_date(value) if header == "retry-after" else None
-            if when is not None:
-                return max(when - time.time(), 0.0)
+    """Seconds to wait: the headers (``retry-after-ms``, ``retry-after``), else the body's hint."""
+    from_headers = retry_after(headers)
+    if from_headers is not None:
+        return from_headers
     match = _TRY_AGAIN.search(message)
     if match:
         amount = float(match.group(1))
         return amount / 1000 if match.group(2).lower() == "ms" else amount
     return None
-
-
-def _http_date(value: str) -> float | None:
-    """An HTTP date as a POSIX timestamp, or None when it is not one."""
-    try:
-        return email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None

@@ -19,6 +19,7 @@ from addon.routing.breaker import BreakerBoard
 from addon.routing.health import HealthBoard
 from addon.routing.ordering import Availability, CostEstimator, Strategy
 from addon.routing.stats import StatsBoard
+from addon.settings import STRATEGIES
 
 __all__ = [
     "ADAPTIVE_TUNING",
@@ -161,17 +162,6 @@ class WeightedStrategy:
         return [chosen, *(p for p in rest if p is not chosen), *down]
 
 
-STRATEGY_NAMES: Final = (
-    "adaptive",
-    "priority",
-    "round_robin",
-    "weighted",
-    "least_loaded",
-    "fastest",
-    "cost",
-)
-
-
 def make_strategy(
     name: str,
     *,
@@ -195,7 +185,7 @@ def make_strategy(
     }
     factory = factories.get(name)
     if factory is None:
-        raise ConfigError(f"Unknown strategy {name!r} (known: {', '.join(STRATEGY_NAMES)})")
+        raise ConfigError(f"Unknown strategy {name!r} (known: {', '.join(STRATEGIES)})")
     return factory()
 
 
@@ -217,5 +207,5 @@ def make_strategies(
             rng=rng,
             breakers=breakers,
         )
-        for name in STRATEGY_NAMES
+        for name in STRATEGIES
     }
