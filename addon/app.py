@@ -19,14 +19,12 @@ from addon.api.routes import register_routes
 from addon.api.security import install as install_security
 from addon.hub import build_manager
 from addon.manager import ProviderManager
-from addon.routing.monitor import HealthMonitor
 from addon.settings import Secret, Settings
 from addon.startup import Credentials, supervisor_chores
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 48 * 1024 * 1024  # ten large base64 photos plus the prompt
-HEALTH_CHECK_TIMEOUT = 10.0
 DEFAULT_TRUSTED_INGRESS = ("172.30.32.2",)
 
 
@@ -65,21 +63,7 @@ def build_app(
 def _lifecycle(check_health: bool) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         context = app[HUB_CONTEXT]
-        manager, settings = context.manager, context.settings
-        ledger = manager.guards.ledger
-        if ledger is not None:
-            await ledger.open()
-            await manager.guards.budgets.load(ledger)
-            await ledger.purge_expired(settings.ledger_retention_days)
-        monitor = HealthMonitor(
-            manager.providers.values(),
-            manager.health,
-            interval=settings.health_check_interval,
-            timeout=HEALTH_CHECK_TIMEOUT,
-        )
-        context.monitor = monitor
-        if check_health:
-            monitor.start()
+        await context.manager.open(monitor=check_health)
         chores = None
         if context.supervisor is not None:
             chores = asyncio.create_task(_supervisor_chores(context))
@@ -88,10 +72,7 @@ def _lifecycle(check_health: bool) -> Callable[[web.Application], AsyncIterator[
             chores.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await chores
-        await monitor.stop()
-        await manager.close()
-        if ledger is not None:
-            await ledger.close()
+        await context.manager.close()
 
     return lifecycle
 

@@ -10,17 +10,19 @@ from pathlib import Path
 from addon.cache import ResponseCache
 from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_images
 from addon.ledger import Ledger
-from addon.manager import ImagePreparer, ProviderManager
+from addon.manager import ProviderManager
 from addon.metrics import HubMetrics
-from addon.models import HubRequest, ImageInput, RawImage
+from addon.models import ImageInput, RawImage
 from addon.pricing import PricingTable
 from addon.providers import create_provider
 from addon.providers.base import Provider
 from addon.routing.breaker import BreakerBoard
 from addon.routing.budget import BudgetGuard
+from addon.routing.estimate import cost_estimator
 from addon.routing.guard import Guards
 from addon.routing.health import HealthBoard
 from addon.routing.limits import Limits
+from addon.routing.prepare import ImagePreparer
 from addon.routing.stats import StatsBoard
 from addon.routing.strategy import make_strategies
 from addon.settings import Settings
@@ -65,13 +67,14 @@ def build_manager(
     health = HealthBoard(built)
     stats = StatsBoard(names, clock=clock)
     breakers = BreakerBoard(names, clock=clock)
+    pricing = PricingTable.load()
     guards = Guards(
         limits=Limits(settings, clock=clock),
         budgets=BudgetGuard(settings, clock=wall_clock),
         breakers=breakers,
         stats=stats,
         health=health,
-        pricing=PricingTable.load(),
+        pricing=pricing,
         queue_timeout=settings.queue_timeout,
         ledger=Ledger(data_dir, clock=wall_clock) if data_dir is not None else None,
         metrics=HubMetrics(),
@@ -79,18 +82,13 @@ def build_manager(
         wall_clock=wall_clock,
     )
     chooser = rng or random.Random()  # noqa: S311 - routing exploration, not cryptography
-    managers: list[ProviderManager] = []
-
-    def estimate_cost(provider: Provider, request: HubRequest) -> float:
-        return managers[0].estimate_cost(provider, request)
-
-    manager = ProviderManager(
+    return ProviderManager(
         built,
         guards=guards,
         strategies=make_strategies(
             stats=stats,
             health=health,
-            estimate_cost=estimate_cost,
+            estimate_cost=cost_estimator(pricing),
             rng=chooser,
             breakers=breakers,
         ),
@@ -100,9 +98,10 @@ def build_manager(
         cache=ResponseCache(ttl=settings.cache_ttl, clock=clock),
         prepare_images=prepare_images or image_preparer(),
         rng=chooser,
+        provider_factory=create_provider,
+        health_interval=settings.health_check_interval,
+        retention_days=settings.ledger_retention_days,
     )
-    managers.append(manager)
-    return manager
 
 
 def _create_providers(settings: Settings) -> list[Provider]:

@@ -1,53 +1,40 @@
-"""ProviderManager: the only place a request meets providers.
+"""ProviderManager: the only place a request meets providers, and the hub's façade.
 
 For one request: filter capable candidates (pinned provider, vision, routes), let the strategy
-order them, then try them under the request's total deadline. The ``Guards`` admit each call
-(budget, breaker, limits) and account for it; a retryable failure moves on to the next
-candidate, and a candidate that failed transiently may be tried again after a full-jitter
-backoff while the attempt budget and the deadline allow.
+order them, then walk them (``routing.failover``) under the request's total deadline. Handlers
+and the application reach everything else through the manager too: status, models, usage,
+keys, metrics and the lifecycle (ledger, budgets, health monitor). Data flows one way:
+handler -> manager -> (routing, providers, ledger).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 
 from addon.cache import ResponseCache, as_cached, cache_key
-from addon.errors import HubError, NoCapableProviderError, ProviderError
-from addon.models import (
-    ChatRequest,
-    ChatResponse,
-    FinishReason,
-    HubRequest,
-    HubResponse,
-    ImageInput,
-    Message,
-    RawImage,
-    Role,
-    StreamDelta,
-    ToolCall,
-    Usage,
-)
+from addon.errors import HubError, NoCapableProviderError, NotFoundError
+from addon.hub_keys import KeyCheck, check_key
+from addon.hub_status import HubStatus, ModelListing, hub_status, list_models, publish_state
+from addon.hub_usage import UsageOverview, usage_overview
+from addon.models import HealthStatus, HubRequest, HubResponse, StreamDelta
+from addon.providers import create_provider
 from addon.providers.base import Provider
-from addon.routing.guard import Guards, Ticket, credential_fingerprint
+from addon.routing import failover
+from addon.routing.guard import Guards, credential_fingerprint
 from addon.routing.health import HealthBoard
-from addon.routing.run import RunState
+from addon.routing.monitor import HealthMonitor
+from addon.routing.prepare import ImagePreparer, model_for, passthrough_images
+from addon.routing.run import Backoff, RunPlan
 from addon.routing.strategy import Strategy
-from addon.settings import RouteRule
+from addon.settings import ProviderSettings, RouteRule, Secret
 
-_LOGGER = logging.getLogger(__name__)
-
-ImagePreparer = Callable[[Sequence[RawImage], str, str | None], Awaitable[tuple[ImageInput, ...]]]
-
-
-async def passthrough_images(
-    images: Sequence[RawImage], provider_type: str, detail: str | None
-) -> tuple[ImageInput, ...]:
-    """Hand images on unchanged (where no preprocessing is wanted, e.g. unit tests)."""
-    return tuple(ImageInput(i.data, i.declared_type or "image/jpeg") for i in images)
+ProviderFactory = Callable[[ProviderSettings], Provider]
+MODELS_TIMEOUT = 10.0
+KEY_CHECK_TIMEOUT = 15.0
+HEALTH_CHECK_TIMEOUT = 10.0
 
 
 class ProviderManager:
@@ -66,6 +53,9 @@ class ProviderManager:
         prepare_images: ImagePreparer = passthrough_images,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        provider_factory: ProviderFactory = create_provider,
+        health_interval: float = 60.0,
+        retention_days: int = 90,
     ) -> None:
         self.providers: dict[str, Provider] = {p.name: p for p in providers}
         self.guards = guards
@@ -74,9 +64,16 @@ class ProviderManager:
         self.request_timeout = request_timeout
         self.routes = tuple(routes)
         self.cache = cache
-        self._prepare_images = prepare_images
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self._sleep = sleep
+        backoff = Backoff(rng or random.Random(), sleep)  # noqa: S311 - jitter, not crypto
+        self._plan = RunPlan(guards, request_timeout, prepare_images, backoff)
+        self._provider_factory = provider_factory
+        self._retention_days = retention_days
+        self.monitor = HealthMonitor(
+            self.providers.values(),  # a live view: follows replaced providers
+            guards.health,
+            interval=health_interval,
+            timeout=HEALTH_CHECK_TIMEOUT,
+        )
 
     @property
     def health(self) -> HealthBoard:
@@ -112,13 +109,13 @@ class ProviderManager:
     def _capable(self, pool: list[Provider], request: HubRequest) -> list[Provider]:
         """The providers whose model can do what ``request`` needs (images, tools)."""
         if request.needs_vision:
-            pool = [p for p in pool if p.supports_vision(self.model_for(p, request))]
+            pool = [p for p in pool if p.supports_vision(model_for(p, request))]
             if not pool:
                 raise NoCapableProviderError(
                     "No enabled provider has a vision-capable model: set a vision_model"
                 )
         if request.chat.uses_tools:
-            pool = [p for p in pool if p.traits(self.model_for(p, request)).tools]
+            pool = [p for p in pool if p.traits(model_for(p, request)).tools]
             if not pool:
                 raise NoCapableProviderError(
                     "No enabled provider has a model that can call tools: pick a tool-capable "
@@ -134,39 +131,7 @@ class ProviderManager:
             return by_match[request.tag]
         return by_match.get(capability)
 
-    def model_for(self, provider: Provider, request: HubRequest) -> str:
-        """The model ``provider`` would use for ``request``."""
-        if request.chat.model:
-            return request.chat.model
-        if request.needs_vision and provider.settings.vision_model:
-            return provider.settings.vision_model
-        return provider.resolve_model(request.chat)
-
-    def estimate_cost(self, provider: Provider, request: HubRequest) -> float:
-        """Worst-case USD cost of ``request`` on ``provider`` (images not yet counted)."""
-        chat = replace(request.chat, model=self.model_for(provider, request))
-        return self.guards.estimate(provider, chat, request.detail)
-
-    async def chat_for(
-        self,
-        provider: Provider,
-        request: HubRequest,
-        prepared: dict[str, tuple[ImageInput, ...]],
-    ) -> ChatRequest:
-        """The provider-ready chat: model resolved, images prepared for this provider type.
-
-        ``prepared`` memoises the images per provider type within one request, so a failover
-        to a provider of the same type does not decode them again.
-        """
-        chat = replace(request.chat, model=self.model_for(provider, request))
-        if not request.images:
-            return chat
-        kind = provider.settings.type
-        if kind not in prepared:
-            prepared[kind] = await self._prepare_images(request.images, kind, request.detail)
-        return replace(chat, messages=_attach_images(chat.messages, prepared[kind]))
-
-    # --- one-shot -----------------------------------------------------------------------
+    # --- requests -----------------------------------------------------------------------
     async def run(self, request: HubRequest) -> HubResponse:
         """Answer ``request``: from the cache when allowed, else from the first good provider."""
         candidates = self.candidates(request)
@@ -181,7 +146,7 @@ class ProviderManager:
             if self.guards.metrics is not None:
                 self.guards.metrics.cache_miss()
         try:
-            response = await self._run(request, candidates)
+            response = await failover.answer(self._plan, request, candidates)
         except HubError as err:
             self._observe(err.key, cached=False)
             raise
@@ -190,88 +155,75 @@ class ProviderManager:
             self.cache.put(key, response)
         return response
 
-    async def _run(self, request: HubRequest, candidates: list[Provider]) -> HubResponse:
-        run = RunState(self, request, candidates)
-        while (admitted := await run.next()) is not None:
-            ticket, timeout = admitted
-            try:
-                response = await ticket.provider.chat(ticket.chat, timeout=timeout)
-            except ProviderError as err:
-                await run.failed(ticket, err)
-                continue
-            except BaseException:
-                ticket.abandon()
-                raise
-            run.attempts.append(await ticket.succeeded(response))
-            return run.response(ticket, response)
-        raise run.exhausted()
-
-    # --- streaming ----------------------------------------------------------------------
     async def stream(self, request: HubRequest) -> AsyncIterator[StreamDelta | HubResponse]:
         """Yield the answer's deltas, then the final ``HubResponse``.
 
         Failover happens only before the first delta: once text has reached the caller, a
         failure ends the stream with its error.
         """
-        run = RunState(self, request, self.candidates(request))
-        while (admitted := await run.next()) is not None:
-            ticket, timeout = admitted
-            iterator = ticket.provider.chat_stream(ticket.chat, timeout=timeout)
-            try:
-                first = await anext(iterator, StreamDelta())
-            except ProviderError as err:
-                await run.failed(ticket, err)
-                continue
-            except BaseException:
-                ticket.abandon()
-                raise
-            async for item in self._relay(ticket, first, iterator):
-                if isinstance(item, ChatResponse):
-                    run.attempts.append(await ticket.succeeded(item))
-                    self._observe("ok", cached=False)
-                    yield run.response(ticket, item)
-                else:
-                    yield item
-            return
-        error = run.exhausted()
-        self._observe(error.key, cached=False)
-        raise error
-
-    async def _relay(
-        self, ticket: Ticket, first: StreamDelta, iterator: AsyncIterator[StreamDelta]
-    ) -> AsyncIterator[StreamDelta | ChatResponse]:
-        """Pass deltas through while collecting the whole answer for the final response."""
-        parts: list[str] = []
-        calls: list[ToolCall] = []
-        usage, finish, model = Usage(), None, ticket.chat.model
-        delta: StreamDelta | None = first
+        candidates = self.candidates(request)
         try:
-            while delta is not None:
-                model = delta.model or model
-                if delta.text or delta.tool_calls:
-                    parts.append(delta.text)
-                    calls.extend(delta.tool_calls)
-                    yield replace(delta, provider=ticket.provider.name, model=model)
-                usage = delta.usage or usage
-                finish = delta.finish_reason or finish
-                delta = await anext(iterator, None)
-        except ProviderError as err:
-            await ticket.failed(err)
+            async for item in failover.stream(self._plan, request, candidates):
+                if isinstance(item, HubResponse):
+                    self._observe("ok", cached=False)
+                yield item
+        except HubError as err:
             self._observe(err.key, cached=False)
             raise
-        except BaseException:
-            ticket.abandon()
-            raise
-        yield ChatResponse(
-            text="".join(parts),
-            model=model,
-            usage=usage,
-            latency_ms=ticket.latency_ms,
-            finish_reason=finish or FinishReason.STOP,
-            tool_calls=tuple(calls),
+
+    def _observe(self, outcome: str, *, cached: bool) -> None:
+        if self.guards.metrics is not None:
+            self.guards.metrics.observe_request(outcome, cached)
+
+    # --- façade: what handlers and the application read ---------------------------------
+    def status(self) -> HubStatus:
+        """Every provider's state and the overall status."""
+        return hub_status(self.guards, list(self.providers.values()))
+
+    def configured(self) -> tuple[ProviderSettings, ...]:
+        """Every provider's settings, in configuration order."""
+        return tuple(p.settings for p in self.providers.values())
+
+    def provider_settings(self, name: str) -> ProviderSettings:
+        """The settings of provider ``name``; ``NotFoundError`` when there is none."""
+        return self._provider(name).settings
+
+    async def models(self) -> ModelListing:
+        """The models every enabled provider offers (asked live, concurrently)."""
+        return await list_models(list(self.providers.values()), MODELS_TIMEOUT)
+
+    async def usage(self, since: float | None = None, until: float | None = None) -> UsageOverview:
+        """Ledger figures for ``[since, until)`` (default this UTC month) and budget state."""
+        return await usage_overview(
+            self.guards.ledger, self.guards.budgets, self.guards.wall_clock(), since, until
         )
 
-    # --- configuration ------------------------------------------------------------------
+    def metrics_exposition(self) -> tuple[bytes, str] | None:
+        """The Prometheus exposition with fresh state gauges; None for a hub without metrics."""
+        registry = self.guards.metrics
+        if registry is None:
+            return None
+        publish_state(self.guards, list(self.providers), registry)
+        return registry.render()
+
+    # --- façade: keys -------------------------------------------------------------------
+    async def use_key(self, name: str, key: Secret) -> ProviderSettings:
+        """Rebuild provider ``name`` with ``key`` and route to it from now on."""
+        rebuilt = self._provider_factory(replace(self.provider_settings(name), api_key=key))
+        await self.replace_provider(rebuilt)
+        return rebuilt.settings
+
+    async def test_key(self, name: str, key: Secret | None = None) -> KeyCheck:
+        """Check ``key`` (default: the key in use) live against provider ``name``."""
+        provider = self._provider(name)
+        if key is None:
+            return await check_key(provider, KEY_CHECK_TIMEOUT)
+        probe = self._provider_factory(replace(provider.settings, api_key=key))
+        try:
+            return await check_key(probe, KEY_CHECK_TIMEOUT)
+        finally:
+            await probe.close()
+
     async def replace_provider(self, provider: Provider) -> None:
         """Swap in a rebuilt provider (e.g. after its key changed) and close the old one."""
         old = self.providers[provider.name]
@@ -282,31 +234,30 @@ class ProviderManager:
         )
         await old.close()
 
-    def _observe(self, outcome: str, *, cached: bool) -> None:
-        if self.guards.metrics is not None:
-            self.guards.metrics.observe_request(outcome, cached)
+    def _provider(self, name: str) -> Provider:
+        provider = self.providers.get(name)
+        if provider is None:
+            raise NotFoundError(f"No provider named {name!r}")
+        return provider
 
-    async def backoff(self, tries: int, remaining: float) -> None:
-        """Full-jitter exponential backoff before calling the same provider again."""
-        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, tries - 1))
-        await self._sleep(min(self._rng.uniform(0, ceiling), max(0.0, remaining)))
+    # --- façade: lifecycle --------------------------------------------------------------
+    async def open(self, *, monitor: bool = True) -> None:
+        """Open the ledger, load the budgets' spend from it, purge old rows, start checks."""
+        ledger = self.guards.ledger
+        if ledger is not None:
+            await ledger.open()
+            await self.guards.budgets.load(ledger)
+            await ledger.purge_expired(self._retention_days)
+        if monitor:
+            self.monitor.start()
+
+    async def check_health(self) -> dict[str, HealthStatus]:
+        """Check every enabled provider now (as the monitor's rounds do) and record it."""
+        return await self.monitor.check_now()
 
     async def close(self) -> None:
-        """Close every provider's SDK client."""
+        """Stop the health checks, close every provider's SDK client, then the ledger."""
+        await self.monitor.stop()
         await asyncio.gather(*(p.close() for p in self.providers.values()))
-
-
-BACKOFF_BASE = 0.25
-BACKOFF_CAP = 4.0
-
-
-def _attach_images(
-    messages: tuple[Message, ...], images: tuple[ImageInput, ...]
-) -> tuple[Message, ...]:
-    """Put the images on the last user message (the question they belong to)."""
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if message.role is Role.USER:
-            updated = replace(message, images=message.images + images)
-            return (*messages[:index], updated, *messages[index + 1 :])
-    return (*messages, Message(role=Role.USER, content="", images=images))
+        if self.guards.ledger is not None:
+            await self.guards.ledger.close()

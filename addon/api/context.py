@@ -9,7 +9,6 @@ from pathlib import Path
 from aiohttp import web
 
 from addon.manager import ProviderManager
-from addon.routing.monitor import HealthMonitor
 from addon.settings import Secret, Settings
 from addon.startup import Credentials
 
@@ -34,7 +33,6 @@ class HubContext:
     trusted_ingress: tuple[str, ...] = ("172.30.32.2",)
     credentials: Credentials | None = None
     supervisor: SupervisorLink | None = None
-    monitor: HealthMonitor | None = None
     started_at: float = field(default_factory=time.time)
 
     @property

@@ -6,8 +6,7 @@ Keys are accepted, never returned: responses show them masked (``sk-…abcd``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any, Final
+from typing import Any
 
 import voluptuous as vol
 from aiohttp import web
@@ -16,32 +15,12 @@ from addon.api.body import read_json
 from addon.api.context import HubContext, hub
 from addon.api.envelope import endpoint
 from addon.api.schemas import validate_object
-from addon.errors import (
-    HubError,
-    InvalidRequestError,
-    NotFoundError,
-    ProviderAuthError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderRateLimitError,
-    ProviderTimeoutError,
-)
-from addon.providers import create_provider
-from addon.providers.base import Provider
+from addon.errors import HubError, InvalidRequestError, NotFoundError
 from addon.settings import Secret
 from addon.startup import Credentials, rotate_api_token
 
-TEST_TIMEOUT: Final = 15.0
 KEY_SCHEMA = vol.Schema({vol.Required("api_key"): vol.All(str, vol.Strip, vol.Length(min=1))})
 TEST_SCHEMA = vol.Schema({vol.Optional("api_key"): vol.All(str, vol.Strip, vol.Length(min=1))})
-
-
-def _provider(context: HubContext, request: web.Request) -> Provider:
-    name = request.match_info["name"]
-    provider = context.manager.providers.get(name)
-    if provider is None:
-        raise NotFoundError(f"No provider named {name!r}")
-    return provider
 
 
 def _credentials(context: HubContext) -> Credentials:
@@ -50,35 +29,29 @@ def _credentials(context: HubContext) -> Credentials:
     return context.credentials
 
 
-async def _rebuild(context: HubContext, provider: Provider, key: Secret) -> Provider:
-    rebuilt = create_provider(replace(provider.settings, api_key=key))
-    await context.manager.replace_provider(rebuilt)
-    return rebuilt
-
-
 @endpoint
 async def put_credentials(request: web.Request) -> Mapping[str, Any]:
     """Store a provider's API key (encrypted) and start using it."""
     context = hub(request)
-    provider = _provider(context, request)
+    name = context.manager.provider_settings(request.match_info["name"]).name
     key = validate_object(KEY_SCHEMA, await read_json(request))["api_key"]
-    await _credentials(context).store.set(provider.name, key)
-    rebuilt = await _rebuild(context, provider, Secret(key))
-    return {"name": rebuilt.name, "api_key": rebuilt.settings.api_key.masked()}
+    await _credentials(context).store.set(name, key)
+    settings = await context.manager.use_key(name, Secret(key))
+    return {"name": name, "api_key": settings.api_key.masked()}
 
 
 @endpoint
 async def delete_credentials(request: web.Request) -> Mapping[str, Any]:
     """Remove a provider's stored key; the provider keeps only what the options give it."""
     context = hub(request)
-    provider = _provider(context, request)
+    name = context.manager.provider_settings(request.match_info["name"]).name
     credentials = _credentials(context)
-    if not await credentials.store.delete(provider.name):
-        raise NotFoundError(f"No stored key for provider {provider.name!r}")
-    configured = context.settings.provider(provider.name)
+    if not await credentials.store.delete(name):
+        raise NotFoundError(f"No stored key for provider {name!r}")
+    configured = context.settings.provider(name)
     option_key = configured.api_key if configured else Secret("")
-    await _rebuild(context, provider, option_key)
-    return {"name": provider.name, "api_key": option_key.masked() or None}
+    await context.manager.use_key(name, option_key)
+    return {"name": name, "api_key": option_key.masked() or None}
 
 
 @endpoint
@@ -88,31 +61,11 @@ async def test_credentials(request: web.Request) -> Mapping[str, Any]:
     With ``{"api_key": ...}`` in the body the candidate key is tested without being stored.
     """
     context = hub(request)
-    provider = _provider(context, request)
+    name = context.manager.provider_settings(request.match_info["name"]).name
     body = await read_json(request) if request.body_exists else {}
     candidate = validate_object(TEST_SCHEMA, body).get("api_key")
-    probe = provider
-    if candidate is not None:
-        probe = create_provider(replace(provider.settings, api_key=Secret(candidate)))
-    try:
-        await probe.validate_credentials(timeout=TEST_TIMEOUT)
-        result, message = "valid", f"{provider.name} accepted the key"
-    except ProviderError as err:
-        result, message = _test_outcome(err), err.message
-    finally:
-        if probe is not provider:
-            await probe.close()
-    return {"name": provider.name, "result": result, "message": message}
-
-
-def _test_outcome(err: ProviderError) -> str:
-    if isinstance(err, ProviderAuthError):
-        return "invalid"
-    if isinstance(err, ProviderRateLimitError):
-        return "rate_limited"
-    if isinstance(err, ProviderConnectionError | ProviderTimeoutError):
-        return "unreachable"
-    return "error"
+    key = Secret(candidate) if candidate is not None else None
+    return (await context.manager.test_key(name, key)).to_dict()
 
 
 @endpoint

@@ -7,7 +7,6 @@ Links are relative so they work under the ingress path prefix.
 
 from __future__ import annotations
 
-import time
 from html import escape
 from importlib import resources
 from typing import Any, Final
@@ -16,8 +15,7 @@ from aiohttp import web
 
 from addon import __version__
 from addon.api.context import HubContext, hub
-from addon.api.status import overall_status, provider_state
-from addon.api.usage import current_usage
+from addon.hub_status import HubStatus
 
 REFRESH_SECONDS: Final = 30
 STYLESHEET: Final = resources.files("addon") / "web" / "style.css"
@@ -26,8 +24,8 @@ STYLESHEET: Final = resources.files("addon") / "web" / "style.css"
 async def page(request: web.Request) -> web.Response:
     """``GET /``: providers, today's and this month's usage, and the budgets."""
     context = hub(request)
-    summary = await current_usage(context, time.time())
-    body = _document(context, summary)
+    summary = (await context.manager.usage()).summary()
+    body = _document(context, context.manager.status(), summary)
     return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
@@ -36,8 +34,8 @@ async def stylesheet(request: web.Request) -> web.Response:
     return web.Response(text=STYLESHEET.read_text(encoding="utf-8"), content_type="text/css")
 
 
-def _document(context: HubContext, summary: dict[str, Any]) -> str:
-    status = overall_status(context)
+def _document(context: HubContext, hub_status: HubStatus, summary: dict[str, Any]) -> str:
+    status = hub_status.status
     notices = "".join(f"<li>{escape(n)}</li>" for n in context.notices)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -48,7 +46,7 @@ def _document(context: HubContext, summary: dict[str, Any]) -> str:
 <p>Status: <span class="state status-{escape(status)}">{escape(status)}</span>
 <span class="muted">· version {escape(__version__)}</span></p>
 {f'<ul class="notices">{notices}</ul>' if notices else ""}
-<h2>Providers</h2>{_providers(context)}
+<h2>Providers</h2>{_providers(hub_status)}
 <h2>Usage</h2>{_usage(summary)}
 <h2>Budgets</h2>{_budgets(summary["budget"])}
 <p class="muted">API: <a href="api/v1/openapi.json">OpenAPI document</a> ·
@@ -57,17 +55,16 @@ def _document(context: HubContext, summary: dict[str, Any]) -> str:
 """
 
 
-def _providers(context: HubContext) -> str:
+def _providers(hub_status: HubStatus) -> str:
     rows = []
-    for provider in context.manager.providers.values():
-        health = context.manager.health.get(provider.name)
-        state = provider_state(context, provider)
-        latency = "&ndash;" if health.latency_ms is None else f"{health.latency_ms:.0f} ms"
+    for provider in hub_status.providers:
+        state = provider.state
+        latency = "&ndash;" if provider.latency_ms is None else f"{provider.latency_ms:.0f} ms"
         rows.append(
             _row(
                 escape(provider.name),
-                escape(provider.settings.type),
-                escape(provider.settings.model),
+                escape(provider.type),
+                escape(provider.model),
                 f'<span class="state state-{escape(state)}">{escape(state.replace("_", " "))}'
                 "</span>",
                 latency,

@@ -40,7 +40,7 @@ from addon.errors import (
     PayloadTooLargeError,
 )
 from addon.models import HubResponse, StreamDelta
-from addon.providers.base import Provider
+from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -144,7 +144,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     """Answer an OpenAI chat-completions request (JSON, or SSE with ``stream: true``)."""
     data = validate_completion(await read_json(request))
     manager = hub(request).manager
-    completion = to_completion_request(data, request_id(request), manager.providers.keys())
+    names = [settings.name for settings in manager.configured()]
+    completion = to_completion_request(data, request_id(request), names)
     if completion.stream:
         return await stream_chunks(request, completion)
     response = await manager.run(completion.hub_request)
@@ -317,15 +318,15 @@ async def models(request: web.Request) -> web.StreamResponse:
     context = hub(request)
     created = int(context.started_at)
     rows = [_model_row(AUTO_MODEL, OWNER, created)]
-    for provider in context.manager.providers.values():
-        if provider.settings.enabled:
+    for provider in context.manager.configured():
+        if provider.enabled:
             rows.extend(_model_row(i, provider.name, created) for i in provider_model_ids(provider))
     return web.json_response({"object": "list", "data": rows})
 
 
-def provider_model_ids(provider: Provider) -> list[str]:
+def provider_model_ids(provider: ProviderSettings) -> list[str]:
     """``<provider>/<model>`` for the model and the vision model (once when they are equal)."""
-    names = [provider.settings.model, provider.settings.vision_model]
+    names = [provider.model, provider.vision_model]
     unique = dict.fromkeys(name for name in names if name)
     return [model_id(provider.name, name) for name in unique]
 

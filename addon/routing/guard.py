@@ -66,12 +66,6 @@ class Guards:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
 
-    def estimate(self, provider: Provider, chat: ChatRequest, detail: str | None) -> float:
-        """Worst-case USD cost of ``chat`` on ``provider`` (for budgets and the cost strategy)."""
-        price = self.pricing.price(provider.settings, chat.model)
-        tokens_in = estimate_input_tokens(chat, provider.settings.type, detail)
-        return worst_case(price, tokens_in, output_cap(chat, provider.traits(chat.model)))
-
     async def record_cached(self, request: HubRequest, provider: str, model: str) -> None:
         """Ledger a cache hit: the request counts, it costs nothing and used no tokens."""
         if self.metrics is not None:

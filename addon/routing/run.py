@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections import Counter, deque
-from typing import TYPE_CHECKING, Final
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final
 
 from addon.errors import (
     AllProvidersFailedError,
@@ -17,32 +21,55 @@ from addon.errors import (
     RateLimitedError,
     UpstreamTimeoutError,
 )
-from addon.models import Attempt, ChatResponse, HubRequest, HubResponse, ImageInput
+from addon.models import Attempt, ChatResponse, HubRequest, HubResponse
 from addon.providers.base import Provider
-from addon.routing.guard import ProviderSkipped, Ticket
-
-if TYPE_CHECKING:
-    from addon.manager import ProviderManager
+from addon.routing.guard import Guards, ProviderSkipped, Ticket
+from addon.routing.prepare import CallPreparer, ImagePreparer
 
 MIN_ATTEMPTS: Final = 3
 """Calls one request may make: at least this many, or one per candidate when there are more."""
+BACKOFF_BASE: Final = 0.25
+BACKOFF_CAP: Final = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Full-jitter exponential backoff before calling the same provider again."""
+
+    rng: random.Random
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    base: float = BACKOFF_BASE
+    cap: float = BACKOFF_CAP
+
+    async def wait(self, tries: int, remaining: float) -> None:
+        """Sleep a random share of the capped exponential step (never past ``remaining``)."""
+        ceiling = min(self.cap, self.base * 2 ** max(0, tries - 1))
+        await self.sleep(min(self.rng.uniform(0, ceiling), max(0.0, remaining)))
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What every request's walk needs: the guards, the deadline, image preparation, backoff."""
+
+    guards: Guards
+    request_timeout: float
+    prepare_images: ImagePreparer
+    backoff: Backoff
 
 
 class RunState:
     """Walks the candidates of one request under one deadline and a bounded attempt count."""
 
-    def __init__(
-        self, manager: ProviderManager, request: HubRequest, candidates: list[Provider]
-    ) -> None:
-        self._manager = manager
-        self._guards = manager.guards
+    def __init__(self, plan: RunPlan, request: HubRequest, candidates: list[Provider]) -> None:
+        self._plan = plan
+        self._guards = plan.guards
         self._request = request
         self.started = self._guards.clock()
-        self.deadline = self.started + manager.request_timeout
+        self.deadline = self.started + plan.request_timeout
         self._queue = deque(candidates)
         self._tries: Counter[str] = Counter()
         self._max_attempts = max(MIN_ATTEMPTS, len(candidates))
-        self._prepared: dict[str, tuple[ImageInput, ...]] = {}
+        self._calls = CallPreparer(request, plan.prepare_images)
         self.attempts: list[Attempt] = []
         self._errors: list[ProviderError] = []
         self._skips: list[HubError] = []
@@ -57,8 +84,8 @@ class RunState:
             if self._remaining() <= 0:
                 raise self._timed_out()
             if self._tries[provider.name]:
-                await self._manager.backoff(self._tries[provider.name], self._remaining())
-            chat = await self._manager.chat_for(provider, self._request, self._prepared)
+                await self._plan.backoff.wait(self._tries[provider.name], self._remaining())
+            chat = await self._calls.chat_for(provider)
             try:
                 ticket = await self._guards.admit(provider, chat, self._request, self._remaining())
             except ProviderSkipped as skipped:
@@ -137,7 +164,7 @@ class RunState:
 
     def _timed_out(self) -> UpstreamTimeoutError:
         return UpstreamTimeoutError(
-            f"No provider answered within {self._manager.request_timeout:g}s",
+            f"No provider answered within {self._plan.request_timeout:g}s",
             attempts=self._attempt_dicts(),
         )
 

@@ -274,9 +274,7 @@ async def happy_paths(flows: Flows) -> None:
     for path in ("/health", "/api/v1/providers", "/api/v1/models", "/api/v1/openapi.json"):
         await flows.call("GET", path)
     await flows.call("GET", "/v1/models")
-    monitor = flows.context.monitor
-    assert monitor is not None
-    await monitor.check_now()
+    await flows.context.manager.check_health()
     for instance in flows.context.manager.providers.values():
         await instance.health(timeout=5)
         await instance.list_models(timeout=5)
@@ -318,9 +316,7 @@ async def failure_flows(flows: Flows) -> None:
         await flows.chat(provider, stream=True)
         await flows.completions(provider)
         await flows.call("POST", f"/api/v1/providers/{provider}/test")
-    monitor = flows.context.monitor
-    assert monitor is not None
-    await monitor.check_now()
+    await flows.context.manager.check_health()
     for provider in PROVIDERS:
         flows.fake(provider).state.api_key = KEYS[provider]
     for fake in flows.fakes.all.values():
@@ -329,7 +325,7 @@ async def failure_flows(flows: Flows) -> None:
     await flows.chat(stream=True)
     await flows.call("POST", "/api/v1/batch", json={"requests": [{"prompt": "x"}]})
     await flows.completions("auto")
-    await monitor.check_now()
+    await flows.context.manager.check_health()
     for fake in flows.fakes.all.values():
         fake.fail_always(None)
     await refused_callers(flows)

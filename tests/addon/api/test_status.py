@@ -48,9 +48,7 @@ async def test_health_check_marks_unreachable_provider_down(
 ) -> None:
     client = await hub_client()
     await fakes.gemini.stop()
-    monitor = hub_context(client).monitor
-    assert monitor is not None
-    await monitor.check_now()
+    await hub_context(client).manager.check_health()
     body = await get_json(client, "/health")
     states = {p["name"]: p["state"] for p in body["providers"]}
     assert states == {

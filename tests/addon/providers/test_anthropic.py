@@ -31,7 +31,8 @@ from addon.models import (
     Usage,
 )
 from addon.providers import create_provider
-from addon.providers.anthropic import STRUCTURED_TOOL, AnthropicProvider, retry_after
+from addon.providers.anthropic import STRUCTURED_TOOL, AnthropicProvider
+from addon.providers.base import retry_after
 from addon.settings import ProviderSettings, Secret
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import Fault, free_port

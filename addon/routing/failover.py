@@ -1,0 +1,103 @@
+"""The attempt loop: try the candidates in order until one answers (one-shot and streaming).
+
+``RunState`` decides what to try next and accounts for each outcome; this module makes the
+calls. A stream fails over only before its first delta: once text has reached the caller, a
+failure ends the stream with its error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from addon.errors import ProviderError
+from addon.models import (
+    ChatResponse,
+    FinishReason,
+    HubRequest,
+    HubResponse,
+    StreamDelta,
+    ToolCall,
+    Usage,
+)
+from addon.providers.base import Provider
+from addon.routing.guard import Ticket
+from addon.routing.run import RunPlan, RunState
+
+
+async def answer(plan: RunPlan, request: HubRequest, candidates: list[Provider]) -> HubResponse:
+    """The first good answer among ``candidates``, or the error that explains why none came."""
+    run = RunState(plan, request, candidates)
+    while (admitted := await run.next()) is not None:
+        ticket, timeout = admitted
+        try:
+            response = await ticket.provider.chat(ticket.chat, timeout=timeout)
+        except ProviderError as err:
+            await run.failed(ticket, err)
+            continue
+        except BaseException:
+            ticket.abandon()
+            raise
+        run.attempts.append(await ticket.succeeded(response))
+        return run.response(ticket, response)
+    raise run.exhausted()
+
+
+async def stream(
+    plan: RunPlan, request: HubRequest, candidates: list[Provider]
+) -> AsyncIterator[StreamDelta | HubResponse]:
+    """Yield the answer's deltas, then the final ``HubResponse``."""
+    run = RunState(plan, request, candidates)
+    while (admitted := await run.next()) is not None:
+        ticket, timeout = admitted
+        iterator = ticket.provider.chat_stream(ticket.chat, timeout=timeout)
+        try:
+            first = await anext(iterator, StreamDelta())
+        except ProviderError as err:
+            await run.failed(ticket, err)
+            continue
+        except BaseException:
+            ticket.abandon()
+            raise
+        async for item in _relay(ticket, first, iterator):
+            if isinstance(item, ChatResponse):
+                run.attempts.append(await ticket.succeeded(item))
+                yield run.response(ticket, item)
+            else:
+                yield item
+        return
+    raise run.exhausted()
+
+
+async def _relay(
+    ticket: Ticket, first: StreamDelta, iterator: AsyncIterator[StreamDelta]
+) -> AsyncIterator[StreamDelta | ChatResponse]:
+    """Pass deltas through while collecting the whole answer for the final response."""
+    parts: list[str] = []
+    calls: list[ToolCall] = []
+    usage, finish, model = Usage(), None, ticket.chat.model
+    delta: StreamDelta | None = first
+    try:
+        while delta is not None:
+            model = delta.model or model
+            if delta.text or delta.tool_calls:
+                parts.append(delta.text)
+                calls.extend(delta.tool_calls)
+                yield replace(delta, provider=ticket.provider.name, model=model)
+            usage = delta.usage or usage
+            finish = delta.finish_reason or finish
+            delta = await anext(iterator, None)
+    except ProviderError as err:
+        await ticket.failed(err)
+        raise
+    except BaseException:
+        ticket.abandon()
+        raise
+    yield ChatResponse(
+        text="".join(parts),
+        model=model,
+        usage=usage,
+        latency_ms=ticket.latency_ms,
+        finish_reason=finish or FinishReason.STOP,
+        tool_calls=tuple(calls),
+    )
