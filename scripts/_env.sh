@@ -23,7 +23,7 @@ ensure_venv() {  # ensure_venv DIR REQUIREMENTS
     "$(find_python)" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   fi
-  stamp="$venv/.installed-$(cat "$requirements" requirements*.txt 2>/dev/null | sha256sum | cut -c1-16)"
+  stamp="$venv/.installed-$(cat "$requirements" requirements*.txt constraints/*.txt 2>/dev/null | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
     rm -f "$venv"/.installed-*
