@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -36,10 +37,13 @@ from addon.models import (
     Role,
     StreamDelta,
     ToolCall,
+    ToolChoice,
+    ToolChoiceMode,
     ToolSpec,
     Usage,
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
+from addon.providers.tooling import object_schema, vendor_id
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +54,15 @@ STRUCTURED_TOOL_DESCRIPTION: Final = (
 )
 FALLBACK_MAX_TOKENS: Final = 4096
 IMAGE_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+# tool_use ids must match this; ids from other vendors are mapped (see ``wire_call_id``).
+TOOL_USE_ID: Final = re.compile(r"[a-zA-Z0-9_-]+")
+MAX_TOOL_USE_ID: Final = 64
+_CHOICE_TYPES: Final[Mapping[ToolChoiceMode, str]] = {
+    ToolChoiceMode.AUTO: "auto",
+    ToolChoiceMode.NONE: "none",
+    ToolChoiceMode.REQUIRED: "any",
+    ToolChoiceMode.TOOL: "tool",
+}
 
 STOP_REASONS: Final[Mapping[str, FinishReason]] = {
     "end_turn": FinishReason.STOP,
@@ -101,9 +114,9 @@ class AnthropicProvider(BaseProvider):
         state = _StreamState(structured=request.json_schema is not None)
         async with stream:
             async for event in stream:
-                piece = state.feed(event)
-                if piece:
-                    yield StreamDelta(text=piece)
+                delta = state.feed(event)
+                if delta is not None:
+                    yield delta
         yield state.final()
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
@@ -147,16 +160,19 @@ class AnthropicProvider(BaseProvider):
             params["system"] = request.system_prompt
         if request.stop:
             params["stop_sequences"] = list(request.stop)
-        tools = [tool_definition(tool) for tool in request.tools]
+        tools = [tool_definition(tool, f"tools[{i}]") for i, tool in enumerate(request.tools)]
+        choice = tool_choice(request.tool_choice, request.parallel_tool_calls) if tools else None
         if request.json_schema is not None:
             if not traits.json_schema:
                 raise ProviderBadRequestError(
                     f"Model {model!r} on {self.name} cannot give structured output"
                 )
             tools.append(structured_tool(request.json_schema))
-            params["tool_choice"] = {"type": "tool", "name": STRUCTURED_TOOL}
+            choice = {"type": "tool", "name": STRUCTURED_TOOL}
         if tools:
             params["tools"] = tools
+        if choice is not None:
+            params["tool_choice"] = choice
         if request.temperature is not None:
             if traits.temperature:
                 params["extra_body"] = {"temperature": request.temperature}
@@ -219,19 +235,33 @@ def content_blocks(message: Message) -> list[dict[str, Any]]:
     if message.role is Role.TOOL:
         if not message.tool_call_id:
             raise ProviderBadRequestError("A tool result needs the id of its tool call")
-        return [
-            {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.content}
-        ]
+        result: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": wire_call_id(message.tool_call_id),
+        }
+        if message.content:  # an empty text block is refused; no content is allowed
+            result["content"] = message.content
+        return [result]
     blocks: list[dict[str, Any]] = []
     if message.role is Role.USER:
         blocks.extend(image_block(image.data, image.mime_type) for image in message.images)
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     blocks.extend(
-        {"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)}
+        {
+            "type": "tool_use",
+            "id": wire_call_id(call.id),
+            "name": call.name,
+            "input": dict(call.arguments),
+        }
         for call in message.tool_calls
     )
     return blocks
+
+
+def wire_call_id(call_id: str) -> str:
+    """A ``tool_use`` id Anthropic accepts: ids from other vendors may hold other characters."""
+    return vendor_id(call_id, allowed=TOOL_USE_ID, max_length=MAX_TOOL_USE_ID, prefix="toolu_")
 
 
 def image_block(data: bytes, mime_type: str) -> dict[str, Any]:
@@ -248,13 +278,28 @@ def image_block(data: bytes, mime_type: str) -> dict[str, Any]:
     }
 
 
-def tool_definition(tool: ToolSpec) -> dict[str, Any]:
+def tool_definition(tool: ToolSpec, where: str = "tools") -> dict[str, Any]:
     """A client tool definition (``input_schema`` must be an object schema)."""
-    schema = dict(tool.parameters) or {"type": "object", "properties": {}}
-    definition: dict[str, Any] = {"name": tool.name, "input_schema": schema}
+    definition: dict[str, Any] = {
+        "name": tool.name,
+        "input_schema": object_schema(tool, where=where),
+    }
     if tool.description:
         definition["description"] = tool.description
     return definition
+
+
+def tool_choice(choice: ToolChoice | None, parallel: bool | None) -> dict[str, Any] | None:
+    """``tool_choice`` in Anthropic's words; None when the caller asked for nothing."""
+    if choice is None and parallel is not False:
+        return None
+    mode = choice.mode if choice is not None else ToolChoiceMode.AUTO
+    wire: dict[str, Any] = {"type": _CHOICE_TYPES[mode]}
+    if mode is ToolChoiceMode.TOOL and choice is not None:
+        wire["name"] = choice.name
+    if parallel is False and mode is not ToolChoiceMode.NONE:
+        wire["disable_parallel_tool_use"] = True
+    return wire
 
 
 def structured_tool(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -328,25 +373,47 @@ class _StreamState:
     stop_reason: str | None = None
     stopped: bool = False
     answer_blocks: set[int] = field(default_factory=set)
+    calls: dict[int, tuple[str, str, list[str]]] = field(default_factory=dict)
 
-    def feed(self, event: Any) -> str:
-        """Take one event; return the text it adds (may be empty)."""
+    def feed(self, event: Any) -> StreamDelta | None:
+        """Take one event; return the delta it completes (text, or a whole tool call)."""
         kind = event.type
         if kind == "message_start":
             self.model = event.message.model
             self.input_tokens = _usage(event.message.usage).input_tokens
             self.output_tokens = event.message.usage.output_tokens
         elif kind == "content_block_start":
-            block = event.content_block
-            if self.structured and block.type == "tool_use" and block.name == STRUCTURED_TOOL:
-                self.answer_blocks.add(event.index)
+            self._start(event.index, event.content_block)
         elif kind == "content_block_delta":
-            return self._piece(event)
+            piece = self._piece(event)
+            return StreamDelta(text=piece) if piece else None
+        elif kind == "content_block_stop" and event.index in self.calls:
+            return StreamDelta(tool_calls=(self._call(event.index),))
         elif kind == "message_delta":
             self._delta(event)
         elif kind == "message_stop":
             self.stopped = True
-        return ""
+        return None
+
+    def _start(self, index: int, block: Any) -> None:
+        if block.type != "tool_use":
+            return
+        if self.structured and block.name == STRUCTURED_TOOL:
+            self.answer_blocks.add(index)
+        else:
+            self.calls[index] = (block.id, block.name, [])
+
+    def _call(self, index: int) -> ToolCall:
+        """The tool call of a finished ``tool_use`` block (its input came in JSON fragments)."""
+        call_id, name, fragments = self.calls.pop(index)
+        text = "".join(fragments)
+        try:
+            arguments = json.loads(text) if text else {}
+        except ValueError as err:
+            raise ProviderResponseError("Anthropic streamed tool input that is not JSON") from err
+        if not isinstance(arguments, dict):
+            raise ProviderResponseError("Anthropic streamed tool input that is not an object")
+        return ToolCall(id=call_id, name=name, arguments=arguments)
 
     def final(self) -> StreamDelta:
         """The last delta: finish reason, usage and the model as the vendor reported it."""
@@ -362,7 +429,9 @@ class _StreamState:
         delta = event.delta
         if delta.type == "text_delta":
             return str(delta.text)
-        if delta.type == "input_json_delta" and event.index in self.answer_blocks:
+        if delta.type == "input_json_delta" and event.index in self.calls:
+            self.calls[event.index][2].append(str(delta.partial_json))
+        elif delta.type == "input_json_delta" and event.index in self.answer_blocks:
             # The structured answer streams as the forced tool's JSON input.
             return str(delta.partial_json)
         return ""

@@ -36,7 +36,16 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from tests.fakes.anthropic_tools import (
+    choice_problem,
+    history_problem,
+    legacy_plans,
+    name_problem,
+    planned_calls,
+    tool_use_blocks,
+)
 from tests.fakes.base import FakeServer, Fault, Reply
+from tests.fakes.tools import ToolPlan
 
 API_VERSION_HEADER: Final = "anthropic-version"
 DEFAULT_PAGE_SIZE: Final = 20
@@ -178,7 +187,8 @@ class FakeAnthropic(FakeServer):
     def _message(self, body: Mapping[str, Any], model: str) -> dict[str, Any]:
         """The full Message object answering ``body``."""
         reply = self.state.reply
-        content, stop_reason, stop_sequence = _content(body, reply, self.tool_uses)
+        script = [*legacy_plans(self.tool_uses), *self.state.tool_script]
+        content, stop_reason, stop_sequence = _content(body, reply, script)
         output_tokens = reply.output_tokens + reply.thinking_tokens
         max_tokens = int(body["max_tokens"])
         if output_tokens > max_tokens and stop_reason != "tool_use":
@@ -371,6 +381,16 @@ def validate_message_request(body: Mapping[str, Any]) -> None:
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
         raise RefusedError("stop_sequences: Input should be a valid list of strings")
     _validate_tools(body.get("tools", []), body.get("tool_choice"))
+    _validate_tool_use(body)
+
+
+def _validate_tool_use(body: Mapping[str, Any]) -> None:
+    """Tool names, the tool choice and results against calls (``anthropic_tools``)."""
+    names = (name_problem(i, t) for i, t in enumerate(body.get("tools", [])))
+    problem = next((p for p in names if p), None)
+    problem = problem or choice_problem(body) or history_problem(body["messages"])
+    if problem is not None:
+        raise RefusedError(problem)
 
 
 def _validate_message(path: str, message: Any) -> None:
@@ -445,20 +465,17 @@ def _validate_tools(tools: Any, tool_choice: Any) -> None:
 
 # --- answers ----------------------------------------------------------------------------
 def _content(
-    body: Mapping[str, Any], reply: Reply, tool_uses: list[tuple[str, dict[str, Any]]]
+    body: Mapping[str, Any], reply: Reply, script: list[ToolPlan]
 ) -> tuple[list[dict[str, Any]], str, Any]:
     """Content blocks, stop reason and matched stop sequence for a successful answer."""
     choice = body.get("tool_choice")
     tools = body.get("tools", [])
-    if isinstance(choice, dict) and choice.get("type") == "tool":
-        tool = next(t for t in tools if t["name"] == choice["name"])
+    forced = choice.get("name") if isinstance(choice, dict) and choice["type"] == "tool" else None
+    if forced is not None and all(plan.name != forced for plan in script):
+        # Forced without a scripted call (e.g. structured output): the input from the reply.
+        tool = next(t for t in tools if t["name"] == forced)
         return _forced_tool_content(tool, reply)
-    offered = {tool["name"] for tool in tools}
-    calls = [
-        {"type": "tool_use", "id": f"toolu_fake{i:04d}", "name": name, "input": tool_input}
-        for i, (name, tool_input) in enumerate(tool_uses, start=1)
-        if name in offered
-    ]
+    calls = tool_use_blocks(planned_calls(body, script))
     if calls:
         return calls, "tool_use", None
     text, matched = _apply_stop_sequences(reply.text, body.get("stop_sequences", []))

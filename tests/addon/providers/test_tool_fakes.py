@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import FakeServer
 from tests.fakes.openai import FakeOpenAI
 
@@ -73,8 +74,13 @@ async def openai_fake() -> AsyncIterator[FakeServer]:
     await fake.stop()
 
 
-async def post(url: str, body: Mapping[str, Any]) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+async def post(
+    url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers=headers) as response,
+    ):
         return response.status, await response.json()
 
 
@@ -97,3 +103,90 @@ async def test_openai_fake_accepts_a_complete_round_trip(openai_fake: FakeServer
 
     assert status == 200
     assert answer["choices"][0]["finish_reason"] == "stop"
+
+
+# --- Anthropic ----------------------------------------------------------------------------
+ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01", "x-api-key": "k"}
+A_TOOL = {"name": "turn_on", "input_schema": {"type": "object"}}
+A_USE = {"type": "tool_use", "id": "toolu_1", "name": "turn_on", "input": {}}
+A_RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}
+A_USER = {"role": "user", "content": "Porch light on"}
+
+
+def anthropic_body(*messages: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"model": "claude-haiku-4-5", "max_tokens": 100, "messages": list(messages), **fields}
+
+
+ANTHROPIC_REFUSALS = [
+    pytest.param(
+        anthropic_body(A_USER, {"role": "user", "content": [A_RESULT]}),
+        "unexpected `tool_use_id` found in `tool_result` blocks: toolu_1",
+        id="result-without-call",
+    ),
+    pytest.param(
+        anthropic_body(A_USER, {"role": "assistant", "content": [A_USE]}, A_USER),
+        "`tool_use` ids were found without `tool_result` blocks immediately after: toolu_1",
+        id="call-without-result",
+    ),
+    pytest.param(
+        anthropic_body(
+            A_USER,
+            {"role": "assistant", "content": [{**A_USE, "id": "functions.turn_on:0"}]},
+            {"role": "user", "content": [{**A_RESULT, "tool_use_id": "functions.turn_on:0"}]},
+        ),
+        "String should match pattern '^[a-zA-Z0-9_-]+$'",
+        id="id-pattern",
+    ),
+    pytest.param(
+        anthropic_body(A_USER, tool_choice={"type": "any"}),
+        "tool_choice may only be specified while providing tools",
+        id="choice-alone",
+    ),
+    pytest.param(
+        anthropic_body(A_USER, tools=[{**A_TOOL, "name": "turn on"}]),
+        "String should match pattern",
+        id="bad-name",
+    ),
+    pytest.param(
+        anthropic_body(A_USER, tools=[{**A_TOOL, "input_schema": {"type": "array"}}]),
+        "input_schema.type: Input should be 'object'",
+        id="not-object",
+    ),
+    pytest.param(
+        anthropic_body(A_USER, tools=[A_TOOL], tool_choice={"type": "tool", "name": "nope"}),
+        "Tool 'nope' not found",
+        id="unknown-forced-tool",
+    ),
+]
+
+
+@pytest.fixture
+async def anthropic_fake() -> AsyncIterator[FakeServer]:
+    fake = await FakeAnthropic().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.mark.parametrize(("body", "says"), ANTHROPIC_REFUSALS)
+async def test_anthropic_fake_refuses_like_anthropic(
+    anthropic_fake: FakeServer, body: dict[str, Any], says: str
+) -> None:
+    status, answer = await post(f"{anthropic_fake.url}/v1/messages", body, ANTHROPIC_HEADERS)
+
+    assert status == 400
+    assert answer["error"]["type"] == "invalid_request_error"
+    assert says in answer["error"]["message"]
+
+
+async def test_anthropic_fake_accepts_a_complete_round_trip(anthropic_fake: FakeServer) -> None:
+    body = anthropic_body(
+        A_USER,
+        {"role": "assistant", "content": [A_USE]},
+        {"role": "user", "content": [A_RESULT]},
+        tools=[A_TOOL],
+    )
+
+    status, answer = await post(f"{anthropic_fake.url}/v1/messages", body, ANTHROPIC_HEADERS)
+
+    assert status == 200
+    assert answer["stop_reason"] == "end_turn"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from addon.settings import ProviderSettings, Secret
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import FakeServer, RecordedRequest
 from tests.fakes.openai import FakeOpenAI
 
@@ -27,7 +28,7 @@ class ToolVendor:
     make_fake: Callable[[], FakeServer]
     settings: Callable[[FakeServer], ProviderSettings]
     model: str
-    no_tools_model: str
+    no_tools_model: str | None  # None: every model of the vendor calls tools
     is_generation: Callable[[RecordedRequest], bool]
     wire_choice: Callable[[Mapping[str, Any]], WireChoice | None]
     wire_parallel: Callable[[Mapping[str, Any]], bool | None]
@@ -100,4 +101,43 @@ COMPATIBLE = ToolVendor(
     wire_parallel=_openai_parallel,
 )
 
-VENDORS: tuple[ToolVendor, ...] = (OPENAI, COMPATIBLE)
+
+# --- Anthropic --------------------------------------------------------------------------
+ANTHROPIC_KEY = "sk-ant-tools0123456789"
+_ANTHROPIC_CHOICES = {"auto": "auto", "none": "none", "any": "required", "tool": "tool"}
+
+
+def _anthropic_settings(fake: FakeServer) -> ProviderSettings:
+    return ProviderSettings(
+        name="claude",
+        type="anthropic",
+        model="claude-haiku-4-5",
+        api_key=Secret(ANTHROPIC_KEY),
+        base_url=fake.url,
+    )
+
+
+def _anthropic_choice(body: Mapping[str, Any]) -> WireChoice | None:
+    choice = body.get("tool_choice")
+    if choice is None:
+        return None
+    return (_ANTHROPIC_CHOICES[choice["type"]], choice.get("name"))
+
+
+def _anthropic_parallel(body: Mapping[str, Any]) -> bool | None:
+    disabled = (body.get("tool_choice") or {}).get("disable_parallel_tool_use")
+    return None if disabled is None else not disabled
+
+
+ANTHROPIC = ToolVendor(
+    id="anthropic",
+    make_fake=lambda: FakeAnthropic(api_key=ANTHROPIC_KEY),
+    settings=_anthropic_settings,
+    model="claude-haiku-4-5",
+    no_tools_model=None,
+    is_generation=lambda request: request.path == "/v1/messages",
+    wire_choice=_anthropic_choice,
+    wire_parallel=_anthropic_parallel,
+)
+
+VENDORS: tuple[ToolVendor, ...] = (OPENAI, COMPATIBLE, ANTHROPIC)
