@@ -196,7 +196,7 @@ class AnthropicProvider(BaseProvider):
     def _map_status(self, err: anthropic.APIStatusError) -> ProviderError:
         kind = err.type or ""
         status = err.status_code
-        detail = err.api_message or f"HTTP {status}"
+        detail = self.without_key(err.api_message or f"HTTP {status}")
         if kind in _AUTH_TYPES or status in (401, 403):
             return ProviderAuthError(f"{self.name} rejected the API key: {detail}")
         if kind in _RATE_TYPES or status in (429, 503, 529):

@@ -184,6 +184,11 @@ class BaseProvider:
             return ProviderTimeoutError(f"{self.name} did not answer in time")
         return ProviderResponseError(f"{self.name} failed: {type(err).__name__}")
 
+    def without_key(self, text: str) -> str:
+        """``text`` with this provider's key blanked: vendors echo keys in their error messages."""
+        key = self.settings.api_key.reveal()
+        return text.replace(key, "***") if len(key) >= 4 else text
+
     def require_key(self) -> None:
         """Refuse a call before anything is sent when this provider needs a key and has none."""
         if self.requires_api_key and not self.settings.api_key:

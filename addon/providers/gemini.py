@@ -254,9 +254,7 @@ class GeminiProvider(BaseProvider):
         return ProviderResponseError(f"{self.name} failed with HTTP {code}: {message}")
 
     def _vendor_message(self, err: genai_errors.APIError) -> str:
-        message = str(err.message or err.status or "no message")
-        key = self.settings.api_key.reveal()
-        return message.replace(key, "***") if key else message
+        return self.without_key(str(err.message or err.status or "no message"))
 
 
 # --- module helpers (SDK types in, hub types out) ------------------------------------------

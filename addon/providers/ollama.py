@@ -140,7 +140,7 @@ class OllamaProvider(BaseProvider):
         if isinstance(err, ollama.ResponseError):
             return self._map_response_error(err)
         if isinstance(err, ollama.RequestError):
-            return ProviderBadRequestError(f"{self.name}: {err.error}")
+            return ProviderBadRequestError(f"{self.name}: {self.without_key(str(err.error))}")
         return self._map_transport_error(err) or super().map_error(err)
 
     def _map_transport_error(self, err: Exception) -> ProviderError | None:
@@ -162,7 +162,7 @@ class OllamaProvider(BaseProvider):
 
     def _map_response_error(self, err: ollama.ResponseError) -> ProviderError:
         status = err.status_code
-        message = str(err.error)[:_MAX_MESSAGE]
+        message = self.without_key(str(err.error))[:_MAX_MESSAGE]
         if status in (401, 403):
             return ProviderAuthError(f"{self.name} rejected the credentials ({status}): {message}")
         if status in (429, 503, 529):

@@ -288,11 +288,8 @@ class OpenAIProvider(BaseProvider):
         return self._scrub(text)
 
     def _scrub(self, text: str) -> str:
-        # The key stays a ``Secret`` on the provider: a dump of its attributes shows no key.
-        key = self.settings.api_key.reveal()
-        if len(key) >= 4:
-            text = text.replace(key, "***")
-        return _KEY_LIKE.sub(r"\1***", text)
+        # Our key, then anything else that looks like an OpenAI key.
+        return _KEY_LIKE.sub(r"\1***", self.without_key(text))
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
