@@ -1,8 +1,11 @@
-"""The OpenAI and OpenAI-compatible providers: the real ``openai`` SDK against ``FakeOpenAI``."""
+"""The OpenAI and OpenAI-compatible providers: what is OpenAI's own, through the real SDK.
+
+What every provider owes (answers, streams, vision, structured output, models, health, keys,
+faults, Retry-After) is in the contract suite, ``tests/addon/providers/contract/``.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,14 +15,10 @@ import pytest
 
 from addon.errors import (
     ConfigError,
-    ProviderAuthError,
     ProviderBadRequestError,
     ProviderCapabilityError,
-    ProviderConnectionError,
-    ProviderError,
     ProviderRateLimitError,
     ProviderResponseError,
-    ProviderTimeoutError,
 )
 from addon.models import (
     ChatRequest,
@@ -31,7 +30,6 @@ from addon.models import (
     ToolCall,
     ToolSpec,
 )
-from addon.providers import create_provider
 from addon.providers.openai import (
     OpenAICompatibleProvider,
     OpenAIProvider,
@@ -39,7 +37,7 @@ from addon.providers.openai import (
     retry_after_seconds,
 )
 from addon.settings import ProviderSettings, Secret
-from tests.fakes.base import Fault, Reply, free_port
+from tests.fakes.base import Fault
 from tests.fakes.openai import FakeOpenAI, example_for_schema
 
 KEY = "sk-proj-test0123456789abcdefXYZ"
@@ -114,45 +112,14 @@ async def collect(provider: OpenAIProvider, request: ChatRequest) -> list[Stream
 
 
 # --- chat ---------------------------------------------------------------------------------
-async def test_chat_returns_text_usage_and_the_vendor_model(
+# Text, usage, "stop" and "length": the contract suite (tests/addon/providers/contract/).
+async def test_content_filter_finish_is_normalised(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
-    fake.state.reply = Reply(text="It is sunny.", input_tokens=31, output_tokens=7)
-    fake.model_aliases["gpt-4.1-mini"] = "gpt-4.1-mini-2025-04-14"
+    fake.finish_reason = "content_filter"
 
-    response = await provider.chat(ask(), timeout=5)
-
-    assert response.text == "It is sunny."
-    assert response.model == "gpt-4.1-mini-2025-04-14"
-    assert (response.usage.input_tokens, response.usage.output_tokens) == (31, 7)
-    assert response.finish_reason is FinishReason.STOP
-    assert response.data is None
-    assert fake.requests[-1].headers["Authorization"] == f"Bearer {KEY}"
-
-
-async def test_reasoning_tokens_count_as_output(fake: FakeOpenAI, provider: OpenAIProvider) -> None:
-    fake.state.reply = Reply(output_tokens=5, thinking_tokens=40)
-
-    response = await provider.chat(ask(model="gpt-5"), timeout=5)
-
-    assert response.usage.output_tokens == 45
-
-
-@pytest.mark.parametrize(
-    ("wire", "expected"),
-    [
-        ("length", FinishReason.LENGTH),
-        ("content_filter", FinishReason.CONTENT_FILTER),
-        ("stop", FinishReason.STOP),
-    ],
-)
-async def test_finish_reasons_are_normalised(
-    fake: FakeOpenAI, provider: OpenAIProvider, wire: str, expected: FinishReason
-) -> None:
-    fake.finish_reason = wire
-
-    assert (await provider.chat(ask(), timeout=5)).finish_reason is expected
-    assert (await collect(provider, ask()))[-1].finish_reason is expected
+    assert (await provider.chat(ask(), timeout=5)).finish_reason is FinishReason.CONTENT_FILTER
+    assert (await collect(provider, ask()))[-1].finish_reason is FinishReason.CONTENT_FILTER
 
 
 async def test_per_call_timeout_reaches_the_sdk(fake: FakeOpenAI, provider: OpenAIProvider) -> None:
@@ -191,64 +158,28 @@ async def test_stop_sequences_are_sent(fake: FakeOpenAI, provider: OpenAIProvide
 
 
 # --- images -------------------------------------------------------------------------------
-async def test_images_ride_as_base64_data_urls(fake: FakeOpenAI, provider: OpenAIProvider) -> None:
-    jpeg, png = b"\xff\xd8\xff\xe0 fake jpeg", b"\x89PNG fake png"
+# The bytes and MIME types of the data URLs: the contract suite.
+async def test_images_follow_the_text_with_detail_auto(
+    fake: FakeOpenAI, provider: OpenAIProvider
+) -> None:
+    images = (ImageInput(b"\xff\xd8\xff\xe0 fake jpeg"), ImageInput(b"\x89PNG", "image/png"))
     request = ChatRequest(
-        messages=(
-            Message(
-                Role.USER,
-                "What is at the door?",
-                images=(ImageInput(jpeg), ImageInput(png, "image/png")),
-            ),
-        ),
-        model="gpt-4o",
+        messages=(Message(Role.USER, "What is at the door?", images=images),), model="gpt-4o"
     )
 
     await provider.chat(request, timeout=5)
 
     content = fake.requests[-1].body["messages"][0]["content"]
     assert content[0] == {"type": "text", "text": "What is at the door?"}
-    urls = [part["image_url"]["url"] for part in content[1:]]
     assert [part["type"] for part in content[1:]] == ["image_url", "image_url"]
     assert {part["image_url"]["detail"] for part in content[1:]} == {"auto"}
-    assert urls[0].startswith("data:image/jpeg;base64,")
-    assert urls[1].startswith("data:image/png;base64,")
-    assert base64.b64decode(urls[0].split(",", 1)[1]) == jpeg
-    assert base64.b64decode(urls[1].split(",", 1)[1]) == png
-
-
-async def test_images_for_a_text_only_model_are_refused(
-    fake: FakeOpenAI, provider: OpenAIProvider
-) -> None:
-    request = ChatRequest(
-        messages=(Message(Role.USER, "What?", images=(ImageInput(b"x"),)),), model="gpt-3.5-turbo"
-    )
-
-    with pytest.raises(ProviderBadRequestError, match="does not accept images"):
-        await provider.chat(request, timeout=5)
-    assert chat_requests(fake) == []
 
 
 # --- streaming ----------------------------------------------------------------------------
-async def test_stream_pieces_concatenate_and_end_with_usage(
-    fake: FakeOpenAI, provider: OpenAIProvider
-) -> None:
-    fake.state.reply = Reply(
-        text="The porch light is on.", input_tokens=9, output_tokens=6, chunks=4
-    )
-    fake.model_aliases["gpt-4.1-mini"] = "gpt-4.1-mini-2025-04-14"
+# Pieces, usage and the final delta: the contract suite.
+async def test_streams_ask_for_usage(fake: FakeOpenAI, provider: OpenAIProvider) -> None:
+    await collect(provider, ask())
 
-    deltas = await collect(provider, ask())
-
-    pieces = [d.text for d in deltas[:-1]]
-    assert len(pieces) == 4
-    assert "".join(pieces) == "The porch light is on."
-    final = deltas[-1]
-    assert final.text == ""
-    assert final.usage is not None
-    assert (final.usage.input_tokens, final.usage.output_tokens) == (9, 6)
-    assert final.finish_reason is FinishReason.STOP
-    assert final.model == "gpt-4.1-mini-2025-04-14"
     body = fake.requests[-1].body
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
@@ -281,44 +212,73 @@ async def test_fake_stream_framing_is_openai_sse(fake: FakeOpenAI) -> None:
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
 
 
-async def test_stalled_stream_ends_with_a_timeout(
+async def raw_stream(fake: FakeOpenAI) -> tuple[aiohttp.ClientResponse, list[str]]:
+    """POST a streamed chat straight to the fake; the response and its SSE data lines."""
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{fake.url}/v1/chat/completions", json=body, headers=headers) as response,
+    ):
+        raw = (await response.read()).decode()
+    return response, [block.removeprefix("data: ") for block in raw.split("\n\n") if block]
+
+
+async def test_fake_ends_a_failing_stream_with_an_error_frame(fake: FakeOpenAI) -> None:
+    """OpenAI's mid-stream failure: a ``data:`` line holding ``{"error": {...}}``, no [DONE]."""
+    fake.fail_next(Fault.SERVER_ERROR, mid_stream=True)
+
+    response, events = await raw_stream(fake)
+
+    assert response.status == 200
+    first, *middle, last = (json.loads(event) for event in events)
+    assert first["object"] == "chat.completion.chunk"
+    assert [chunk["choices"][0]["delta"].get("content") for chunk in middle] == ["Hello f"]
+    assert last["error"]["type"] == "server_error"
+    assert last["error"]["message"].startswith("The server had an error")
+
+
+async def test_an_error_frame_mid_stream_keeps_the_vendors_message(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
-    fake.fail_next(Fault.STALL_STREAM)
-    received: list[StreamDelta] = []
+    fake.fail_next(Fault.SERVER_ERROR, mid_stream=True)
 
-    async def consume() -> None:
-        async for delta in provider.chat_stream(ask(), timeout=0.5):
-            received.append(delta)
+    with pytest.raises(ProviderResponseError, match="failed: The server had an error"):
+        await collect(provider, ask())
 
-    with pytest.raises(ProviderTimeoutError):
-        await consume()
 
-    assert len(received) == 1
-    assert received[0].text
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+async def test_fake_answers_carry_rate_limit_headers(fake: FakeOpenAI, streaming: bool) -> None:
+    fake.requests_left = 0
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{fake.url}/v1/chat/completions",
+            json={**body, "stream": streaming},
+            headers={"Authorization": f"Bearer {KEY}"},
+        ) as response,
+    ):
+        await response.read()
+
+    assert response.status == 200
+    assert response.headers["x-ratelimit-limit-requests"] == "500"
+    assert response.headers["x-ratelimit-remaining-requests"] == "0"
+    assert response.headers["x-ratelimit-reset-requests"] == "1s"
+    assert int(response.headers["x-ratelimit-remaining-tokens"]) > 0
 
 
 # --- structured output --------------------------------------------------------------------
-async def test_structured_output_is_parsed_into_data(
+# The schema on the wire and the parsed data: the contract suite.
+async def test_a_closed_schema_is_asked_for_strictly_under_a_valid_name(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
-    response = await provider.chat(ask(json_schema=LIGHT_SCHEMA), timeout=5)
+    await provider.chat(ask(json_schema=LIGHT_SCHEMA), timeout=5)
 
-    assert response.data == {"room": "example", "on": False}
     response_format = fake.requests[-1].body["response_format"]
     assert response_format["type"] == "json_schema"
-    assert response_format["json_schema"]["schema"] == LIGHT_SCHEMA
     assert response_format["json_schema"]["strict"] is True
     assert response_format["json_schema"]["name"] == "response"
-
-
-async def test_invalid_json_from_the_model_is_a_response_error(
-    fake: FakeOpenAI, provider: OpenAIProvider
-) -> None:
-    fake.state.reply = Reply(text="Sure! The light is on.")
-
-    with pytest.raises(ProviderResponseError, match="valid JSON"):
-        await provider.chat(ask(json_schema=LIGHT_SCHEMA), timeout=5)
 
 
 @pytest.mark.parametrize(
@@ -499,160 +459,7 @@ async def test_tool_results_go_back_on_the_wire(fake: FakeOpenAI, provider: Open
 
 
 # --- models, health, credentials ----------------------------------------------------------
-async def test_list_models_keeps_chat_models(provider: OpenAIProvider) -> None:
-    models = await provider.list_models(timeout=5)
-
-    assert [m.id for m in models] == ["gpt-4.1-mini", "gpt-4o", "gpt-5"]
-    assert all(m.vision for m in models)
-
-
-async def test_compatible_list_models_keeps_everything(
-    compatible: OpenAICompatibleProvider,
-) -> None:
-    models = await compatible.list_models(timeout=5)
-
-    assert {m.id: m.vision for m in models} == {
-        "llama-3.1-8b-instruct": False,
-        "qwen2.5-vl-7b": True,
-    }
-
-
-async def test_health_ok(provider: OpenAIProvider) -> None:
-    status = await provider.health(timeout=5)
-
-    assert status.ok
-    assert status.error_key is None
-
-
-@pytest.mark.parametrize(
-    ("fault", "error_key"),
-    [(Fault.SERVER_ERROR, "provider_bad_response"), (Fault.AUTH, "provider_auth")],
-)
-async def test_health_failing(
-    fake: FakeOpenAI, provider: OpenAIProvider, fault: Fault, error_key: str
-) -> None:
-    fake.fail_always(fault)
-
-    status = await provider.health(timeout=5)
-
-    assert not status.ok
-    assert status.error_key == error_key
-
-
-async def test_health_when_nothing_listens() -> None:
-    settings = ProviderSettings(
-        name="gone",
-        type="openai",
-        model="gpt-4o",
-        api_key=Secret(KEY),
-        base_url=f"http://127.0.0.1:{free_port()}/v1",
-    )
-    provider = OpenAIProvider(settings)
-    try:
-        status = await provider.health(timeout=5)
-    finally:
-        await provider.close()
-
-    assert not status.ok
-    assert status.error_key == "provider_connection"
-
-
-async def test_validate_credentials_accepts_the_right_key(provider: OpenAIProvider) -> None:
-    await provider.validate_credentials(timeout=5)
-
-
-async def test_validate_credentials_rejects_a_wrong_key(fake: FakeOpenAI) -> None:
-    wrong = "sk-proj-wrongkey987654321abcdef"
-    provider = OpenAIProvider(openai_settings(fake, api_key=Secret(wrong)))
-    try:
-        with pytest.raises(ProviderAuthError) as caught:
-            await provider.validate_credentials(timeout=5)
-    finally:
-        await provider.close()
-
-    assert "Incorrect API key" in caught.value.message
-    assert wrong not in str(caught.value)
-    assert wrong[8:-4] not in str(caught.value)
-    assert fake.requests[-1].path == "/v1/models"
-
-
-async def test_openai_without_a_key_fails_before_calling(fake: FakeOpenAI) -> None:
-    provider = OpenAIProvider(openai_settings(fake, api_key=Secret("")))
-    try:
-        with pytest.raises(ProviderAuthError, match="no API key"):
-            await provider.chat(ask(), timeout=5)
-        with pytest.raises(ProviderAuthError):
-            await provider.validate_credentials(timeout=5)
-    finally:
-        await provider.close()
-
-    assert fake.requests == []
-
-
 # --- errors -------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("fault", "params", "expected"),
-    [
-        (Fault.DISCONNECT, {}, ProviderConnectionError),
-        (Fault.TIMEOUT, {}, ProviderTimeoutError),
-        (Fault.RATE_LIMIT, {"retry_after": 7}, ProviderRateLimitError),
-        (Fault.SERVER_ERROR, {}, ProviderResponseError),
-        (Fault.OVERLOADED, {}, ProviderRateLimitError),
-        (Fault.AUTH, {}, ProviderAuthError),
-        (Fault.BAD_REQUEST, {"message": "Invalid 'messages[0]'"}, ProviderBadRequestError),
-        (Fault.MALFORMED, {}, ProviderResponseError),
-    ],
-)
-async def test_faults_map_to_hub_errors_without_sdk_retries(
-    fake: FakeOpenAI,
-    provider: OpenAIProvider,
-    fault: Fault,
-    params: dict[str, Any],
-    expected: type[ProviderError],
-) -> None:
-    fake.fail_next(fault, **params)
-
-    with pytest.raises(ProviderError) as caught:
-        await provider.chat(ask(), timeout=0.5)
-
-    assert type(caught.value) is expected
-    assert len(chat_requests(fake)) == 1
-    assert KEY not in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("fault", "params", "expected"),
-    [
-        (Fault.RATE_LIMIT, {"retry_after": 7}, ProviderRateLimitError),
-        (Fault.AUTH, {}, ProviderAuthError),
-        (Fault.SERVER_ERROR, {}, ProviderResponseError),
-        (Fault.DISCONNECT, {}, ProviderConnectionError),
-    ],
-)
-async def test_stream_faults_map_to_hub_errors(
-    fake: FakeOpenAI,
-    provider: OpenAIProvider,
-    fault: Fault,
-    params: dict[str, Any],
-    expected: type[ProviderError],
-) -> None:
-    fake.fail_next(fault, **params)
-
-    with pytest.raises(expected):
-        await collect(provider, ask())
-    assert len(chat_requests(fake)) == 1
-
-
-async def test_rate_limit_carries_retry_after(fake: FakeOpenAI, provider: OpenAIProvider) -> None:
-    fake.fail_next(Fault.RATE_LIMIT, retry_after=7)
-
-    with pytest.raises(ProviderRateLimitError) as caught:
-        await provider.chat(ask(), timeout=5)
-
-    assert caught.value.retry_after == 7.0
-    assert "Rate limit reached" in caught.value.message
-
-
 async def test_rate_limit_retry_after_from_the_body(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
@@ -664,26 +471,17 @@ async def test_rate_limit_retry_after_from_the_body(
     assert caught.value.retry_after == 3.0
 
 
-async def test_bad_request_keeps_the_vendor_message(
+# Our own key echoed back: the contract suite. Other OpenAI-looking keys are blanked too.
+async def test_any_key_like_text_the_vendor_echoes_is_blanked(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
-    fake.fail_next(Fault.BAD_REQUEST, message="Invalid 'messages[0].content': string too long.")
-
-    with pytest.raises(ProviderBadRequestError, match=r"string too long\. \(HTTP 400\)"):
-        await provider.chat(ask(), timeout=5)
-
-
-async def test_a_key_echoed_by_the_vendor_is_blanked(
-    fake: FakeOpenAI, provider: OpenAIProvider
-) -> None:
-    fake.fail_next(Fault.BAD_REQUEST, message=f"Key {KEY} may not use model x; nor sk-other123456")
+    fake.fail_next(Fault.BAD_REQUEST, message="Key sk-other123456 may not use model x")
 
     with pytest.raises(ProviderBadRequestError) as caught:
         await provider.chat(ask(), timeout=5)
 
-    assert KEY not in str(caught.value)
     assert "sk-other123456" not in str(caught.value)
-    assert "may not use model x" in str(caught.value)
+    assert "may not use model x (HTTP 400)" in str(caught.value)
 
 
 async def test_vendor_refuses_wrong_parameters_as_bad_request(keyless_fake: FakeOpenAI) -> None:
@@ -695,22 +493,6 @@ async def test_vendor_refuses_wrong_parameters_as_bad_request(keyless_fake: Fake
     try:
         with pytest.raises(ProviderBadRequestError, match="max_completion_tokens"):
             await provider.chat(ask(model="o3-mini", max_tokens=10), timeout=5)
-    finally:
-        await provider.close()
-
-
-async def test_refused_connection_is_a_connection_error() -> None:
-    settings = ProviderSettings(
-        name="gone",
-        type="openai",
-        model="gpt-4o",
-        api_key=Secret(KEY),
-        base_url=f"http://127.0.0.1:{free_port()}/v1",
-    )
-    provider = OpenAIProvider(settings)
-    try:
-        with pytest.raises(ProviderConnectionError):
-            await provider.chat(ask(), timeout=5)
     finally:
         await provider.close()
 
@@ -731,39 +513,8 @@ def test_retry_after_sources(headers: dict[str, str], message: str, expected: fl
 
 
 # --- construction and secrets -------------------------------------------------------------
-def test_repr_never_shows_the_key(fake: FakeOpenAI) -> None:
-    provider = OpenAIProvider(openai_settings(fake))
-
-    assert KEY not in repr(provider)
-    assert KEY not in str(provider)
-    assert KEY not in repr(provider.settings)
-
-
-async def test_compatible_sends_a_placeholder_key(
-    keyless_fake: FakeOpenAI, compatible: OpenAICompatibleProvider
-) -> None:
-    response = await compatible.chat(ask(model="llama-3.1-8b-instruct"), timeout=5)
-
-    assert response.text == "Hello from the fake."
-    assert keyless_fake.requests[-1].path == "/v1/chat/completions"
-    assert keyless_fake.requests[-1].headers["Authorization"] == "Bearer not-needed"
-
-
 def test_compatible_requires_a_base_url() -> None:
     settings = ProviderSettings(name="x", type="openai_compatible", model="llama3")
 
     with pytest.raises(ConfigError, match="base_url"):
         OpenAICompatibleProvider(settings)
-
-
-async def test_registry_builds_both_types(fake: FakeOpenAI) -> None:
-    built = create_provider(openai_settings(fake))
-    other = create_provider(
-        ProviderSettings(name="c", type="openai_compatible", model="m", base_url=fake.url)
-    )
-    try:
-        assert type(built) is OpenAIProvider
-        assert type(other) is OpenAICompatibleProvider
-    finally:
-        await built.close()
-        await other.close()

@@ -88,6 +88,7 @@ async def test_a_rejected_key_is_an_auth_error_that_does_not_repeat_it(
         await wrong.close()
 
     assert WRONG_KEY[6:-4] not in str(caught.value)
+    assert caught.value.message  # the vendor's reason, for the user to read
     assert len(fake.requests) == 1
 
 
