@@ -32,6 +32,7 @@ from addon.api.openai_request import (
     to_completion_request,
     validate_completion,
 )
+from addon.api.openai_tools import message_tool_calls, stream_tool_deltas
 from addon.api.streaming import started
 from addon.errors import (
     HubError,
@@ -39,7 +40,7 @@ from addon.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
-from addon.models import HubResponse, StreamDelta
+from addon.models import HubResponse, StreamDelta, ToolCall
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -197,7 +198,11 @@ def completion_body(
     if completion.wants_json and response.data is not None:
         # The hub has parsed (and unfenced) the JSON: hand clients the clean document.
         content = json.dumps(response.data, ensure_ascii=False)
-    message = {"role": "assistant", "content": content, "refusal": None}
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+    if response.tool_calls:
+        # OpenAI answers null content when the model only called tools.
+        message["content"] = content or None
+        message["tool_calls"] = message_tool_calls(response.tool_calls)
     return {
         "id": f"chatcmpl-{response.request_id}",
         "object": "chat.completion",
@@ -228,6 +233,7 @@ class ChunkWriter:
         self.id = f"chatcmpl-{completion.hub_request.request_id}"
         self.created = created
         self.model = model
+        self.tool_calls = 0  # the index of the next streamed tool call
 
     def chunk(self, model: str, choices: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
         """One chunk; with ``include_usage`` every chunk has a ``usage`` key, null until the end."""
@@ -247,6 +253,11 @@ class ChunkWriter:
         """A chunk with one choice delta."""
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return sse(self.chunk(self.model, [choice]))
+
+    def tool_call(self, call: ToolCall) -> list[bytes]:
+        """The chunks of one complete tool call: its name, then its arguments in pieces."""
+        index, self.tool_calls = self.tool_calls, self.tool_calls + 1
+        return [self.delta(delta) for delta in stream_tool_deltas(call, index)]
 
     def closing(self, response: HubResponse) -> list[bytes]:
         """The finish chunk, the usage chunk when asked for, and ``[DONE]``.
@@ -306,7 +317,10 @@ def answering_model(item: StreamDelta | HubResponse, completion: CompletionReque
 def _render(writer: ChunkWriter, item: StreamDelta | HubResponse) -> list[bytes]:
     if isinstance(item, HubResponse):
         return writer.closing(item)
-    return [writer.delta({"content": item.text})] if item.text else []
+    out = [writer.delta({"content": item.text})] if item.text else []
+    for call in item.tool_calls:
+        out.extend(writer.tool_call(call))
+    return out
 
 
 # --- models ---------------------------------------------------------------------------------

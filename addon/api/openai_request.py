@@ -15,14 +15,23 @@ from typing import Any, Final
 
 import voluptuous as vol
 
+from addon.api.openai_tools import (
+    TOOL_CALL_SCHEMA,
+    TOOL_CHOICE_SCHEMA,
+    TOOL_SCHEMA,
+    read_tool_calls,
+    read_tool_choice,
+    read_tools,
+)
 from addon.api.schemas import MAX_IMAGES, MAX_MESSAGES
+from addon.api.tools import MAX_TOOLS, link_tool_results
 from addon.errors import InvalidRequestError
 from addon.models import DETAILS, ChatRequest, HubRequest, Message, RawImage, Role
 from addon.validation import humanize
 
 AUTO_MODEL: Final = "auto"
 ROLES: Final = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER}
-ROLES_WITH_ASSISTANT: Final = {**ROLES, "assistant": Role.ASSISTANT}
+ROLES_WITH_ASSISTANT: Final = {**ROLES, "assistant": Role.ASSISTANT, "tool": Role.TOOL}
 TOKENS = vol.Any(None, vol.All(int, vol.Range(min=1, max=1_000_000)))
 
 
@@ -48,15 +57,22 @@ def _not_yet(what: str) -> Callable[[Any], Any]:
     return check
 
 
-def _tool_choice(value: Any) -> Any:
-    if value not in (None, "none", "auto"):
-        raise vol.Invalid("tool calls are not supported by the hub yet")
-    return value
+def _legacy(instead: str) -> Callable[[Any], Any]:
+    """Refuse OpenAI's deprecated function-calling fields, naming their replacement."""
+
+    def check(value: Any) -> Any:
+        if value:
+            raise vol.Invalid(
+                f"the deprecated function-calling fields are not supported: {instead}"
+            )
+        return value
+
+    return check
 
 
 def _role(value: Any) -> str:
-    if value in ("tool", "function"):
-        raise vol.Invalid("tool and function messages are not supported by the hub yet")
+    if value == "function":
+        raise vol.Invalid("deprecated function messages are not supported: use role 'tool'")
     if value not in ROLES_WITH_ASSISTANT:
         raise vol.Invalid(f"must be one of {', '.join(ROLES_WITH_ASSISTANT)}")
     return str(value)
@@ -93,8 +109,11 @@ MESSAGE_SCHEMA = vol.Schema(
         vol.Optional("content"): vol.Any(None, str, vol.All([_part], vol.Length(min=1))),
         vol.Optional("name"): vol.Any(None, str),
         vol.Optional("refusal"): vol.Any(None, str),
-        vol.Optional("tool_calls"): _not_yet("tool calls"),
-        vol.Optional("function_call"): _not_yet("function calls"),
+        vol.Optional("tool_calls"): vol.Any(
+            None, vol.All([TOOL_CALL_SCHEMA], vol.Length(max=MAX_TOOLS))
+        ),
+        vol.Optional("tool_call_id"): vol.Any(None, str),
+        vol.Optional("function_call"): _legacy("use tool_calls"),
     }
 )
 
@@ -139,7 +158,6 @@ CHAT_COMPLETIONS_SCHEMA = vol.Schema(
         vol.Optional("service_tier"): vol.Any(None, str),
         vol.Optional("prompt_cache_key"): vol.Any(None, str),
         vol.Optional("safety_identifier"): vol.Any(None, str),
-        vol.Optional("parallel_tool_calls"): vol.Any(None, bool),
         # Sampling and output knobs the hub cannot pass on: their defaults only.
         vol.Optional("n"): _only(1),
         vol.Optional("logprobs"): _only(False),
@@ -149,11 +167,12 @@ CHAT_COMPLETIONS_SCHEMA = vol.Schema(
         vol.Optional("frequency_penalty"): _only(0),
         vol.Optional("logit_bias"): _only({}),
         vol.Optional("modalities"): _only(["text"]),
+        vol.Optional("tools"): vol.Any(None, vol.All([TOOL_SCHEMA], vol.Length(max=MAX_TOOLS))),
+        vol.Optional("tool_choice"): TOOL_CHOICE_SCHEMA,
+        vol.Optional("parallel_tool_calls"): vol.Any(None, bool),
+        vol.Optional("functions"): _legacy("use tools"),
+        vol.Optional("function_call"): _legacy("use tool_choice"),
         # Not offered yet.
-        vol.Optional("tools"): _not_yet("tools"),
-        vol.Optional("functions"): _not_yet("functions"),
-        vol.Optional("tool_choice"): _tool_choice,
-        vol.Optional("function_call"): _tool_choice,
         vol.Optional("audio"): _not_yet("audio outputs"),
         vol.Optional("web_search_options"): _not_yet("web search options"),
     }
@@ -213,6 +232,7 @@ def to_completion_request(
     messages, images, detail = convert_messages(data["messages"])
     provider, model = resolve_target(data.get("model"), providers)
     schema = json_schema_of(data.get("response_format"))
+    tools = read_tools(data.get("tools"))
     chat = ChatRequest(
         messages=messages,
         model=model,
@@ -220,6 +240,9 @@ def to_completion_request(
         temperature=data.get("temperature"),
         stop=_stops(data.get("stop")),
         json_schema=schema,
+        tools=tools,
+        tool_choice=read_tool_choice(data.get("tool_choice"), tools),
+        parallel_tool_calls=data.get("parallel_tool_calls"),
     )
     options = data.get("stream_options") or {}
     return CompletionRequest(
@@ -255,7 +278,8 @@ def convert_messages(
     """Messages, the images of user messages (in order), and the first ``detail`` asked for.
 
     The hub's image pipeline prepares images per provider and attaches them to the last user
-    message, so images from earlier turns travel with the latest question.
+    message, so images from earlier turns travel with the latest question. Tool results are
+    checked against the calls they answer.
     """
     messages: list[Message] = []
     images: list[RawImage] = []
@@ -267,10 +291,28 @@ def convert_messages(
             raise invalid(f"messages.{index}.content is required", f"messages.{index}.content")
         if isinstance(content, list):
             content = _parts_text(index, entry["role"], content, images, details)
-        messages.append(Message(role=role, content=content or ""))
+        messages.append(_message(index, entry, role, content or ""))
     if len(images) > MAX_IMAGES:
         raise invalid(f"at most {MAX_IMAGES} images per request", "messages")
-    return tuple(messages), tuple(images), details[0] if details else None
+    return link_tool_results(messages), tuple(images), details[0] if details else None
+
+
+def _message(index: int, entry: Mapping[str, Any], role: Role, content: str) -> Message:
+    """One message with its tool fields (calls on assistant turns, the call id on results)."""
+    calls = entry.get("tool_calls") or ()
+    if calls and role is not Role.ASSISTANT:
+        param = f"messages.{index}.tool_calls"
+        raise invalid(f"{param}: only assistant messages carry tool calls", param)
+    call_id = entry.get("tool_call_id")
+    if call_id is not None and role is not Role.TOOL:
+        param = f"messages.{index}.tool_call_id"
+        raise invalid(f"{param}: only tool messages answer a tool call", param)
+    return Message(
+        role=role,
+        content=content,
+        tool_calls=read_tool_calls(calls, f"messages.{index}.tool_calls"),
+        tool_call_id=call_id or None,
+    )
 
 
 def _parts_text(

@@ -63,21 +63,28 @@ def check_parameters(schema: Any, param: str) -> dict[str, Any]:
     return schema
 
 
-def tool_specs(entries: Sequence[Mapping[str, Any]], param: str = "tools") -> tuple[ToolSpec, ...]:
-    """Tool definitions from ``{name, description?, parameters?}`` entries."""
+def tool_specs(
+    entries: Sequence[Mapping[str, Any]], param: str = "tools", inner: str = ""
+) -> tuple[ToolSpec, ...]:
+    """Tool definitions from ``{name, description?, parameters?}`` entries.
+
+    The fields of entry ``i`` are reported as ``<param>.<i><inner>.<field>`` (``inner`` is e.g.
+    ``.function`` where a wire format nests them).
+    """
     if len(entries) > MAX_TOOLS:
         raise invalid(param, f"at most {MAX_TOOLS} tools per request")
     specs: list[ToolSpec] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
-        name = check_name(entry.get("name"), f"{param}.{index}.name")
+        where = f"{param}.{index}{inner}"
+        name = check_name(entry.get("name"), f"{where}.name")
         if name in seen:
-            raise invalid(f"{param}.{index}.name", f"tool {name!r} is defined twice")
+            raise invalid(f"{where}.name", f"tool {name!r} is defined twice")
         seen.add(name)
         description = entry.get("description") or ""
         if not isinstance(description, str):
-            raise invalid(f"{param}.{index}.description", "must be a string")
-        parameters = check_parameters(entry.get("parameters"), f"{param}.{index}.parameters")
+            raise invalid(f"{where}.description", "must be a string")
+        parameters = check_parameters(entry.get("parameters"), f"{where}.parameters")
         specs.append(ToolSpec(name=name, description=description, parameters=parameters))
     return tuple(specs)
 
