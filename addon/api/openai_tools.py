@@ -51,6 +51,8 @@ TOOL_CALL_SCHEMA = vol.Schema(
     {
         vol.Required("id"): str,
         vol.Optional("type"): _function_type,
+        # Clients that keep a streamed answer send its call positions back; harmless.
+        vol.Optional("index"): vol.Any(None, int),
         vol.Required("function"): {vol.Required("name"): str, vol.Required("arguments"): str},
     }
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from addon.api.schemas import CHAT_SCHEMA, to_hub_request, validate
 from addon.errors import InvalidRequestError
 from addon.models import HubResponse, Role, StreamDelta, ToolCall, Usage
 from tests.conftest import AUTH, Fakes, HubClientFactory, provider_options
+from tests.fakes.base import Fault
+from tests.fakes.tools import ToolPlan
 
 LIGHT_PARAMETERS: dict[str, Any] = {
     "type": "object",
@@ -50,63 +53,91 @@ def ledger_tool_calls(data_dir: Path) -> list[tuple[str, str, int]]:
 
 
 # --- a tool loop, as the Home Assistant integration runs it -------------------------------
-async def test_tool_call_and_result_round_trip_on_anthropic(
-    hub_client: HubClientFactory, fakes: Fakes, tmp_path: Path
+# Vendors whose fakes are steered with ``script_tools`` and whose providers stream tool calls.
+VENDORS = ["openai"]
+KITCHEN = ToolPlan("HassTurnOn", {"name": "kitchen light"})
+HALL = ToolPlan("HassTurnOff", {"name": "hall light"})
+
+
+def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+async def ask(client: Any, body: dict[str, Any], *, stream: bool) -> dict[str, Any]:
+    """The answer as JSON; streamed, the ``done`` event after checking the ``tool_call`` ones."""
+    if not stream:
+        return await post_chat(client, body)
+    response = await client.post("/api/v1/chat", json={**body, "stream": True}, headers=AUTH)
+    assert response.status == 200
+    events = parse_sse(await response.text())
+    assert [name for name, _ in events][-1] == "done"
+    done = events[-1][1]
+    assert [data for name, data in events if name == "tool_call"] == done["tool_calls"]
+    assert "".join(data["text"] for name, data in events if name == "delta") == done["text"]
+    return done
+
+
+@pytest.mark.parametrize("plans", [(KITCHEN,), (KITCHEN, HALL)], ids=["single", "parallel"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_tool_loop_round_trip(
+    hub_client: HubClientFactory,
+    fakes: Fakes,
+    tmp_path: Path,
+    vendor: str,
+    stream: bool,
+    plans: tuple[ToolPlan, ...],
 ) -> None:
     client = await hub_client()
-    fakes.anthropic.tool_uses = [("HassTurnOn", {"name": "kitchen light"})]
-    body = {"prompt": "Kitchen light on", "provider": "anthropic", "tools": TOOLS}
-    first = await post_chat(client, body)
+    fake = fakes.all[vendor]
+    fake.script_tools(*plans)
+    body: dict[str, Any] = {"prompt": "Kitchen on, hall off", "provider": vendor, "tools": TOOLS}
+    first = await ask(client, body, stream=stream)
     assert first["finish_reason"] == "tool_calls"
-    assert first["tool_calls"] == [
-        {"id": "toolu_fake0001", "name": "HassTurnOn", "arguments": {"name": "kitchen light"}}
-    ]
-    sent = fakes.anthropic.requests[-1].body
-    assert [t["name"] for t in sent["tools"]] == ["HassTurnOn", "HassTurnOff", "GetLiveContext"]
-    assert sent["tools"][0]["input_schema"] == LIGHT_PARAMETERS
-    assert sent["tools"][0]["description"] == "Turns on a device"
+    calls = first["tool_calls"]
+    assert [(c["name"], c["arguments"]) for c in calls] == [(p.name, p.arguments) for p in plans]
+    assert len({c["id"] for c in calls}) == len(plans)
 
-    fakes.anthropic.tool_uses = []
+    history = [
+        {"role": "user", "content": "Kitchen on, hall off"},
+        {"role": "assistant", "content": first["text"], "tool_calls": calls},
+        *[{"role": "tool", "tool_call_id": c["id"], "content": '{"success": true}'} for c in calls],
+    ]
+    final = await ask(
+        client, {"messages": history, "provider": vendor, "tools": TOOLS}, stream=stream
+    )
+    assert final["finish_reason"] == "stop"
+    assert final["text"] == fake.state.reply.text
+    assert final["tool_calls"] == []
+    assert ledger_tool_calls(tmp_path) == [(vendor, "ok", len(plans)), (vendor, "ok", 0)]
+
+
+async def test_a_call_from_openai_is_answered_on_anthropic_after_failover(
+    hub_client: HubClientFactory, fakes: Fakes
+) -> None:
+    client = await hub_client()
+    fakes.openai.script_tools(KITCHEN)
+    first = await post_chat(client, {"prompt": "Kitchen light on", "tools": TOOLS})
+    assert first["provider"] == "openai"
+    [call] = first["tool_calls"]
+    fakes.openai.fail_always(Fault.SERVER_ERROR)
     history = [
         {"role": "user", "content": "Kitchen light on"},
-        {"role": "assistant", "content": first["text"], "tool_calls": first["tool_calls"]},
-        {"role": "tool", "tool_call_id": "toolu_fake0001", "content": '{"success": true}'},
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": '{"success": true}'},
     ]
-    second = await post_chat(client, {"messages": history, "provider": "anthropic", "tools": TOOLS})
-    assert second["finish_reason"] == "stop"
-    assert second["text"] == fakes.anthropic.state.reply.text
-    assert second["tool_calls"] == []
+    final = await post_chat(client, {"messages": history, "tools": TOOLS})
+    assert final["provider"] == "anthropic"
+    assert [a["provider"] for a in final["attempts"]][-1] == "anthropic"
     wire = fakes.anthropic.requests[-1].body["messages"]
-    assert wire[1]["content"][-1] == {
-        "type": "tool_use",
-        "id": "toolu_fake0001",
-        "name": "HassTurnOn",
-        "input": {"name": "kitchen light"},
-    }
-    assert wire[2]["role"] == "user"
-    assert wire[2]["content"][0]["type"] == "tool_result"
-    assert wire[2]["content"][0]["tool_use_id"] == "toolu_fake0001"
-    assert ledger_tool_calls(tmp_path) == [("anthropic", "ok", 1), ("anthropic", "ok", 0)]
-
-
-async def test_parallel_tool_calls_come_back_together(
-    hub_client: HubClientFactory, fakes: Fakes, tmp_path: Path
-) -> None:
-    client = await hub_client()
-    fakes.anthropic.tool_uses = [
-        ("HassTurnOn", {"name": "kitchen light"}),
-        ("HassTurnOff", {"name": "hall light"}),
-    ]
-    body = await post_chat(
-        client,
-        {"prompt": "Kitchen on, hall off", "provider": "anthropic", "tools": TOOLS},
-    )
-    assert [(c["name"], c["arguments"]["name"]) for c in body["tool_calls"]] == [
-        ("HassTurnOn", "kitchen light"),
-        ("HassTurnOff", "hall light"),
-    ]
-    assert len({c["id"] for c in body["tool_calls"]}) == 2
-    assert ledger_tool_calls(tmp_path) == [("anthropic", "ok", 2)]
+    [tool_use] = [b for b in wire[1]["content"] if b["type"] == "tool_use"]
+    [result] = [b for b in wire[2]["content"] if b["type"] == "tool_result"]
+    assert result["tool_use_id"] == tool_use["id"]
+    assert (tool_use["name"], tool_use["input"]) == ("HassTurnOn", {"name": "kitchen light"})
 
 
 # --- capability --------------------------------------------------------------------------

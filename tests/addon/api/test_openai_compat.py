@@ -363,8 +363,9 @@ async def test_wrong_token_on_models_is_an_authentication_error(
 @pytest.mark.parametrize(
     ("overrides", "param", "fragment"),
     [
-        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools", "tools"),
-        ({"tool_choice": "required"}, "tool_choice", "tool calls"),
+        ({"tools": [{"type": "custom", "custom": {"name": "f"}}]}, "tools.0.type", "function"),
+        ({"tool_choice": "required"}, "tool_choice", "needs at least one tool"),
+        ({"functions": [{"name": "f"}]}, "functions", "use tools"),
         ({"n": 2}, "n", "only 1"),
         ({"top_p": 0.5}, "top_p", "only 1"),
         ({"presence_penalty": 0.5}, "presence_penalty", "only 0"),
@@ -375,8 +376,8 @@ async def test_wrong_token_on_models_is_an_authentication_error(
         ({"messages": []}, "messages", "messages"),
         (
             {"messages": [{"role": "tool", "content": "42", "tool_call_id": "c1"}]},
-            "messages.0.role",
-            "tool and function messages",
+            "messages.0",
+            "must follow an assistant message with tool_calls",
         ),
         (
             {"messages": [{"role": "robot", "content": "x"}]},
