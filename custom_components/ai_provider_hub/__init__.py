@@ -9,13 +9,16 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
+from .alerts import HubAlerts
 from .api import HubClient
 from .const import CONF_TOKEN, DOMAIN
 from .coordinator import HubConfigEntry, HubCoordinator, HubRuntimeData
 from .entity import provider_device_id
+from .migration import async_migrate_entry
 from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.CONVERSATION, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.AI_TASK, Platform.CONVERSATION, Platform.SENSOR]
+__all__ = ["async_migrate_entry"]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -32,7 +35,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: HubConfigEntry) -> bool:
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = HubRuntimeData(client=client, coordinator=coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    HubAlerts(hass, entry, coordinator).async_start()
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
     return True
+
+
+async def _async_reload(hass: HomeAssistant, entry: HubConfigEntry) -> None:
+    """Options or subentries changed: set the entry up again with them."""
+    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HubConfigEntry) -> bool:
@@ -46,5 +56,5 @@ async def async_remove_config_entry_device(
     """Let the user delete a provider's device once the hub no longer has that provider."""
     data = entry.runtime_data.coordinator.data
     current = {(DOMAIN, provider_device_id(entry.entry_id, p["name"])) for p in data.providers}
-    hub = (DOMAIN, entry.entry_id)
-    return not any(identifier in current or identifier == hub for identifier in device.identifiers)
+    kept = {(DOMAIN, entry.entry_id)} | {(DOMAIN, sub) for sub in entry.subentries}
+    return not any(identifier in current or identifier in kept for identifier in device.identifiers)

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final, NotRequired, TypedDict, cast
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import ClientError, ClientResponse, ClientSession, ClientTimeout
 
@@ -336,17 +336,19 @@ class HubClient:
         return cast(GenerationResult, body)
 
     async def chat_stream(
-        self, payload: Mapping[str, Any]
+        self, payload: Mapping[str, Any], *, endpoint: str = "chat"
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """``POST /api/v1/chat`` with ``stream: true``: yield ``(event, data)`` pairs.
+        """``POST /api/v1/chat`` (or ``vision``) with ``stream: true``: ``(event, data)`` pairs.
 
-        Events are ``delta`` (``{"text"}``) and, last, ``done`` (the full result). An
-        ``error`` event raises the matching ``HubApiError``.
+        Events are ``delta`` (``{"text"}``), ``tool_call`` (``{"id", "name", "arguments"}``,
+        each call once complete) and, last, ``done`` (the full result). An ``error`` event
+        raises the matching ``HubApiError``.
         """
+        path = f"{API_PREFIX}/{endpoint}"
         try:
             async with asyncio.timeout(self.generate_timeout):
                 async with self._session.post(
-                    f"{self.url}{API_PREFIX}/chat",
+                    f"{self.url}{path}",
                     json={**payload, "stream": True},
                     headers=self._headers(True),
                     timeout=ClientTimeout(total=None),
@@ -358,9 +360,30 @@ class HubClient:
                             raise error_from_response(resp.status, data)
                         yield name, data
         except ClientError as err:
-            raise HubConnectionError(f"POST {API_PREFIX}/chat: {err}") from err
+            raise HubConnectionError(f"POST {path}: {err}") from err
         except TimeoutError as err:
-            raise HubTimeoutError(f"POST {API_PREFIX}/chat: the stream did not finish") from err
+            raise HubTimeoutError(f"POST {path}: the stream did not finish") from err
+
+    async def set_provider_key(self, provider: str, api_key: str) -> None:
+        """``PUT /api/v1/providers/{provider}/credentials``: store a key and start using it."""
+        await self._request(
+            "PUT",
+            f"{API_PREFIX}/providers/{quote(provider, safe='')}/credentials",
+            json_body={"api_key": api_key},
+        )
+
+    async def test_provider_key(self, provider: str, api_key: str | None = None) -> tuple[str, str]:
+        """``POST /api/v1/providers/{provider}/test``: ``(result, message)`` of a live check.
+
+        With ``api_key`` that candidate is tested without being stored. ``result`` is
+        ``valid``, ``invalid``, ``unreachable``, ``rate_limited`` or ``error``.
+        """
+        body = await self._request(
+            "POST",
+            f"{API_PREFIX}/providers/{quote(provider, safe='')}/test",
+            json_body={"api_key": api_key} if api_key else {},
+        )
+        return str(body.get("result")), str(body.get("message") or "")
 
     def _headers(self, auth: bool) -> dict[str, str]:
         headers = {"Accept": "application/json"}

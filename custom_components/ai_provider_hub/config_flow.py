@@ -1,9 +1,13 @@
-"""Config flow: manual URL + token, Supervisor discovery, reauth, reconfigure and options."""
+"""Config flow: manual URL + token, Supervisor discovery, reauth, reconfigure and options.
+
+A new entry gets one conversation agent and one AI Task entity as subentries; more are added
+(and changed) with the subentry flows in ``subentry_flow``. The options hold the thresholds of
+the hub's repairs and alerts.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
@@ -13,16 +17,16 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlow,
 )
 from homeassistant.const import CONF_URL
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TemplateSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -37,16 +41,17 @@ from .api import (
     normalize_url,
 )
 from .const import (
-    CONF_MODEL,
-    CONF_PROMPT,
-    CONF_PROVIDER,
-    CONF_STRATEGY,
-    CONF_TAG,
+    CONF_BUDGET_WARNING,
+    CONF_DOWN_MINUTES,
     CONF_TOKEN,
+    DEFAULT_BUDGET_WARNING,
+    DEFAULT_DOWN_MINUTES,
     DEFAULT_NAME,
     DOMAIN,
-    STRATEGIES,
+    SUBENTRY_AI_TASK,
+    SUBENTRY_CONVERSATION,
 )
+from .subentry_flow import HubSubentryFlow, default_subentries
 
 if TYPE_CHECKING:
     from homeassistant.helpers.service_info.hassio import HassioServiceInfo
@@ -58,7 +63,6 @@ else:
 
 _LOGGER = logging.getLogger(__name__)
 
-TAG_PATTERN: Final = re.compile(r"^[\w.:/-]{1,64}$")
 URL_SELECTOR: Final = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 TOKEN_SELECTOR: Final = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 CONNECTION_SCHEMA: Final = vol.Schema(
@@ -77,7 +81,8 @@ def hub_unique_id(url: str) -> str:
 class HubConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a connection to one hub."""
 
-    VERSION = 1
+    VERSION = 2
+    MINOR_VERSION = 1
 
     def __init__(self) -> None:
         self._discovered: dict[str, str] = {}
@@ -86,8 +91,16 @@ class HubConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> HubOptionsFlow:
-        """The routing defaults of the actions and the conversation agent."""
+        """The thresholds of the hub's repairs and alerts."""
         return HubOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Conversation agents and AI Task entities, each with its own routing."""
+        return {SUBENTRY_CONVERSATION: HubSubentryFlow, SUBENTRY_AI_TASK: HubSubentryFlow}
 
     async def _validate_input(self, url: str, token: str) -> dict[str, str]:
         """Check the URL and token against the live hub; return form errors (empty: valid)."""
@@ -118,7 +131,9 @@ class HubConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(hub_unique_id(url))
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=DEFAULT_NAME, data={CONF_URL: url, CONF_TOKEN: user_input[CONF_TOKEN]}
+                    title=DEFAULT_NAME,
+                    data={CONF_URL: url, CONF_TOKEN: user_input[CONF_TOKEN]},
+                    subentries=default_subentries(),
                 )
         return self.async_show_form(
             step_id="user",
@@ -149,7 +164,9 @@ class HubConfigFlow(ConfigFlow, domain=DOMAIN):
             url, token = self._discovered[CONF_URL], self._discovered[CONF_TOKEN]
             errors = await self._validate_input(url, token)
             if not errors:
-                return self.async_create_entry(title=self._addon_name, data=self._discovered)
+                return self.async_create_entry(
+                    title=self._addon_name, data=self._discovered, subentries=default_subentries()
+                )
         return self.async_show_form(
             step_id="hassio_confirm",
             description_placeholders={"addon": self._addon_name},
@@ -207,44 +224,34 @@ class HubConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class HubOptionsFlow(OptionsFlow):
-    """Defaults for the actions and the conversation agent: provider, model, strategy, tag."""
+    """When the hub's repairs speak up: a provider down for a while, a budget nearly spent."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with every option; empty fields mean 'let the hub decide'."""
-        errors: dict[str, str] = {}
+        """One form with both thresholds."""
         if user_input is not None:
-            options = {key: value for key, value in user_input.items() if value}
-            if CONF_TAG in options and not TAG_PATTERN.match(options[CONF_TAG]):
-                errors[CONF_TAG] = "invalid_tag"
-            else:
-                return self.async_create_entry(data=options)
+            return self.async_create_entry(data={k: int(v) for k, v in user_input.items()})
+        current = {
+            CONF_DOWN_MINUTES: DEFAULT_DOWN_MINUTES,
+            CONF_BUDGET_WARNING: DEFAULT_BUDGET_WARNING,
+            **self.config_entry.options,
+        }
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                self._schema(), user_input or self.config_entry.options
-            ),
-            errors=errors,
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, current),
         )
 
-    def _schema(self) -> vol.Schema:
-        runtime = getattr(self.config_entry, "runtime_data", None)
-        providers = [p["name"] for p in runtime.coordinator.data.providers] if runtime else []
-        return vol.Schema(
-            {
-                vol.Optional(CONF_PROVIDER): SelectSelector(
-                    SelectSelectorConfig(
-                        options=providers, custom_value=True, mode=SelectSelectorMode.DROPDOWN
-                    )
-                ),
-                vol.Optional(CONF_MODEL): TextSelector(),
-                vol.Optional(CONF_STRATEGY): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(STRATEGIES),
-                        mode=SelectSelectorMode.DROPDOWN,
-                        translation_key=CONF_STRATEGY,
-                    )
-                ),
-                vol.Optional(CONF_TAG): TextSelector(),
-                vol.Optional(CONF_PROMPT): TemplateSelector(),
-            }
-        )
+
+OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_DOWN_MINUTES): NumberSelector(
+            NumberSelectorConfig(
+                min=1, max=1440, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="min"
+            )
+        ),
+        vol.Required(CONF_BUDGET_WARNING): NumberSelector(
+            NumberSelectorConfig(
+                min=1, max=99, step=1, mode=NumberSelectorMode.SLIDER, unit_of_measurement="%"
+            )
+        ),
+    }
+)

@@ -16,6 +16,23 @@ CONF_MODEL: Final = "model"
 CONF_STRATEGY: Final = "strategy"
 CONF_TAG: Final = "tag"
 CONF_PROMPT: Final = "prompt"
+CONF_MAX_TOOL_ITERATIONS: Final = "max_tool_iterations"
+CONF_DOWN_MINUTES: Final = "down_minutes"
+CONF_BUDGET_WARNING: Final = "budget_warning_percent"
+
+# Subentry types (the names core's AI integrations use, so the frontend labels them).
+SUBENTRY_CONVERSATION: Final = "conversation"
+SUBENTRY_AI_TASK: Final = "ai_task_data"
+DEFAULT_CONVERSATION_NAME: Final = "AI Provider Hub Conversation"
+DEFAULT_AI_TASK_NAME: Final = "AI Provider Hub AI Task"
+# Rounds of "the model asks for tools, Home Assistant runs them" before an answer is due.
+DEFAULT_MAX_TOOL_ITERATIONS: Final = 10
+MAX_TOOL_ITERATIONS_LIMIT: Final = 50
+# Repairs: a provider down (or its circuit open) this long raises an issue; budgets warn here.
+DEFAULT_DOWN_MINUTES: Final = 5
+DEFAULT_BUDGET_WARNING: Final = 80
+# The caller tags shown per spend sensor (the rest are summed under "other").
+MAX_CALLERS: Final = 10
 
 STRATEGIES: Final = (
     "priority",
@@ -29,6 +46,7 @@ STRATEGIES: Final = (
 DETAILS: Final = ("low", "high", "auto")
 
 EVENT_RESPONSE: Final = "ai_provider_hub_response"
+EVENT_ALERT: Final = "ai_provider_hub_alert"
 SERVICE_ANALYZE_IMAGE: Final = "analyze_image"
 SERVICE_CHAT: Final = "chat"
 
@@ -49,6 +67,4 @@ IMAGE_FETCH_TIMEOUT: Final = 30.0
 MAX_IMAGES: Final = 10
 MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024
 
-DEFAULT_CONVERSATION_PROMPT: Final = (
-    "You are a voice assistant for Home Assistant. Answer briefly and in plain text."
-)
+TAG_PATTERN: Final = r"^[\w.:/-]{1,64}$"

@@ -1,30 +1,27 @@
-"""A conversation agent that answers through the hub (so Assist gets failover too)."""
+"""Conversation agents (one per ``conversation`` subentry) that answer and act through the hub.
+
+With an LLM API chosen (Assist by default), the agent sends Home Assistant's tools with the
+conversation, runs the tool calls the model makes (turn on a light, read a sensor...), and
+sends the results back until the model answers, so Assist controls the house whichever
+provider the hub picks.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Literal
 
 from homeassistant.components import conversation
-from homeassistant.const import MATCH_ALL
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_LLM_HASS_API, MATCH_ALL
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import TemplateError
-from homeassistant.helpers import intent, template
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api import HubApiError
-from .const import (
-    CONF_MODEL,
-    CONF_PROMPT,
-    CONF_PROVIDER,
-    CONF_STRATEGY,
-    CONF_TAG,
-    DEFAULT_CONVERSATION_PROMPT,
-)
-from .coordinator import HubConfigEntry, HubCoordinator
-from .entity import hub_device_info
-from .errors import translated_hub_error
+from .const import CONF_PROMPT, DOMAIN, SUBENTRY_CONVERSATION
+from .coordinator import HubConfigEntry
+from .llm_entity import HubLLMEntity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,22 +33,24 @@ async def async_setup_entry(
     entry: HubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the hub's conversation agent."""
-    async_add_entities([HubConversationEntity(entry.runtime_data.coordinator)])
+    """Add one conversation agent per ``conversation`` subentry."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_CONVERSATION:
+            async_add_entities(
+                [HubConversationEntity(entry, subentry)],
+                config_subentry_id=subentry.subentry_id,
+            )
 
 
-class HubConversationEntity(conversation.ConversationEntity):
-    """Answers Assist through the hub, keeping each conversation's history in its chat log."""
+class HubConversationEntity(conversation.ConversationEntity, HubLLMEntity):
+    """Answers Assist through the hub; with an LLM API it also controls the house."""
 
-    _attr_has_entity_name = True
-    _attr_name = None
-    _attr_supports_streaming = True  # read by cores that stream to the pipeline
+    _attr_supports_streaming = True
 
-    def __init__(self, coordinator: HubCoordinator) -> None:
-        self._coordinator = coordinator
-        self._entry = coordinator.config_entry
-        self._attr_unique_id = f"{self._entry.entry_id}_conversation"
-        self._attr_device_info = hub_device_info(coordinator)
+    def __init__(self, entry: HubConfigEntry, subentry: ConfigSubentry) -> None:
+        super().__init__(entry, subentry)
+        if subentry.data.get(CONF_LLM_HASS_API):
+            self._attr_supported_features = conversation.ConversationEntityFeature.CONTROL
 
     @property
     def supported_languages(self) -> list[str] | Literal["*"]:
@@ -63,66 +62,23 @@ class HubConversationEntity(conversation.ConversationEntity):
         user_input: conversation.ConversationInput,
         chat_log: conversation.ChatLog,
     ) -> conversation.ConversationResult:
-        """Send the conversation so far to the hub and stream the answer into the log."""
+        """Give the log the prompt and tools, then answer it through the hub."""
+        options = self.subentry.data
         try:
-            payload = self._payload(user_input, chat_log)
-            text = ""
-            async for content in chat_log.async_add_delta_content_stream(
-                self.entity_id, self._deltas(payload)
-            ):
-                if isinstance(content, conversation.AssistantContent) and content.content:
-                    text = content.content
-        except TemplateError as err:
-            _LOGGER.warning("The conversation prompt template failed: %s", err)
-            return _error_result(user_input, chat_log, "The prompt template failed")
-        except HubApiError as err:
-            return _error_result(user_input, chat_log, str(translated_hub_error(err)))
-        response = intent.IntentResponse(language=user_input.language)
-        response.async_set_speech(text)
-        return conversation.ConversationResult(
-            response=response,
-            conversation_id=chat_log.conversation_id,
-            continue_conversation=chat_log.continue_conversation,
-        )
-
-    async def _deltas(
-        self, payload: dict[str, Any]
-    ) -> AsyncIterator[conversation.AssistantContentDeltaDict]:
-        client = self._entry.runtime_data.client
-        yield {"role": "assistant"}
-        async for event, data in client.chat_stream(payload):
-            if event == "delta" and data.get("text"):
-                yield {"content": data["text"]}
-
-    def _payload(
-        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
-    ) -> dict[str, Any]:
-        """The hub request: system prompt, history, routing options from the entry."""
-        options = self._entry.options
-        messages = [
-            {"role": content.role, "content": content.content}
-            for content in chat_log.content
-            if isinstance(content, conversation.UserContent | conversation.AssistantContent)
-            and content.content
-        ]
-        payload: dict[str, Any] = {
-            "system": self._system_prompt(user_input),
-            "messages": messages,
-            "tag": options.get(CONF_TAG) or "conversation",
-        }
-        for key in (CONF_PROVIDER, CONF_MODEL, CONF_STRATEGY):
-            if value := options.get(key):
-                payload[key] = value
-        return payload
-
-    def _system_prompt(self, user_input: conversation.ConversationInput) -> str:
-        raw = self._entry.options.get(CONF_PROMPT) or DEFAULT_CONVERSATION_PROMPT
-        prompt = template.Template(raw, self.hass).async_render(
-            {"ha_name": self.hass.config.location_name}, parse_result=False
-        )
-        if user_input.extra_system_prompt:
-            prompt = f"{prompt}\n{user_input.extra_system_prompt}"
-        return str(prompt)
+            await chat_log.async_provide_llm_data(
+                user_input.as_llm_context(DOMAIN),
+                options.get(CONF_LLM_HASS_API),
+                options.get(CONF_PROMPT),
+                user_input.extra_system_prompt,
+            )
+        except conversation.ConverseError as err:
+            return err.as_conversation_result()
+        try:
+            await self._async_handle_chat_log(chat_log)
+            return conversation.async_get_result_from_chat_log(user_input, chat_log)
+        except HomeAssistantError as err:
+            _LOGGER.debug("The hub could not answer: %s", err)
+            return _error_result(user_input, chat_log, str(err))
 
 
 def _error_result(

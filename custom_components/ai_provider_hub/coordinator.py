@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -32,6 +32,9 @@ class HubData:
     health: Health
     providers: list[ProviderInfo]
     usage: UsageReport | None  # None while the add-on has no usage endpoint
+    # Spend per caller tag (``by_tag``) this UTC day and this UTC month.
+    callers_today: dict[str, UsageTotals] = field(default_factory=dict)
+    callers_month: dict[str, UsageTotals] = field(default_factory=dict)
 
     def provider(self, name: str) -> ProviderInfo | None:
         """The provider called ``name``, if the hub still has it."""
@@ -75,6 +78,7 @@ class HubCoordinator(DataUpdateCoordinator[HubData]):
             health = await self.client.health()
             providers = await self.client.providers()
             usage = await self._fetch_usage()
+            today, month = await self._fetch_callers() if usage is not None else ({}, {})
         except HubAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,
@@ -87,7 +91,22 @@ class HubCoordinator(DataUpdateCoordinator[HubData]):
                 translation_key="update_failed",
                 translation_placeholders={"message": err.message},
             ) from err
-        return HubData(health=health, providers=providers, usage=usage)
+        return HubData(
+            health=health,
+            providers=providers,
+            usage=usage,
+            callers_today=today,
+            callers_month=month,
+        )
+
+    async def _fetch_callers(
+        self,
+    ) -> tuple[dict[str, UsageTotals], dict[str, UsageTotals]]:
+        """Spend by tag this UTC day and this UTC month (the add-on counts days in UTC)."""
+        day = dt_util.utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        today = await self.client.usage(day.isoformat())
+        month = await self.client.usage(day.replace(day=1).isoformat())
+        return _by_tag(today), _by_tag(month)
 
     async def _fetch_usage(self) -> UsageReport | None:
         since = (dt_util.utcnow() - USAGE_WINDOW).isoformat()
@@ -98,3 +117,8 @@ class HubCoordinator(DataUpdateCoordinator[HubData]):
                 _LOGGER.debug("The hub has no usage endpoint yet")
                 return None
             raise
+
+
+def _by_tag(report: UsageReport) -> dict[str, UsageTotals]:
+    by_tag = report.get("by_tag") or {}
+    return {tag: totals for tag, totals in by_tag.items() if isinstance(totals, dict)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal, cast
+from typing import Any, Final, Literal, cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -19,7 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import Budget, ProviderInfo, UsageReport, UsageTotals
-from .const import DEGRADED_MIN_REQUESTS, DEGRADED_SUCCESS_RATE
+from .const import DEGRADED_MIN_REQUESTS, DEGRADED_SUCCESS_RATE, MAX_CALLERS
 from .coordinator import HubConfigEntry, HubData
 from .entity import HubEntity, ProviderEntity, async_remove_provider_devices
 
@@ -46,6 +46,7 @@ class HubSensorDescription(SensorEntityDescription):
     value_fn: Callable[[HubData], StateValue]
     needs_usage: bool = True
     last_reset_fn: Callable[[datetime], datetime] | None = None
+    attributes_fn: Callable[[HubData], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,10 +111,23 @@ def _start_of_month(now: datetime) -> datetime:
     return _start_of_day(now).replace(day=1)
 
 
+def spend_by_caller(callers: dict[str, UsageTotals]) -> dict[str, float]:
+    """Cost per caller tag, largest first: the top ``MAX_CALLERS``, the rest as ``other``."""
+    costs = sorted(
+        ((tag, float(t.get("cost_usd") or 0.0)) for tag, t in callers.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
+    shown = {tag: round(cost, 6) for tag, cost in costs[:MAX_CALLERS]}
+    if rest := costs[MAX_CALLERS:]:
+        shown["other"] = round(sum(cost for _tag, cost in rest), 6)
+    return shown
+
+
 def _monetary(
     key: str,
     value_fn: Callable[[HubData], StateValue],
     last_reset_fn: Callable[[datetime], datetime] | None = None,
+    attributes_fn: Callable[[HubData], dict[str, Any]] | None = None,
 ) -> HubSensorDescription:
     return HubSensorDescription(
         key=key,
@@ -126,6 +140,7 @@ def _monetary(
         suggested_display_precision=2,
         value_fn=value_fn,
         last_reset_fn=last_reset_fn,
+        attributes_fn=attributes_fn,
     )
 
 
@@ -139,8 +154,18 @@ HUB_SENSORS: Final[tuple[HubSensorDescription, ...]] = (
         value_fn=lambda data: data.health.get("status"),
         needs_usage=False,
     ),
-    _monetary("spend_today", lambda data: _usage(data, "today").get("cost_usd"), _start_of_day),
-    _monetary("spend_month", lambda data: _usage(data, "month").get("cost_usd"), _start_of_month),
+    _monetary(
+        "spend_today",
+        lambda data: _usage(data, "today").get("cost_usd"),
+        _start_of_day,
+        lambda data: {"by_caller": spend_by_caller(data.callers_today)},
+    ),
+    _monetary(
+        "spend_month",
+        lambda data: _usage(data, "month").get("cost_usd"),
+        _start_of_month,
+        lambda data: {"by_caller": spend_by_caller(data.callers_month)},
+    ),
     HubSensorDescription(
         key="requests_today",
         translation_key="requests_today",
@@ -222,6 +247,12 @@ class HubSensor(HubEntity, SensorEntity):
     def native_value(self) -> StateValue:
         """The value from the latest poll."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Spend sensors: the cost per caller (automation, script, agent, tag) in the period."""
+        attributes_fn = self.entity_description.attributes_fn
+        return attributes_fn(self.coordinator.data) if attributes_fn else None
 
     @property
     def last_reset(self) -> datetime | None:

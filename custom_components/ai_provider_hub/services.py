@@ -19,6 +19,7 @@ from homeassistant.core import (
 from homeassistant.helpers import config_validation as cv
 
 from .api import GenerationResult, HubApiError, HubAuthError
+from .caller import caller_tag
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     CONF_MODEL,
@@ -32,6 +33,8 @@ from .const import (
     SERVICE_ANALYZE_IMAGE,
     SERVICE_CHAT,
     STRATEGIES,
+    SUBENTRY_AI_TASK,
+    TAG_PATTERN,
 )
 from .coordinator import HubConfigEntry
 from .errors import translated_hub_error, validation_error
@@ -60,7 +63,7 @@ COMMON_FIELDS: Final[dict[vol.Marker, Any]] = {
     vol.Optional(CONF_STRATEGY): vol.In(STRATEGIES),
     vol.Optional("max_tokens"): vol.All(vol.Coerce(int), vol.Range(min=1, max=1_000_000)),
     vol.Optional("temperature"): vol.All(vol.Coerce(float), vol.Range(min=0, max=2)),
-    vol.Optional(CONF_TAG): vol.All(cv.string, vol.Match(r"^[\w.:/-]{1,64}$")),
+    vol.Optional(CONF_TAG): vol.All(cv.string, vol.Match(TAG_PATTERN)),
     vol.Optional("structure"): vol.Any(dict, cv.string),
     vol.Optional("cache"): cv.boolean,
 }
@@ -113,7 +116,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 async def _analyze_image(call: ServiceCall) -> ServiceResponse:
     entry = _loaded_entry(call)
-    payload = {"prompt": _prompt(call.data), **_routing(entry, call.data)}
+    payload = {"prompt": _prompt(call.data), **_routing(call.hass, entry, call.data)}
     if "detail" in call.data:
         payload["detail"] = call.data["detail"]
     sources = await plan_images(call.hass, dict(call.data))
@@ -125,7 +128,7 @@ async def _analyze_image(call: ServiceCall) -> ServiceResponse:
 
 async def _chat(call: ServiceCall) -> ServiceResponse:
     entry = _loaded_entry(call)
-    payload: dict[str, Any] = _routing(entry, call.data)
+    payload: dict[str, Any] = _routing(call.hass, entry, call.data)
     if "prompt" in call.data:
         payload["prompt"] = _prompt(call.data)
     if messages := call.data.get("messages"):
@@ -187,12 +190,18 @@ def _prompt(data: Mapping[str, Any]) -> str:
     return prompt
 
 
-def _routing(entry: HubConfigEntry, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Routing options from the call, falling back to the entry's options."""
+def _routing(hass: HomeAssistant, entry: HubConfigEntry, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Routing from the call, else the entry's first AI Task subentry; the caller's tag."""
+    defaults: Mapping[str, Any] = next(
+        (s.data for s in entry.subentries.values() if s.subentry_type == SUBENTRY_AI_TASK), {}
+    )
     payload: dict[str, Any] = {}
-    for key in (CONF_PROVIDER, CONF_MODEL, CONF_STRATEGY, CONF_TAG):
-        if value := data.get(key) or entry.options.get(key):
+    for key in (CONF_PROVIDER, CONF_MODEL, CONF_STRATEGY):
+        if value := data.get(key) or defaults.get(key):
             payload[key] = value
+    explicit = data.get(CONF_TAG) or defaults.get(CONF_TAG)
+    if tag := caller_tag(hass, explicit, None):
+        payload[CONF_TAG] = tag
     for key in ("max_tokens", "temperature", "cache"):
         if key in data:
             payload[key] = data[key]

@@ -12,7 +12,14 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ai_provider_hub.config_flow import hub_unique_id
-from custom_components.ai_provider_hub.const import CONF_TOKEN, DOMAIN
+from custom_components.ai_provider_hub.const import (
+    CONF_TOKEN,
+    DEFAULT_AI_TASK_NAME,
+    DEFAULT_CONVERSATION_NAME,
+    DOMAIN,
+    SUBENTRY_AI_TASK,
+    SUBENTRY_CONVERSATION,
+)
 
 from .fake_hub import FakeHub
 
@@ -39,14 +46,52 @@ def entry_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def config_entry(fake_hub: FakeHub, entry_options: dict[str, Any]) -> MockConfigEntry:
-    """An entry pointing at the fake hub (not yet added)."""
+def conversation_data() -> dict[str, Any]:
+    """The agent subentry's data (override to change it; no LLM API unless a test asks)."""
+    return {}
+
+
+@pytest.fixture
+def ai_task_data() -> dict[str, Any]:
+    """The AI Task subentry's data (override to change it)."""
+    return {}
+
+
+def subentries(conversation: dict[str, Any], ai_task: dict[str, Any]) -> list[Any]:
+    """One agent and one AI Task entity, as a new entry gets them."""
+    return [
+        {
+            "subentry_type": SUBENTRY_CONVERSATION,
+            "data": conversation,
+            "title": DEFAULT_CONVERSATION_NAME,
+            "unique_id": None,
+        },
+        {
+            "subentry_type": SUBENTRY_AI_TASK,
+            "data": ai_task,
+            "title": DEFAULT_AI_TASK_NAME,
+            "unique_id": None,
+        },
+    ]
+
+
+@pytest.fixture
+def config_entry(
+    fake_hub: FakeHub,
+    entry_options: dict[str, Any],
+    conversation_data: dict[str, Any],
+    ai_task_data: dict[str, Any],
+) -> MockConfigEntry:
+    """An entry (current version) pointing at the fake hub, not yet added."""
     return MockConfigEntry(
         domain=DOMAIN,
         title="AI Provider Hub",
         unique_id=hub_unique_id(fake_hub.url),
         data={CONF_URL: fake_hub.url, CONF_TOKEN: fake_hub.token},
         options=entry_options,
+        version=2,
+        minor_version=1,
+        subentries_data=subentries(conversation_data, ai_task_data),
     )
 
 

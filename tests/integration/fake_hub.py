@@ -132,12 +132,17 @@ class FakeHub:
             "/api/v1/usage": copy.deepcopy(USAGE),
             "/api/v1/chat": copy.deepcopy(RESULT),
             "/api/v1/vision": copy.deepcopy(RESULT),
+            "/api/v1/providers/openai/credentials": {"name": "openai", "api_key": "sk-…good"},
+            "/api/v1/providers/openai/test": {"name": "openai", "result": "valid", "message": ""},
         }
     )
     errors: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     hang: set[str] = field(default_factory=set)
     requests: list[Recorded] = field(default_factory=list)
     stream_chunks: list[str] = field(default_factory=lambda: ["Hello", " there", "!"])
+    # Scripted streamed answers, one per streaming request, before falling back to
+    # ``stream_chunks``: ``{"chunks": [...], "tool_calls": [{id, name, arguments}]}``.
+    turns: list[dict[str, list[Any]]] = field(default_factory=list)
     # When set, the stream ends with this error envelope instead of ``done`` (as the add-on
     # does once the status line is out).
     stream_error: dict[str, Any] | None = None
@@ -205,12 +210,19 @@ class FakeHub:
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        for chunk in self.stream_chunks:
+        turn: dict[str, list[Any]] = self.turns.pop(0) if self.turns else {}
+        chunks: list[str] = turn.get("chunks", [] if turn else self.stream_chunks)
+        calls: list[dict[str, Any]] = turn.get("tool_calls", [])
+        for chunk in chunks:
             await response.write(_event("delta", {"text": chunk}))
+        for call in calls:
+            await response.write(_event("tool_call", call))
         if self.stream_error is not None:
             await response.write(_event("error", {"error": self.stream_error}))
         else:
-            done = {**self.bodies["/api/v1/chat"], "text": "".join(self.stream_chunks)}
+            done = {**self.bodies[request.path], "text": "".join(chunks)}
+            if calls:
+                done.update(tool_calls=calls, finish_reason="tool_calls")
             await response.write(_event("done", done))
         await response.write_eof()
         return response

@@ -61,6 +61,10 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, fake_hub: FakeHub) -
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_URL: fake_hub.url, CONF_TOKEN: fake_hub.token}
     assert result["result"].unique_id == hub_unique_id(fake_hub.url)
+    # One agent (with Assist) and one AI Task entity come with every new hub.
+    subentries = {s.subentry_type: s for s in result["result"].subentries.values()}
+    assert set(subentries) == {"conversation", "ai_task_data"}
+    assert subentries["conversation"].data["llm_hass_api"] == ["assist"]
     # The token was checked against an authenticated endpoint.
     assert any(r.path == "/api/v1/providers" for r in fake_hub.requests)
 
@@ -126,6 +130,7 @@ async def test_hassio_discovery_confirm(hass: HomeAssistant, fake_hub: FakeHub) 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_URL: fake_hub.url, CONF_TOKEN: fake_hub.token}
     assert result["result"].unique_id == hub_unique_id(fake_hub.url)
+    assert len(result["result"].subentries) == 2
 
 
 async def test_hassio_confirm_error_recovers(hass: HomeAssistant, fake_hub: FakeHub) -> None:
@@ -235,18 +240,12 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["data_schema"] is not None
-    provider_selector = result["data_schema"].schema["provider"]
-    assert provider_selector.config["options"] == ["openai", "ollama"]
+    suggested = {
+        str(key): key.description["suggested_value"] for key in result["data_schema"].schema
+    }
+    assert suggested == {"down_minutes": 5, "budget_warning_percent": 80}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"provider": "openai", "tag": "bad tag!", "model": ""}
-    )
-    assert result["errors"] == {"tag": "invalid_tag"}
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"provider": "openai", "strategy": "priority", "tag": "kitchen"}
+        result["flow_id"], {"down_minutes": 15.0, "budget_warning_percent": 90.0}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert loaded_entry.options == {
-        "provider": "openai",
-        "strategy": "priority",
-        "tag": "kitchen",
-    }
+    assert loaded_entry.options == {"down_minutes": 15, "budget_warning_percent": 90}

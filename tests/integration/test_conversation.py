@@ -1,40 +1,59 @@
-"""The conversation agent answers through the hub and keeps the conversation's history."""
+"""The conversation agents answer through the hub, keep history, and run Home Assistant's tools."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from homeassistant.components import conversation
 from homeassistant.components.conversation.const import DATA_COMPONENT as CONVERSATION_ENTITIES
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.const import CONF_LLM_HASS_API
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import chat_session, intent
+from homeassistant.helpers import chat_session, intent, llm
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import async_mock_service
 
+from custom_components.ai_provider_hub.const import CONF_MAX_TOOL_ITERATIONS
 from custom_components.ai_provider_hub.conversation import HubConversationEntity
 
 from .fake_hub import FakeHub
+from .helpers import exception_message
 
-AGENT = "conversation.ai_provider_hub"
+AGENT = "conversation.ai_provider_hub_conversation"
+ASSIST = {CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]}
 
 
-async def converse(hass: HomeAssistant, text: str, conversation_id: str | None = None) -> object:
-    return await conversation.async_converse(hass, text, conversation_id, Context(), agent_id=AGENT)
+async def converse(
+    hass: HomeAssistant, text: str, conversation_id: str | None = None
+) -> conversation.ConversationResult:
+    result = await conversation.async_converse(
+        hass, text, conversation_id, Context(), agent_id=AGENT
+    )
+    assert isinstance(result, conversation.ConversationResult)
+    return result
+
+
+def speech(result: conversation.ConversationResult) -> str:
+    text: str = result.response.speech["plain"]["speech"]
+    return text
 
 
 @pytest.mark.parametrize(
-    "entry_options", [{"provider": "openai", "prompt": "You are {{ 'Jarvis' }}."}]
+    "conversation_data", [{"provider": "openai", "prompt": "You are {{ 'Jarvis' }}."}]
 )
 @pytest.mark.usefixtures("loaded_entry")
 async def test_answers_and_keeps_history(hass: HomeAssistant, fake_hub: FakeHub) -> None:
     first = await converse(hass, "Hello")
-    assert isinstance(first, conversation.ConversationResult)
-    assert first.response.speech["plain"]["speech"] == "Hello there!"
+    assert speech(first) == "Hello there!"
     second = await converse(hass, "And again?", first.conversation_id)
-    assert isinstance(second, conversation.ConversationResult)
     assert second.conversation_id == first.conversation_id
     sent = fake_hub.generation_requests()
     assert len(sent) == 2
     assert sent[1].body["stream"] is True
     assert sent[1].body["provider"] == "openai"
     assert sent[1].body["system"].startswith("You are Jarvis.")
+    assert "tools" not in sent[1].body  # no LLM API chosen: the agent only talks
     assert sent[1].body["messages"] == [
         {"role": "user", "content": "Hello"},
         {"role": "assistant", "content": "Hello there!"},
@@ -46,9 +65,10 @@ async def test_answers_and_keeps_history(hass: HomeAssistant, fake_hub: FakeHub)
 async def test_hub_error_is_an_error_response(hass: HomeAssistant, fake_hub: FakeHub) -> None:
     fake_hub.fail("/api/v1/chat", 502, "all_providers_failed", "every provider failed")
     result = await converse(hass, "Hello")
-    assert isinstance(result, conversation.ConversationResult)
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert "every provider failed" in result.response.speech["plain"]["speech"]
+    assert speech(result) == exception_message(
+        "all_providers_failed", message="every provider failed"
+    )
 
 
 @pytest.mark.usefixtures("loaded_entry")
@@ -62,14 +82,13 @@ async def test_answer_streams_into_the_chat_log(hass: HomeAssistant) -> None:
         ),
     ):
         result = await converse(hass, "Hello", session.conversation_id)
-    assert isinstance(result, conversation.ConversationResult)
     assert deltas == [
         {"role": "assistant"},
         {"content": "Hello"},
         {"content": " there"},
         {"content": "!"},
     ]
-    assert result.response.speech["plain"]["speech"] == "Hello there!"
+    assert speech(result) == "Hello there!"
 
 
 @pytest.mark.usefixtures("loaded_entry")
@@ -78,10 +97,9 @@ async def test_error_mid_stream_keeps_no_partial_answer(
 ) -> None:
     fake_hub.stream_error = {"key": "upstream_timeout", "message": "the deadline passed"}
     first = await converse(hass, "Hello")
-    assert isinstance(first, conversation.ConversationResult)
     assert first.response.response_type is intent.IntentResponseType.ERROR
-    assert "the deadline passed" in first.response.speech["plain"]["speech"]
-    assert "Hello there" not in first.response.speech["plain"]["speech"]
+    assert "the deadline passed" in speech(first)
+    assert "Hello there" not in speech(first)
 
     fake_hub.stream_error = None
     await converse(hass, "Again?", first.conversation_id)
@@ -94,24 +112,94 @@ async def test_error_mid_stream_keeps_no_partial_answer(
 async def test_agent_declares_streaming(hass: HomeAssistant) -> None:
     entity = hass.data[CONVERSATION_ENTITIES].get_entity(AGENT)
     assert isinstance(entity, HubConversationEntity)
-    # Cores that stream to the pipeline read this (2025.4 streams whatever the log gets).
     assert entity._attr_supports_streaming is True
+    assert not (entity.supported_features or 0) & conversation.ConversationEntityFeature.CONTROL
 
 
-@pytest.mark.parametrize("entry_options", [{"prompt": "You are {{ nothing | no_such_filter }}"}])
+@pytest.mark.parametrize("conversation_data", [{"prompt": "You are {{ nothing | no_filter }}"}])
 @pytest.mark.usefixtures("loaded_entry")
 async def test_broken_prompt_template(hass: HomeAssistant, fake_hub: FakeHub) -> None:
     result = await converse(hass, "Hello")
-    assert isinstance(result, conversation.ConversationResult)
     assert result.response.response_type is intent.IntentResponseType.ERROR
     assert fake_hub.generation_requests() == []
 
 
 @pytest.mark.usefixtures("loaded_entry")
-async def test_extra_system_prompt_is_appended(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+async def test_extra_system_prompt_and_own_tag(hass: HomeAssistant, fake_hub: FakeHub) -> None:
     await conversation.async_converse(
         hass, "Hello", None, Context(), agent_id=AGENT, extra_system_prompt="The door is open."
     )
     [sent] = fake_hub.generation_requests()
-    assert sent.body["system"].endswith("\nThe door is open.")
-    assert sent.body["tag"] == "conversation"
+    assert sent.body["system"].rstrip().endswith("The door is open.")
+    assert sent.body["tag"] == AGENT  # the agent is the caller
+
+
+@pytest.mark.parametrize("conversation_data", [{"tag": "voice"}])
+@pytest.mark.usefixtures("loaded_entry")
+async def test_explicit_tag_wins(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    await converse(hass, "Hello")
+    assert fake_hub.generation_requests()[0].body["tag"] == "voice"
+
+
+# --- Device control: Home Assistant's tools through the hub -------------------------------
+
+
+@pytest.fixture
+async def kitchen_light(hass: HomeAssistant) -> list[Any]:
+    """An exposed ``light.kitchen`` whose turn_on calls are recorded."""
+    assert await async_setup_component(hass, "intent", {})
+    hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen light"})
+    async_expose_entity(hass, conversation.DOMAIN, "light.kitchen", True)
+    calls: list[Any] = async_mock_service(hass, "light", "turn_on")
+    return calls
+
+
+def turn_on_call(call_id: str = "call_1") -> dict[str, Any]:
+    return {"id": call_id, "name": "HassTurnOn", "arguments": {"name": "Kitchen light"}}
+
+
+@pytest.mark.parametrize("conversation_data", [ASSIST])
+@pytest.mark.usefixtures("loaded_entry")
+async def test_tool_call_turns_on_the_light(
+    hass: HomeAssistant, fake_hub: FakeHub, kitchen_light: list[Any]
+) -> None:
+    fake_hub.turns = [{"tool_calls": [turn_on_call()]}, {"chunks": ["The light is on."]}]
+    result = await converse(hass, "Turn on the kitchen light")
+    assert speech(result) == "The light is on."
+    assert [call.data["entity_id"] for call in kitchen_light] == [["light.kitchen"]]
+    first, second = (r.body for r in fake_hub.generation_requests())
+    tools = {tool["name"]: tool for tool in first["tools"]}
+    assert "HassTurnOn" in tools
+    assert tools["HassTurnOn"]["parameters"]["type"] == "object"
+    assert second["messages"][-2] == {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [turn_on_call()],
+    }
+    result_message = second["messages"][-1]
+    assert result_message["role"] == "tool"
+    assert result_message["tool_call_id"] == "call_1"
+    assert result_message["name"] == "HassTurnOn"
+    assert '"light.kitchen"' in result_message["content"]
+    assert second["tools"] == first["tools"]
+
+
+@pytest.mark.parametrize("conversation_data", [ASSIST])
+@pytest.mark.usefixtures("loaded_entry")
+async def test_agent_with_assist_controls(hass: HomeAssistant) -> None:
+    entity = hass.data[CONVERSATION_ENTITIES].get_entity(AGENT)
+    assert entity is not None
+    assert (entity.supported_features or 0) & conversation.ConversationEntityFeature.CONTROL
+
+
+@pytest.mark.parametrize("conversation_data", [{**ASSIST, CONF_MAX_TOOL_ITERATIONS: 2}])
+@pytest.mark.usefixtures("loaded_entry")
+async def test_tool_rounds_are_bounded(
+    hass: HomeAssistant, fake_hub: FakeHub, kitchen_light: list[Any]
+) -> None:
+    fake_hub.turns = [{"tool_calls": [turn_on_call(f"call_{n}")]} for n in range(5)]
+    result = await converse(hass, "Keep turning it on")
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert speech(result) == exception_message("max_tool_iterations", count="2")
+    assert len(fake_hub.generation_requests()) == 2
+    assert len(kitchen_light) == 2

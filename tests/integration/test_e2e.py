@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ai_provider_hub.config_flow import hub_unique_id
 from custom_components.ai_provider_hub.const import CONF_TOKEN, DOMAIN
 
+from .conftest import subentries
 from .helpers import add_fake_camera, exception_message, state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,13 +203,22 @@ async def hub(
 
 
 @pytest.fixture
-async def hub_entry(hass: HomeAssistant, hub: Hub) -> MockConfigEntry:
-    """The integration set up against the running add-on."""
+async def hub_entry(
+    hass: HomeAssistant,
+    hub: Hub,
+    entry_options: dict[str, Any],
+    conversation_data: dict[str, Any],
+    ai_task_data: dict[str, Any],
+) -> MockConfigEntry:
+    """The integration set up against the running add-on (one agent, one AI Task entity)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="AI Provider Hub",
         unique_id=hub_unique_id(hub.url),
         data={CONF_URL: hub.url, CONF_TOKEN: TOKEN},
+        options=entry_options,
+        version=2,
+        subentries_data=subentries(conversation_data, ai_task_data),
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -319,7 +329,7 @@ async def test_budget_error_is_translated(hass: HomeAssistant, hub: Hub) -> None
 @pytest.mark.usefixtures("hub_entry")
 async def test_conversation_agent_streams_through_hub(hass: HomeAssistant, hub: Hub) -> None:
     result = await conversation.async_converse(
-        hass, "Hello", None, Context(), agent_id="conversation.ai_provider_hub"
+        hass, "Hello", None, Context(), agent_id="conversation.ai_provider_hub_conversation"
     )
     assert result.response.speech["plain"]["speech"] == "Hello from the fake."
     [request] = [r for r in await hub.received("openai") if r["path"].endswith("/completions")]

@@ -134,10 +134,19 @@ async def test_provider_status_and_latency(
     assert state(hass, "sensor.ollama_average_latency") == latency
 
 
-async def test_usage_window_is_asked_for(fake_hub: FakeHub, loaded_entry: MockConfigEntry) -> None:
-    [usage] = [r for r in fake_hub.requests if r.path == "/api/v1/usage"]
-    window = dt_util.utcnow() - datetime.fromisoformat(usage.query["since"])
-    assert timedelta(hours=24) <= window < timedelta(hours=24, minutes=5)
+async def test_usage_windows_are_asked_for(
+    fake_hub: FakeHub, loaded_entry: MockConfigEntry
+) -> None:
+    """The last 24 hours (provider figures), and this UTC day and month (spend per caller)."""
+    window, day, month = (
+        datetime.fromisoformat(r.query["since"])
+        for r in fake_hub.requests
+        if r.path == "/api/v1/usage"
+    )
+    now = dt_util.utcnow()
+    assert timedelta(hours=24) <= now - window < timedelta(hours=24, minutes=5)
+    assert day == now.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert month == day.replace(day=1)
 
 
 async def test_removed_provider_loses_device_and_entities(
@@ -178,3 +187,32 @@ async def test_only_stale_devices_can_be_deleted(
     assert not await async_remove_config_entry_device(hass, loaded_entry, openai)
     stale = device(f"{entry_id}_retired")
     assert await async_remove_config_entry_device(hass, loaded_entry, stale)
+
+
+async def test_spend_by_caller(
+    hass: HomeAssistant, fake_hub: FakeHub, loaded_entry: MockConfigEntry
+) -> None:
+    """Each spend sensor lists the top callers of its period; the rest are summed."""
+    callers = {f"automation.job_{n:02d}": {"requests": 1, "cost_usd": n / 100} for n in range(12)}
+    callers["conversation.ai_provider_hub_conversation"] = {"requests": 9, "cost_usd": 0.5}
+    fake_hub.bodies["/api/v1/usage"]["by_tag"] = callers
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    for entity_id in (
+        "sensor.ai_provider_hub_spend_today",
+        "sensor.ai_provider_hub_spend_this_month",
+    ):
+        current = hass.states.get(entity_id)
+        assert current is not None
+        by_caller = current.attributes["by_caller"]
+        assert list(by_caller)[:3] == [
+            "conversation.ai_provider_hub_conversation",
+            "automation.job_11",
+            "automation.job_10",
+        ]
+        assert len(by_caller) == 11  # ten callers and "other"
+        assert by_caller["other"] == pytest.approx(0.01 + 0.0 + 0.02)
+        assert sum(by_caller.values()) == pytest.approx(0.5 + sum(n / 100 for n in range(12)))
+    # Today and this month are asked for separately (the add-on groups by tag per range).
+    since = [r.query["since"] for r in fake_hub.requests if r.path == "/api/v1/usage"][-2:]
+    assert since[0] != since[1]

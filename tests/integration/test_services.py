@@ -73,10 +73,10 @@ async def test_chat_returns_response_and_fires_event(
 
 
 @pytest.mark.parametrize(
-    "entry_options", [{"provider": "ollama", "model": "gemma3:4b", "tag": "default-tag"}]
+    "ai_task_data", [{"provider": "ollama", "model": "gemma3:4b", "tag": "default-tag"}]
 )
 @pytest.mark.usefixtures("loaded_entry")
-async def test_entry_options_are_defaults(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+async def test_ai_task_subentry_gives_defaults(hass: HomeAssistant, fake_hub: FakeHub) -> None:
     await call(hass, "chat", {"prompt": "Hi", "provider": "openai"})
     [sent] = fake_hub.generation_requests()
     assert sent.body["provider"] == "openai"  # the call wins

@@ -1,0 +1,85 @@
+"""AI Task entities (one per ``ai_task_data`` subentry): ``ai_task.generate_data`` via the hub.
+
+Instructions go to the hub's chat endpoint; with attachments (camera snapshots, images,
+media files) to its vision endpoint. A structure becomes the hub's JSON schema, and the
+answer is checked against the structure before it is returned.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.components import ai_task, conversation
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN, SUBENTRY_AI_TASK
+from .coordinator import HubConfigEntry
+from .llm_entity import HubLLMEntity
+
+_LOGGER = logging.getLogger(__name__)
+
+PARALLEL_UPDATES = 0  # tasks are independent requests; the hub owns concurrency limits
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add one AI Task entity per ``ai_task_data`` subentry."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_AI_TASK:
+            async_add_entities(
+                [HubTaskEntity(entry, subentry)], config_subentry_id=subentry.subentry_id
+            )
+
+
+class HubTaskEntity(ai_task.AITaskEntity, HubLLMEntity):
+    """Generates text or structured data through the hub."""
+
+    _attr_supported_features = (
+        ai_task.AITaskEntityFeature.GENERATE_DATA | ai_task.AITaskEntityFeature.SUPPORT_ATTACHMENTS
+    )
+
+    async def _async_generate_data(
+        self, task: ai_task.GenDataTask, chat_log: conversation.ChatLog
+    ) -> ai_task.GenDataTaskResult:
+        """Answer the task; with a structure, return the validated data."""
+        result = await self._async_handle_chat_log(chat_log, task.structure)
+        last = chat_log.content[-1]
+        text = last.content if isinstance(last, conversation.AssistantContent) else None
+        if task.structure is None:
+            return ai_task.GenDataTaskResult(
+                conversation_id=chat_log.conversation_id, data=text or ""
+            )
+        data = structured_data(task.structure, result.get("data"), text)
+        return ai_task.GenDataTaskResult(conversation_id=chat_log.conversation_id, data=data)
+
+
+def structured_data(structure: vol.Schema, parsed: Any, text: str | None) -> Any:
+    """The answer's data (parsed by the hub, else from the text), checked against the task."""
+    data = parsed
+    if data is None:
+        try:
+            data = json.loads(text or "")
+        except ValueError as err:
+            _LOGGER.debug("Not JSON: %r", text)
+            raise _invalid("the answer is not JSON") from err
+    try:
+        return structure(data)
+    except vol.Invalid as err:
+        _LOGGER.debug("Data %r does not fit the structure: %s", data, err)
+        raise _invalid(str(err)) from err
+
+
+def _invalid(message: str) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="invalid_structured_answer",
+        translation_placeholders={"message": message},
+    )

@@ -1,0 +1,162 @@
+"""Home Assistant's chat log in the hub's native wire format, and the hub's stream back.
+
+A chat log holds system, user, assistant (with tool calls) and tool result contents; the hub
+takes ``system`` plus ``messages`` with ``tool_calls`` on assistant turns and ``role: tool``
+answers, and streams ``delta``/``tool_call``/``done`` events.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.helpers import llm
+from homeassistant.helpers.json import json_dumps
+from voluptuous_openapi import convert
+
+from .const import MAX_IMAGE_BYTES, MAX_IMAGES
+from .errors import validation_error
+
+type Message = dict[str, Any]
+
+
+def hub_messages(chat_log: conversation.ChatLog) -> tuple[str, list[Message]]:
+    """The log's system prompt and its other contents as hub messages."""
+    system: list[str] = []
+    messages: list[Message] = []
+    for content in chat_log.content:
+        if isinstance(content, conversation.SystemContent):
+            system.append(content.content)
+        elif isinstance(content, conversation.UserContent):
+            messages.append({"role": "user", "content": content.content})
+        elif isinstance(content, conversation.AssistantContent):
+            if message := _assistant_message(content):
+                messages.append(message)
+        elif isinstance(content, conversation.ToolResultContent):
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": content.tool_call_id,
+                    "name": content.tool_name,
+                    "content": json_dumps(content.tool_result),
+                }
+            )
+    return "\n".join(system), messages
+
+
+def _assistant_message(content: conversation.AssistantContent) -> Message | None:
+    calls = [
+        {"id": call.id, "name": call.tool_name, "arguments": call.tool_args}
+        for call in content.tool_calls or ()
+        if not call.external
+    ]
+    if not content.content and not calls:
+        return None
+    message: Message = {"role": "assistant", "content": content.content or ""}
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+def hub_tools(llm_api: llm.APIInstance | None) -> list[dict[str, Any]]:
+    """The LLM API's tools as hub tool definitions (JSON schema parameters)."""
+    if llm_api is None:
+        return []
+    return [_tool(tool, llm_api.custom_serializer) for tool in llm_api.tools]
+
+
+def _tool(tool: llm.Tool, serializer: Callable[[Any], Any] | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "name": tool.name,
+        "parameters": convert(tool.parameters, custom_serializer=serializer),
+    }
+    if tool.description:
+        spec["description"] = tool.description
+    return spec
+
+
+def hub_structure(structure: Any, llm_api: llm.APIInstance | None) -> dict[str, Any]:
+    """An AI Task's selector-based structure as the JSON schema the hub asks for."""
+    serializer = llm_api.custom_serializer if llm_api else llm.selector_serializer
+    schema: dict[str, Any] = convert(structure, custom_serializer=serializer)
+    return schema
+
+
+def last_attachments(chat_log: conversation.ChatLog) -> list[conversation.Attachment]:
+    """The attachments of the latest user turn (the task's camera snapshots, images...)."""
+    for content in reversed(chat_log.content):
+        if isinstance(content, conversation.UserContent):
+            return list(content.attachments or ())
+    return []
+
+
+def read_images(attachments: list[conversation.Attachment]) -> list[dict[str, str]]:
+    """The attachments as the hub's ``images`` (base64); blocking file reads, run in a job."""
+    if len(attachments) > MAX_IMAGES:
+        raise validation_error(
+            "too_many_images", count=str(len(attachments)), limit=str(MAX_IMAGES)
+        )
+    images: list[dict[str, str]] = []
+    for attachment in attachments:
+        if not (attachment.mime_type or "").startswith("image/"):
+            raise validation_error("unsupported_attachment", name=attachment.media_content_id)
+        images.append(
+            {
+                "data": _read(attachment.path, attachment.media_content_id),
+                "mime_type": attachment.mime_type,
+            }
+        )
+    return images
+
+
+def _read(path: Path, name: str) -> str:
+    try:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            raise validation_error("file_read_failed", path=name)
+        return base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError as err:
+        raise validation_error("file_read_failed", path=name) from err
+
+
+class HubStream:
+    """One streamed hub answer as chat log deltas; keeps the final result."""
+
+    def __init__(self, events: AsyncIterator[tuple[str, dict[str, Any]]]) -> None:
+        self._events = events
+        self._seen: set[str] = set()
+        self.result: dict[str, Any] | None = None
+
+    async def deltas(self) -> AsyncIterator[conversation.AssistantContentDeltaDict]:
+        """``role`` first, then text pieces and tool calls as they complete."""
+        yield {"role": "assistant"}
+        async for event, data in self._events:
+            if event == "delta" and data.get("text"):
+                yield {"content": data["text"]}
+            elif event == "tool_call":
+                if calls := self._new_calls([data]):
+                    yield {"tool_calls": calls}
+            elif event == "done":
+                self.result = data
+                # An add-on that sends the calls only with ``done`` still gets them run.
+                if calls := self._new_calls(data.get("tool_calls") or []):
+                    yield {"tool_calls": calls}
+
+    def _new_calls(self, raw: list[dict[str, Any]]) -> list[llm.ToolInput]:
+        calls: list[llm.ToolInput] = []
+        for call in raw:
+            call_id = str(call.get("id") or "")
+            if not call_id or call_id in self._seen:
+                continue
+            self._seen.add(call_id)
+            arguments = call.get("arguments")
+            calls.append(
+                llm.ToolInput(
+                    id=call_id,
+                    tool_name=str(call.get("name")),
+                    tool_args=arguments if isinstance(arguments, dict) else {},
+                )
+            )
+        return calls

@@ -1,0 +1,113 @@
+"""The AI Task entity: ``ai_task.generate_data`` through the hub (text, structure, images)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+
+from .fake_hub import FakeHub
+from .helpers import JPEG, add_fake_camera, exception_message
+
+TASK_ENTITY = "ai_task.ai_provider_hub_ai_task"
+STRUCTURE = {
+    "visitor": {"selector": {"text": None}, "required": True},
+    "count": {"selector": {"number": {"min": 0, "max": 10}}},
+}
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "visitor": {"type": "string"},
+        "count": {"type": "number", "minimum": 0, "maximum": 10},
+    },
+    "required": ["visitor"],
+}
+CAMERA = {"media_content_id": "media-source://camera/camera.front_door", "media_content_type": ""}
+
+
+async def generate(hass: HomeAssistant, **data: Any) -> Any:
+    result = await hass.services.async_call(
+        "ai_task",
+        "generate_data",
+        {"task_name": "Door check", "entity_id": TASK_ENTITY, **data},
+        blocking=True,
+        return_response=True,
+    )
+    assert result is not None
+    return result["data"]
+
+
+@pytest.mark.parametrize("ai_task_data", [{"provider": "openai", "strategy": "cost"}])
+@pytest.mark.usefixtures("loaded_entry")
+async def test_text_task(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    assert await generate(hass, instructions="Say hello") == "Hello there!"
+    [sent] = fake_hub.generation_requests()
+    assert sent.path == "/api/v1/chat"
+    body = sent.body
+    assert (body["provider"], body["strategy"], body["stream"]) == ("openai", "cost", True)
+    assert body["tag"] == TASK_ENTITY  # the entity is the caller
+    assert body["messages"][-1] == {"role": "user", "content": "Say hello"}
+    assert "structure" not in body
+    assert "tools" not in body
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_structured_task_with_camera_snapshot(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    camera = await add_fake_camera(hass)
+    fake_hub.bodies["/api/v1/vision"]["data"] = {"visitor": "postman", "count": 1}
+    data = await generate(
+        hass, instructions="Who is at the door?", structure=STRUCTURE, attachments=[CAMERA]
+    )
+    assert data == {"visitor": "postman", "count": 1}
+    assert camera.snapshots == 1
+    [sent] = fake_hub.generation_requests()
+    assert sent.path == "/api/v1/vision"
+    assert sent.body["images"] == [
+        {"data": base64.b64encode(JPEG).decode(), "mime_type": "image/jpeg"}
+    ]
+    assert sent.body["structure"] == SCHEMA
+    assert sent.body["messages"][-1] == {"role": "user", "content": "Who is at the door?"}
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_structured_answer_from_text(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    """A hub answer without parsed ``data`` is read from its text."""
+    fake_hub.turns = [{"chunks": ['{"visitor": ', '"cat"}']}]
+    assert await generate(hass, instructions="Who?", structure=STRUCTURE) == {"visitor": "cat"}
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        ({"count": 3}, None),  # the required field is missing
+        ({"visitor": "cat", "count": 99}, None),  # out of the selector's range
+        (None, "not json"),
+    ],
+)
+@pytest.mark.usefixtures("loaded_entry")
+async def test_answer_that_does_not_fit_is_an_error(
+    hass: HomeAssistant, fake_hub: FakeHub, data: Any, text: str | None
+) -> None:
+    fake_hub.bodies["/api/v1/chat"]["data"] = data
+    if text is not None:
+        fake_hub.turns = [{"chunks": [text]}]
+    with pytest.raises(HomeAssistantError) as err:
+        await generate(hass, instructions="Who?", structure=STRUCTURE)
+    assert err.value.translation_key == "invalid_structured_answer"
+    assert err.value.translation_placeholders is not None
+    message = err.value.translation_placeholders["message"]
+    assert str(err.value) == exception_message("invalid_structured_answer", message=message)
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_hub_error_is_translated(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    fake_hub.fail("/api/v1/chat", 429, "budget_exceeded", "the daily budget is spent")
+    with pytest.raises(HomeAssistantError) as err:
+        await generate(hass, instructions="Say hello")
+    assert err.value.translation_key == "budget_exceeded"
+    assert str(err.value) == exception_message(
+        "budget_exceeded", message="the daily budget is spent"
+    )
