@@ -27,15 +27,19 @@ def hub_messages(chat_log: conversation.ChatLog) -> tuple[str, list[Message]]:
     """The log's system prompt and its other contents as hub messages."""
     system: list[str] = []
     messages: list[Message] = []
+    external: set[str] = set()  # calls a vendor ran itself (another agent's web search...)
     for content in chat_log.content:
         if isinstance(content, conversation.SystemContent):
             system.append(content.content)
         elif isinstance(content, conversation.UserContent):
             messages.append({"role": "user", "content": content.content})
         elif isinstance(content, conversation.AssistantContent):
+            external.update(c.id for c in content.tool_calls or () if c.external)
             if message := _assistant_message(content):
                 messages.append(message)
         elif isinstance(content, conversation.ToolResultContent):
+            if content.tool_call_id in external:
+                continue
             messages.append(
                 {
                     "role": "tool",
