@@ -225,6 +225,7 @@ ERROR_CLASSES: Final[Mapping[str, type[HubApiError]]] = {
     "payload_too_large": HubRequestError,
     "unsupported_media": HubRequestError,
     "no_capable_provider": HubRequestError,
+    "capability_miss": HubRequestError,
     "provider_bad_request": HubRequestError,
     "rate_limited": HubRateLimitError,
     "budget_exceeded": HubRateLimitError,

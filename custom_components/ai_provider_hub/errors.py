@@ -19,6 +19,7 @@ HUB_ERROR_KEYS: Final = frozenset(
         "payload_too_large",
         "unsupported_media",
         "no_capable_provider",
+        "capability_miss",
         "rate_limited",
         "budget_exceeded",
         "all_providers_failed",
@@ -50,6 +51,7 @@ VALIDATION_KEYS: Final = frozenset(
         "payload_too_large",
         "unsupported_media",
         "no_capable_provider",
+        "capability_miss",
         "provider_bad_request",
     }
 )

@@ -15,8 +15,9 @@ from .helpers import translations
 
 ROOT = Path(__file__).parents[2]
 INTEGRATION = ROOT / "custom_components" / "ai_provider_hub"
-# ``key = "..."`` class attributes anywhere in the add-on (errors outside addon/errors.py too).
-KEY_ATTRIBUTE = re.compile(r'^\s+key = "(\w+)"', re.MULTILINE)
+# ``key = "..."`` class attributes anywhere in the add-on (errors outside addon/errors.py too);
+# exactly one indent, so a function's local ``key = "..."`` is not one.
+KEY_ATTRIBUTE = re.compile(r'^    key = "(\w+)"', re.MULTILINE)
 
 
 def addon_error_keys() -> set[str]:
