@@ -60,6 +60,8 @@ def describe(settings: Settings) -> None:
             "set" if provider.api_key else "none",
             "" if provider.enabled else " (disabled)",
         )
+    for problem in settings.problems:
+        _LOGGER.warning("%s", problem)
 
 
 def serve(args: argparse.Namespace) -> int:

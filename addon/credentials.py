@@ -44,6 +44,7 @@ from addon.atomic import (
     remove_stale_temps,
     write_atomic,
 )
+from addon.checks import check_api_key
 from addon.errors import HubError, InvalidRequestError
 from addon.settings import Secret, Settings
 
@@ -54,7 +55,6 @@ STORE_FILE: Final = "credentials.enc"
 LOCK_FILE: Final = "credentials.lock"
 FORMAT_VERSION: Final = 1
 NAME_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-MAX_KEY_LENGTH: Final = 4096
 
 _REENTER = (
     "This happens when the add-on data is restored from a backup: the key file is left out "
@@ -213,14 +213,26 @@ class CredentialStore:
         return names
 
     def apply_to(self, settings: Settings) -> Settings:
-        """``settings`` with each empty provider ``api_key`` filled from the store."""
-        providers = tuple(
-            replace(p, api_key=Secret(self._items[p.name]))
-            if not p.api_key and p.name in self._items
-            else p
-            for p in settings.providers
-        )
-        return replace(settings, providers=providers)
+        """``settings`` with each empty provider ``api_key`` filled from the store.
+
+        A stored key no HTTP header can carry (stored by an older version) is not applied:
+        that provider then has no key, and ``problems`` says so; the others start normally.
+        """
+        providers, problems = [], list(settings.problems)
+        for provider in settings.providers:
+            stored = self._items.get(provider.name)
+            if provider.api_key or stored is None:
+                providers.append(provider)
+                continue
+            try:
+                providers.append(replace(provider, api_key=Secret(check_api_key(stored))))
+            except ValueError as err:
+                _LOGGER.warning("Ignored the stored API key of provider %s: %s", provider.name, err)
+                problems.append(
+                    f"Provider {provider.name!r}: stored api_key ignored: {err}; enter it again"
+                )
+                providers.append(provider)
+        return replace(settings, providers=tuple(providers), problems=tuple(problems))
 
     # --- internals ----------------------------------------------------------------------
     def _require_loaded(self) -> None:
@@ -362,10 +374,10 @@ def _check_name(name: str) -> str:
 
 
 def _check_key(key: str) -> str:
-    value = key.strip()
-    if not value or len(value) > MAX_KEY_LENGTH or any(c.isspace() for c in value):
-        raise InvalidRequestError("An API key must be one non-empty word of printable text")
-    return value
+    try:
+        return check_api_key(key)
+    except ValueError as err:
+        raise InvalidRequestError(f"Invalid API key: {err}") from err
 
 
 def _move_aside(path: Path) -> Path | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from addon.cache import ResponseCache
+from addon.errors import ConfigError
 from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_images
 from addon.ledger import Ledger
 from addon.manager import ProviderManager
@@ -26,6 +28,8 @@ from addon.routing.prepare import ImagePreparer
 from addon.routing.stats import StatsBoard
 from addon.routing.strategy import make_strategies
 from addon.settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def image_preparer(limits: ImageLimits | None = None) -> ImagePreparer:
@@ -105,4 +109,11 @@ def build_manager(
 
 
 def _create_providers(settings: Settings) -> list[Provider]:
-    return [create_provider(p) for p in settings.providers]
+    """Every provider that can be built; one that cannot is logged and left out (not fatal)."""
+    built = []
+    for provider_settings in settings.providers:
+        try:
+            built.append(create_provider(provider_settings))
+        except ConfigError as err:
+            _LOGGER.exception("%s; it is left out", err.message)
+    return built

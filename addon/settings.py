@@ -4,6 +4,11 @@ The voluptuous schema here mirrors ``config.yaml``'s ``schema`` (a test keeps th
 Options come from ``/data/options.json`` as the Supervisor writes it; without that file the hub
 builds providers from the environment (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``,
 ``GEMINI_API_KEY``, ``OLLAMA_HOST``) and always falls back to a local Ollama.
+
+One provider's settings never stop the hub: an entry that does not validate is left out and a
+key no HTTP header can carry is ignored, each named in ``Settings.problems`` (shown on
+``/health``), while every other provider serves. Options that concern the whole hub (and two
+providers sharing a name) are still a ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 import voluptuous as vol
 
+from addon.checks import check_api_key, check_base_url
 from addon.errors import ConfigError
 from addon.validation import humanize
 
@@ -121,7 +127,8 @@ ROUTE_SCHEMA = vol.Schema(
 
 OPTIONS_SCHEMA = vol.Schema(
     {
-        vol.Optional("providers", default=list): [PROVIDER_SCHEMA],
+        # Each entry is validated on its own (PROVIDER_SCHEMA), so one cannot sink the others.
+        vol.Optional("providers", default=list): list,
         vol.Optional("api_token", default=""): str,
         vol.Optional("request_timeout", default=120): vol.All(
             vol.Coerce(float), vol.Range(min=1, max=900)
@@ -190,6 +197,7 @@ class Settings:
     health_check_interval: float = 60.0
     ledger_retention_days: int = 90
     source: str = "defaults"
+    problems: tuple[str, ...] = ()  # what was left out or ignored, for the log and /health
 
     def provider(self, name: str) -> ProviderSettings | None:
         """The provider called ``name``, if configured."""
@@ -197,12 +205,16 @@ class Settings:
 
 
 def parse_options(raw: Mapping[str, Any], *, source: str = "options") -> Settings:
-    """Validate an options mapping and build ``Settings``; bad options raise ``ConfigError``."""
+    """Validate an options mapping and build ``Settings``.
+
+    Bad hub-wide options raise ``ConfigError``; a bad provider entry is left out and a bad key
+    ignored, both listed in ``problems``.
+    """
     try:
         options = OPTIONS_SCHEMA(dict(raw))
     except vol.Invalid as err:
         raise ConfigError(f"Invalid options: {humanize(err)}") from err
-    providers = tuple(_provider_settings(p) for p in options["providers"])
+    providers, problems, named = _parse_providers(options["providers"])
     names = [p.name for p in providers]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -211,14 +223,16 @@ def parse_options(raw: Mapping[str, Any], *, source: str = "options") -> Setting
         )
     routes = tuple(RouteRule(r["match"], tuple(r["providers"])) for r in options["routes"])
     for route in routes:
-        unknown = sorted(set(route.providers) - set(names))
+        # A route may name a provider that was left out: it then never matches, which keeps
+        # the route's promise (those requests go nowhere else) instead of sending them anywhere.
+        unknown = sorted(set(route.providers) - named)
         if unknown:
             raise ConfigError(
                 f"Invalid options: route {route.match!r} names unknown providers "
                 f"({', '.join(unknown)})"
             )
     return Settings(
-        providers=providers,
+        providers=tuple(providers),
         api_token=Secret(options["api_token"]),
         request_timeout=options["request_timeout"],
         log_level=options["log_level"],
@@ -232,22 +246,66 @@ def parse_options(raw: Mapping[str, Any], *, source: str = "options") -> Setting
         health_check_interval=options["health_check_interval"],
         ledger_retention_days=options["ledger_retention_days"],
         source=source,
+        problems=tuple(problems),
     )
+
+
+def _parse_providers(
+    entries: list[Any],
+) -> tuple[list[ProviderSettings], list[str], set[str]]:
+    """Providers that validate, the problems of the others, and every name an entry gives."""
+    providers: list[ProviderSettings] = []
+    problems: list[str] = []
+    named: set[str] = set()
+    for index, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        label = f"providers.{index}"
+        if isinstance(name, str):
+            named.add(name)
+        try:
+            option = PROVIDER_SCHEMA(entry)
+            provider = _provider_settings(option)
+        except vol.Invalid as err:
+            who = f" {name!r}" if isinstance(name, str) else ""
+            problems.append(f"Provider{who} left out: {humanize(err, label)}")
+            continue
+        key_problem = _key_problem(option["api_key"])
+        if key_problem:
+            problems.append(f"Provider {provider.name!r}: api_key ignored: {key_problem}")
+            provider = replace(provider, api_key=Secret(""))
+        providers.append(provider)
+    return providers, problems, named
+
+
+def _key_problem(value: str) -> str | None:
+    if not value.strip():
+        return None
+    try:
+        check_api_key(value)
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 def _provider_settings(option: Mapping[str, Any]) -> ProviderSettings:
     provider_type = option["type"]
     model = option["model"] or DEFAULT_MODELS[provider_type]
     if provider_type == "openai_compatible" and not option["base_url"]:
-        raise ConfigError(f"Invalid options: provider {option['name']!r} needs a base_url")
+        raise vol.Invalid("needs a base_url", path=["base_url"])
+    if option["base_url"]:
+        try:
+            check_base_url(option["base_url"], bare_host=provider_type == "ollama")
+        except ValueError as err:
+            raise vol.Invalid(str(err), path=["base_url"]) from err
     if not model:
-        raise ConfigError(f"Invalid options: provider {option['name']!r} needs a model")
+        raise vol.Invalid("needs a model", path=["model"])
+    key = option["api_key"].strip()
     return ProviderSettings(
         name=option["name"],
         type=provider_type,
         model=model,
-        api_key=Secret(option["api_key"]),
-        base_url=option["base_url"].rstrip("/"),
+        api_key=Secret(key),
+        base_url=option["base_url"].strip().rstrip("/"),
         vision_model=option["vision_model"],
         priority=option["priority"],
         enabled=option["enabled"],

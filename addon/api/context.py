@@ -37,10 +37,19 @@ class HubContext:
 
     @property
     def notices(self) -> list[str]:
-        """Things the user should know (shown on ``/health``), e.g. an unreadable store."""
+        """Things the user should know (shown on ``/health``).
+
+        An unreadable store, providers left out or keys ignored because of their settings.
+        """
+        notices = list(self.settings.problems)
         if self.credentials is not None and self.credentials.notice:
-            return [self.credentials.notice]
-        return []
+            notices.insert(0, self.credentials.notice)
+        notices += [
+            f"Provider {p.name!r} is not running: its SDK refused its settings (see the log)"
+            for p in self.settings.providers
+            if p.name not in self.manager.providers
+        ]
+        return notices
 
 
 HUB_CONTEXT: web.AppKey[HubContext] = web.AppKey("hub_context", HubContext)

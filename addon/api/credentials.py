@@ -15,12 +15,24 @@ from addon.api.body import read_json
 from addon.api.context import HubContext, hub
 from addon.api.envelope import endpoint
 from addon.api.schemas import validate_object
+from addon.checks import check_api_key
 from addon.errors import HubError, InvalidRequestError, NotFoundError
 from addon.settings import Secret
 from addon.startup import Credentials, rotate_api_token
 
-KEY_SCHEMA = vol.Schema({vol.Required("api_key"): vol.All(str, vol.Strip, vol.Length(min=1))})
-TEST_SCHEMA = vol.Schema({vol.Optional("api_key"): vol.All(str, vol.Strip, vol.Length(min=1))})
+
+def api_key(value: Any) -> str:
+    """A key any vendor's HTTP header can carry (surrounding whitespace dropped), or 400."""
+    if not isinstance(value, str):
+        raise vol.Invalid("expected a string")
+    try:
+        return check_api_key(value)
+    except ValueError as err:
+        raise vol.Invalid(str(err)) from err
+
+
+KEY_SCHEMA = vol.Schema({vol.Required("api_key"): api_key})
+TEST_SCHEMA = vol.Schema({vol.Optional("api_key"): api_key})
 
 
 def _credentials(context: HubContext) -> Credentials:

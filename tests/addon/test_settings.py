@@ -50,26 +50,105 @@ def test_options_file_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"providers": [{"name": "x", "type": "mystery"}]}, "providers.0.type"),
-        ({"providers": [{"name": "Bad Name", "type": "openai"}]}, "providers.0.name"),
-        ({"providers": [{"name": "x", "type": "openai", "timeout": 0}]}, "providers.0.timeout"),
-        ({"providers": [{"name": "x", "type": "openai_compatible"}]}, "needs a base_url"),
-        (
-            {"providers": [{"name": "x", "type": "openai_compatible", "base_url": "http://h"}]},
-            "needs a model",
-        ),
         (
             {"providers": [{"name": "x", "type": "ollama"}, {"name": "x", "type": "ollama"}]},
             "unique (x)",
         ),
         ({"log_level": "loud"}, "log_level"),
         ({"request_timeout": "soon"}, "request_timeout"),
+        ({"providers": "openai"}, "providers"),
+        ({"routes": [{"match": "private", "providers": ["nobody"]}]}, "unknown providers (nobody)"),
     ],
 )
-def test_bad_options_name_what_to_fix(options: dict[str, Any], message: str) -> None:
+def test_bad_hub_options_name_what_to_fix(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as excinfo:
         parse_options(options)
     assert message in str(excinfo.value)
+
+
+GOOD = {"name": "good", "type": "ollama", "base_url": "http://nas:11434"}
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "x", "type": "mystery"}, "providers.1.type"),
+        ({"name": "Bad Name", "type": "openai"}, "providers.1.name"),
+        ({"name": "x", "type": "openai", "timeout": 0}, "providers.1.timeout"),
+        ({"name": "x", "type": "openai", "priority": "high"}, "providers.1.priority"),
+        ({"name": "x", "type": "openai_compatible"}, "needs a base_url"),
+        ({"name": "x", "type": "openai_compatible", "base_url": "http://h"}, "needs a model"),
+        ({"name": "x", "type": "ollama", "base_url": "http://[::1"}, "providers.1.base_url"),
+        ({"name": "x", "type": "ollama", "base_url": "http://h:99999"}, "out of range"),
+        ({"name": "x", "type": "openai", "base_url": "api.openai.com"}, "http(s) URL"),
+        ({"name": "x", "type": "anthropic", "base_url": "http://a b"}, "without spaces"),
+        ("openai", "providers.1: expected a dictionary"),
+    ],
+)
+def test_a_bad_provider_entry_is_left_out_and_named(entry: Any, message: str) -> None:
+    settings = parse_options({"providers": [GOOD, entry], "log_level": "debug"})
+    assert [p.name for p in settings.providers] == ["good"]
+    assert settings.log_level == "debug"  # the rest of the options still apply
+    (problem,) = settings.problems
+    assert message in problem
+    assert "left out" in problem
+
+
+def test_a_route_naming_a_left_out_provider_keeps_its_promise() -> None:
+    settings = parse_options(
+        {
+            "providers": [GOOD, {"name": "private", "type": "ollama", "timeout": -1}],
+            "routes": [{"match": "secret", "providers": ["private"]}],
+        }
+    )
+    assert [p.name for p in settings.providers] == ["good"]
+    assert settings.routes[0].providers == ("private",)  # never widened to the others
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["k\u2026ey", "sk-abc\r\nX-Injected: 1", "sk-\x00x", "sk-a b", "\xe9t\xe9"],
+)
+def test_a_key_no_header_can_carry_is_ignored_not_fatal(key: str) -> None:
+    settings = parse_options(
+        {"providers": [GOOD, {"name": "cloud", "type": "openai", "api_key": key}]}
+    )
+    cloud = settings.provider("cloud")
+    assert cloud is not None
+    assert not cloud.api_key  # the provider stays, without a key: it shows provider_auth
+    (problem,) = settings.problems
+    assert "cloud" in problem
+    assert "api_key" in problem
+    assert key.strip() not in problem
+
+
+def test_a_key_no_header_can_carry_in_the_environment_is_ignored() -> None:
+    settings = settings_from_env({"OPENAI_API_KEY": "sk-\u2026", "GEMINI_API_KEY": "g-ok"})
+    assert [p.name for p in settings.providers] == ["openai", "gemini", "ollama"]
+    assert not settings.providers[0].api_key
+    assert settings.providers[1].api_key.reveal() == "g-ok"
+    assert len(settings.problems) == 1
+
+
+def test_a_bad_ollama_host_leaves_only_ollama_out() -> None:
+    settings = settings_from_env({"OPENAI_API_KEY": "sk-one", "OLLAMA_HOST": "http://[::1"})
+    assert [p.name for p in settings.providers] == ["openai"]
+    assert "ollama" in settings.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"), [("  sk-pasted\n", "sk-pasted"), ("sk-plain", "sk-plain")]
+)
+def test_surrounding_whitespace_of_a_key_is_dropped(raw: str, clean: str) -> None:
+    settings = parse_options({"providers": [{"name": "c", "type": "openai", "api_key": raw}]})
+    assert settings.providers[0].api_key.reveal() == clean
+    assert settings.problems == ()
+
+
+def test_ollama_host_without_scheme_is_accepted() -> None:
+    settings = settings_from_env({"OLLAMA_HOST": "nas.local:11434"})
+    assert settings.providers[0].base_url == "nas.local:11434"
+    assert settings.problems == ()
 
 
 @pytest.mark.parametrize("path_text", ["not json", "[1, 2]"])
