@@ -37,7 +37,7 @@ def image_preparer(limits: ImageLimits | None = None) -> ImagePreparer:
     image_limits = limits or ImageLimits()
 
     async def prepare(
-        images: Sequence[RawImage], provider_type: str, detail: str | None
+        images: Sequence[RawImage], provider_type: str, detail: str | None, timeout: float
     ) -> tuple[ImageInput, ...]:
         options = ImageOptions(max_side=default_max_side(provider_type, detail))
         prepared = await prepare_images(
@@ -45,6 +45,7 @@ def image_preparer(limits: ImageLimits | None = None) -> ImagePreparer:
             provider_type=provider_type,
             options=options,
             limits=image_limits,
+            timeout=timeout,
         )
         return tuple(ImageInput(p.data, p.mime_type, p.width, p.height) for p in prepared)
 

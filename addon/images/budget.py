@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
+import heapq
+import itertools
+import math
 import threading
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Final
 
 from addon.errors import PayloadTooLargeError
@@ -59,16 +61,28 @@ def decode_cost(fmt: str, size: tuple[int, int], mode: str, target: tuple[int, i
     return pixels * (stored + _WORKING_COPY_BYTES)
 
 
-class DecodeBudget:
-    """Bytes of decoded pixels the hub may hold at once, handed out first come, first served.
+@dataclass(order=True)
+class _Waiter:
+    deadline: float
+    arrival: int
+    cost: int = field(compare=False)
+    future: asyncio.Future[None] = field(compare=False)
 
-    Use from one event loop; ``release`` may be called from any thread.
+
+class DecodeBudget:
+    """Bytes of decoded pixels the hub may hold at once, earliest deadline first.
+
+    Under overload, serving the request that must answer first lets it finish in time, where
+    handing out memory image by image in arrival order would make every request late. Waiters
+    are served strictly in order (no smaller one jumps ahead), so a large image is never
+    starved. Use from one event loop; ``release_threadsafe`` from any thread.
     """
 
     def __init__(self, capacity: int = DEFAULT_DECODE_BYTES) -> None:
         self.capacity = capacity
         self._used = 0
-        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._waiters: list[_Waiter] = []  # a heap
+        self._arrivals = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -87,24 +101,25 @@ class DecodeBudget:
                 limit=self.capacity,
             )
 
-    async def acquire(self, cost: int) -> None:
-        """Wait until ``cost`` bytes are free (after everyone who asked earlier)."""
+    async def acquire(self, cost: int, deadline: float = math.inf) -> None:
+        """Wait until ``cost`` bytes are free, after every waiter with an earlier deadline.
+
+        ``deadline`` is in the event loop's clock; equal deadlines are served in arrival order.
+        """
         self._loop = asyncio.get_running_loop()
         if not self._waiters and self._used + cost <= self.capacity:
             self._used += cost
             return
-        waiter: asyncio.Future[None] = self._loop.create_future()
-        entry = (cost, waiter)
-        self._waiters.append(entry)
+        waiter = _Waiter(deadline, next(self._arrivals), cost, self._loop.create_future())
+        heapq.heappush(self._waiters, waiter)
         try:
-            await waiter
+            await waiter.future
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self._release(cost)  # granted just as we gave up: give it back
+            if waiter.future.done() and not waiter.future.cancelled():
+                self.release(cost)  # granted just as we gave up: give it back
             else:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(entry)
-                self._wake()  # a smaller request behind us may fit now
+                waiter.future.cancel()  # left in the heap, skipped when it comes up
+                self._wake()  # the next one may fit now
             raise
 
     def release_threadsafe(self, cost: int) -> None:
@@ -113,23 +128,24 @@ class DecodeBudget:
         if loop is None or loop.is_closed():
             self._used = max(0, self._used - cost)
             return
-        loop.call_soon_threadsafe(self._release, cost)
+        loop.call_soon_threadsafe(self.release, cost)
 
-    def _release(self, cost: int) -> None:
+    def release(self, cost: int) -> None:
+        """Give ``cost`` bytes back (on the event loop's thread)."""
         self._used = max(0, self._used - cost)
         self._wake()
 
     def _wake(self) -> None:
         while self._waiters:
-            cost, waiter = self._waiters[0]
-            if waiter.done():
-                self._waiters.popleft()
+            head = self._waiters[0]
+            if head.future.done():
+                heapq.heappop(self._waiters)
                 continue
-            if self._used + cost > self.capacity:
+            if self._used + head.cost > self.capacity:
                 return
-            self._waiters.popleft()
-            self._used += cost
-            waiter.set_result(None)
+            heapq.heappop(self._waiters)
+            self._used += head.cost
+            head.future.set_result(None)
 
 
 SHARED_BUDGET: Final = DecodeBudget()
@@ -141,17 +157,19 @@ async def run_in_pool[T](work: Callable[[], T]) -> T:
     return await asyncio.wrap_future(decode_pool().submit(work))
 
 
-async def run_decoding[T](budget: DecodeBudget, cost: int, work: Callable[[], T]) -> T:
-    """Run ``work`` on the decode pool once ``cost`` bytes are reserved.
+async def run_decoding[T](
+    budget: DecodeBudget, cost: int, work: Callable[[], T], deadline: float = math.inf
+) -> T:
+    """Run ``work`` on the decode pool once ``cost`` bytes are reserved (see ``acquire``).
 
     The reservation lasts until the worker finishes, even when the caller stops waiting
     (a deadline): memory in use by a running thread stays counted.
     """
-    await budget.acquire(cost)
+    await budget.acquire(cost, deadline)
     try:
         future = decode_pool().submit(work)
     except BaseException:
-        budget.release_threadsafe(cost)
+        budget.release(cost)
         raise
     future.add_done_callback(lambda _: budget.release_threadsafe(cost))
     return await asyncio.wrap_future(future)

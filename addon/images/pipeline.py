@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -40,8 +41,9 @@ async def prepare_images(
     of metadata, converted to RGB, shrunk to ``options.max_side`` (default: the provider's
     sweet spot) and re-encoded. At most ``max_workers`` images of this request are decoded at
     once, on the hub's decode pool, each after reserving its worst-case decoded size from
-    ``budget`` (shared by every request). Results keep the input order (an animation gives one
-    result per frame). ``timeout`` bounds the whole preparation, waiting included.
+    ``budget`` (shared by every request, earliest deadline first). Results keep the input
+    order (an animation gives one result per frame). ``timeout`` bounds the whole
+    preparation, waiting included.
 
     Raises ``PayloadTooLargeError`` (413; also for an image that alone needs more memory than
     the budget), ``UnsupportedMediaError`` (415), ``InvalidRequestError`` (400), each message
@@ -56,6 +58,7 @@ async def prepare_images(
                 limits=limits,
                 max_workers=max_workers,
                 budget=budget,
+                timeout=timeout,
             )
     except TimeoutError as err:
         raise UpstreamTimeoutError(
@@ -72,6 +75,7 @@ async def _prepare_all(
     limits: ImageLimits,
     max_workers: int,
     budget: DecodeBudget,
+    timeout: float | None,
 ) -> list[PreparedImage]:
     options.validate(limits)
     reuse_image_memory()
@@ -79,6 +83,7 @@ async def _prepare_all(
     formats = [_check_image(index, data, limits) for index, data in enumerate(images)]
     max_side = options.max_side or default_max_side(provider_type)
     semaphore = asyncio.Semaphore(max(1, max_workers))
+    deadline = asyncio.get_running_loop().time() + (math.inf if timeout is None else timeout)
     failed = asyncio.Event()
 
     async def run(index: int) -> list[PreparedImage]:
@@ -95,7 +100,7 @@ async def _prepare_all(
                 work = functools.partial(
                     prepare_one, data, fmt, index, max_side=max_side, options=options, limits=limits
                 )
-                return await run_decoding(budget, cost, work)
+                return await run_decoding(budget, cost, work, deadline)
             except BaseException:
                 failed.set()
                 raise

@@ -8,12 +8,17 @@ from dataclasses import replace
 from addon.models import ChatRequest, HubRequest, ImageInput, Message, RawImage, Role
 from addon.providers.base import Provider
 
-ImagePreparer = Callable[[Sequence[RawImage], str, str | None], Awaitable[tuple[ImageInput, ...]]]
-"""Prepares a request's images for one provider type (``images, provider_type, detail``)."""
+ImagePreparer = Callable[
+    [Sequence[RawImage], str, str | None, float], Awaitable[tuple[ImageInput, ...]]
+]
+"""Prepares a request's images for one provider type.
+
+Arguments: ``images, provider_type, detail, timeout`` (seconds left of the request's deadline).
+"""
 
 
 async def passthrough_images(
-    images: Sequence[RawImage], provider_type: str, detail: str | None
+    images: Sequence[RawImage], provider_type: str, detail: str | None, timeout: float
 ) -> tuple[ImageInput, ...]:
     """Hand images on unchanged (where no preprocessing is wanted, e.g. unit tests)."""
     return tuple(ImageInput(i.data, i.declared_type or "image/jpeg") for i in images)
@@ -45,15 +50,20 @@ class CallPreparer:
         self._prepare_images = prepare_images
         self._prepared: dict[str, tuple[ImageInput, ...]] = {}
 
-    async def chat_for(self, provider: Provider) -> ChatRequest:
-        """The chat for ``provider``: model resolved, images prepared for its type."""
+    async def chat_for(self, provider: Provider, timeout: float) -> ChatRequest:
+        """The chat for ``provider``: model resolved, images prepared for its type.
+
+        Preparing images counts against the request's deadline: ``timeout`` is what is left.
+        """
         request = self._request
         chat = chat_with_model(provider, request)
         if not request.images:
             return chat
         kind = provider.settings.type
         if kind not in self._prepared:
-            self._prepared[kind] = await self._prepare_images(request.images, kind, request.detail)
+            self._prepared[kind] = await self._prepare_images(
+                request.images, kind, request.detail, timeout
+            )
         return replace(chat, messages=attach_images(chat.messages, self._prepared[kind]))
 
 

@@ -85,7 +85,7 @@ class RunState:
                 raise self._timed_out()
             if self._tries[provider.name]:
                 await self._plan.backoff.wait(self._tries[provider.name], self._remaining())
-            chat = await self._calls.chat_for(provider)
+            chat = await self._calls.chat_for(provider, self._remaining())
             try:
                 ticket = await self._guards.admit(provider, chat, self._request, self._remaining())
             except ProviderSkipped as skipped:

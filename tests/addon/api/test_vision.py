@@ -10,6 +10,7 @@ import pytest
 from aiohttp import FormData
 from PIL import Image
 
+from addon.images.budget import SHARED_BUDGET
 from tests.conftest import AUTH, Fakes, HubClientFactory, provider_options
 
 
@@ -141,3 +142,22 @@ async def test_wrong_content_type_is_415(hub_client: HubClientFactory) -> None:
     body = await response.json()
     assert response.status == 415
     assert body["error"]["key"] == "unsupported_media"
+
+
+async def test_image_preparation_counts_against_the_request_deadline(
+    hub_client: HubClientFactory, fakes: Fakes
+) -> None:
+    """With the hub's decode memory taken by other requests, a vision request ends at its
+    deadline with 504 instead of waiting; no provider is called and the memory is untouched."""
+    client = await hub_client(request_timeout=1)
+    taken = SHARED_BUDGET.capacity - 1024
+    await SHARED_BUDGET.acquire(taken)
+    try:
+        image = base64.b64encode(jpeg_bytes((4000, 3000))).decode()
+        body = await post_vision(client, {"prompt": "?", "images": [{"data": image}]}, status=504)
+        assert body["error"]["key"] == "upstream_timeout"
+        assert "deadline" in body["error"]["message"]
+        assert SHARED_BUDGET.used == taken
+    finally:
+        SHARED_BUDGET.release(taken)
+    assert fakes.openai.requests == []

@@ -79,10 +79,29 @@ async def test_budget_hands_out_first_come_first_served() -> None:
     small = asyncio.create_task(take("small", 10))  # would fit now, but waits its turn
     await asyncio.sleep(0)
     assert order == []
-    budget._release(60)
+    budget.release(60)
     await asyncio.gather(big, small)
     assert order == ["big", "small"]
     assert budget.used == 90
+
+
+async def test_the_earliest_deadline_is_served_first() -> None:
+    budget = DecodeBudget(100)
+    await budget.acquire(100)
+    order: list[str] = []
+
+    async def take(name: str, deadline: float) -> None:
+        await budget.acquire(60, deadline)
+        order.append(name)
+        budget.release(60)
+
+    late = asyncio.create_task(take("late", 50.0))
+    await asyncio.sleep(0)
+    urgent = asyncio.create_task(take("urgent", 10.0))  # arrived later, must answer sooner
+    await asyncio.sleep(0)
+    budget.release(100)
+    await asyncio.gather(late, urgent)
+    assert order == ["urgent", "late"]
 
 
 async def test_a_cancelled_waiter_lets_the_next_one_in() -> None:
