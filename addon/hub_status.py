@@ -19,7 +19,7 @@ from addon.routing.guard import Guards
 from addon.routing.health import ProviderState
 
 UNUSABLE: Final = frozenset({"down", "disabled", "circuit_open", "over_budget"})
-_SMALLEST_CALL_USD: Final = 1e-6  # "nothing left" means not even a one-token call fits
+SMALLEST_CALL_USD: Final = 1e-6  # "nothing left" means not even a one-token call fits
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ def provider_state(guards: Guards, provider: Provider) -> str:
         return str(ProviderState.DISABLED)
     if guards.breakers.is_open(name):
         return "circuit_open"
-    if not _free(guards, provider) and not guards.budgets.allows(name, _SMALLEST_CALL_USD):
+    if not is_free(guards, provider) and not guards.budgets.allows(name, SMALLEST_CALL_USD):
         return "over_budget"
     return str(guards.health.get(name).state)
 
@@ -119,7 +119,8 @@ def hub_status(guards: Guards, providers: Collection[Provider]) -> HubStatus:
     return HubStatus(status=overall, providers=rows)
 
 
-def _free(guards: Guards, provider: Provider) -> bool:
+def is_free(guards: Guards, provider: Provider) -> bool:
+    """True when the provider's model costs nothing (e.g. a local Ollama)."""
     price = guards.pricing.price(provider.settings, provider.settings.model)
     return price.input_per_mtok == 0 and price.output_per_mtok == 0
 

@@ -13,7 +13,9 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
+from addon import overview
 from addon.cache import ResponseCache, as_cached, cache_key
 from addon.errors import HubError, NoCapableProviderError, NotFoundError
 from addon.hub_keys import KeyCheck, check_key
@@ -254,6 +256,35 @@ class ProviderManager:
     async def check_health(self) -> dict[str, HealthStatus]:
         """Check every enabled provider now (as the monitor's rounds do) and record it."""
         return await self.monitor.check_now()
+
+    # --- façade: the dashboard's views -------------------------------------------------
+    async def provider_details(self) -> dict[str, dict[str, Any]]:
+        """Live figures of every provider by name: reason, load, headroom, budget, recent."""
+        recent = {}
+        if self.guards.ledger is not None:
+            now = self.guards.wall_clock()
+            report = await self.guards.ledger.usage(now - overview.RECENT_WINDOW, now)
+            recent = dict(report.by_provider)
+        return {
+            name: overview.provider_details(self.guards, provider, recent.get(name))
+            for name, provider in self.providers.items()
+        }
+
+    def routing_overview(self) -> dict[str, Any]:
+        """The strategy, routes and provider order, each explained in one line."""
+        return overview.routing_overview(
+            strategy=self.default_strategy,
+            routes=self.routes,
+            providers=self.providers.values(),
+            request_timeout=self.request_timeout,
+            cache_ttl=self.cache.ttl if self.cache is not None else 0.0,
+        )
+
+    async def recent_requests(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` requests from the ledger with their attempt trails."""
+        if self.guards.ledger is None:
+            return []
+        return [record.to_dict() for record in await self.guards.ledger.recent(limit)]
 
     async def close(self) -> None:
         """Stop the health checks, close every provider's SDK client, then the ledger."""

@@ -1,112 +1,85 @@
-"""The ingress page: a server-rendered status view (no script, so the strict CSP holds).
+"""The ingress dashboard: a static page (``addon/web/``) that reads the hub's own API.
 
-Home Assistant shows it in the add-on's "Open Web UI"; ingress requests need no token (the
-Supervisor has authenticated the user), anyone else needs the bearer token like the API.
-Links are relative so they work under the ingress path prefix.
+``GET /`` is the page and ``GET /static/{file}`` its scripts and stylesheet; neither holds any
+data, so both are public. The page then calls the JSON API with relative URLs (correct under
+Home Assistant's ingress prefix): through ingress without a token, from anywhere else with the
+bearer token the page asks for once and keeps for the browser tab (``sessionStorage``).
+Files are read once at start-up (and gzipped once); only names in the web folder are served,
+with an ETag.
 """
 
 from __future__ import annotations
 
-from html import escape
+import gzip
+import hashlib
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
-from addon import __version__
-from addon.api.context import HubContext, hub
-from addon.hub_status import HubStatus
+from addon.errors import NotFoundError
 
-REFRESH_SECONDS: Final = 30
-STYLESHEET: Final = resources.files("addon") / "web" / "style.css"
+WEB: Final = resources.files("addon") / "web"
+INDEX: Final = "index.html"
+SERVED_TYPES: Final = {
+    ".html": "text/html",
+    ".css": "text/css",
+    ".js": "text/javascript",
+    ".svg": "image/svg+xml",
+    ".txt": "text/plain",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One file of the page, held in memory."""
+
+    body: bytes
+    gzipped: bytes
+    content_type: str
+    etag: str
+
+
+def load_assets() -> dict[str, Asset]:
+    """Every servable file of ``addon/web`` by name (no sub-folders, known types only)."""
+    assets: dict[str, Asset] = {}
+    for entry in WEB.iterdir():
+        suffix = "." + entry.name.rpartition(".")[2]
+        if not entry.is_file() or suffix not in SERVED_TYPES:
+            continue
+        body = entry.read_bytes()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        packed = gzip.compress(body, compresslevel=9, mtime=0)
+        assets[entry.name] = Asset(body, packed, SERVED_TYPES[suffix], etag)
+    return assets
+
+
+ASSETS: Final = load_assets()
 
 
 async def page(request: web.Request) -> web.Response:
-    """``GET /``: providers, today's and this month's usage, and the budgets."""
-    context = hub(request)
-    summary = (await context.manager.usage()).summary()
-    body = _document(context, context.manager.status(), summary)
-    return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
+    """``GET /``: the dashboard page."""
+    return _serve(request, INDEX)
 
 
-async def stylesheet(request: web.Request) -> web.Response:
-    """``GET /static/style.css``."""
-    return web.Response(text=STYLESHEET.read_text(encoding="utf-8"), content_type="text/css")
+async def asset(request: web.Request) -> web.Response:
+    """``GET /static/{file}``: a script, stylesheet or licence of the page."""
+    name = request.match_info["file"]
+    if name == INDEX or name not in ASSETS:
+        raise NotFoundError(f"No dashboard file named {name!r}")
+    return _serve(request, name)
 
 
-def _document(context: HubContext, hub_status: HubStatus, summary: dict[str, Any]) -> str:
-    status = hub_status.status
-    notices = "".join(f"<li>{escape(n)}</li>" for n in context.notices)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="{REFRESH_SECONDS}">
-<title>AI Provider Hub</title><link rel="stylesheet" href="static/style.css"></head>
-<body><h1>AI Provider Hub</h1>
-<p>Status: <span class="state status-{escape(status)}">{escape(status)}</span>
-<span class="muted">· version {escape(__version__)}</span></p>
-{f'<ul class="notices">{notices}</ul>' if notices else ""}
-<h2>Providers</h2>{_providers(hub_status)}
-<h2>Usage</h2>{_usage(summary)}
-<h2>Budgets</h2>{_budgets(summary["budget"])}
-<p class="muted">API: <a href="api/v1/openapi.json">OpenAPI document</a> ·
-<a href="api/v1/usage">usage (JSON)</a> · <a href="metrics">Prometheus metrics</a></p>
-</body></html>
-"""
-
-
-def _providers(hub_status: HubStatus) -> str:
-    rows = []
-    for provider in hub_status.providers:
-        state = provider.state
-        latency = "&ndash;" if provider.latency_ms is None else f"{provider.latency_ms:.0f} ms"
-        rows.append(
-            _row(
-                escape(provider.name),
-                escape(provider.type),
-                escape(provider.model),
-                f'<span class="state state-{escape(state)}">{escape(state.replace("_", " "))}'
-                "</span>",
-                latency,
-            )
-        )
-    head = "<tr><th>Name</th><th>Type</th><th>Model</th><th>State</th><th>Latency</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
-def _usage(summary: dict[str, Any]) -> str:
-    head = "<tr><th></th><th>Requests</th><th>Tokens in</th><th>Tokens out</th><th>Cost</th></tr>"
-    rows = [
-        _row(
-            label,
-            str(stats["requests"]),
-            str(stats["input_tokens"]),
-            str(stats["output_tokens"]),
-            f"${stats['cost_usd']:.4f}",
-        )
-        for label, stats in (("Today (UTC)", summary["today"]), ("This month", summary["month"]))
-    ]
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
-def _budgets(budget: dict[str, Any]) -> str:
-    head = "<tr><th></th><th>Limit</th><th>Spent</th><th>Reserved</th><th>Left</th></tr>"
-    rows = [
-        _row(
-            f"Hub, {period}",
-            _usd(budget[period]["limit_usd"]),
-            _usd(budget[period]["spent_usd"]),
-            _usd(budget[period]["reserved_usd"]),
-            _usd(budget[period]["left_usd"]),
-        )
-        for period in ("daily", "monthly")
-    ]
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
-def _row(label: str, *cells: str) -> str:
-    return f"<tr><td>{label}</td>{''.join(f'<td>{cell}</td>' for cell in cells)}</tr>"
-
-
-def _usd(value: float | None) -> str:
-    return "no limit" if value is None else f"${value:.4f}"
+def _serve(request: web.Request, name: str) -> web.Response:
+    item = ASSETS[name]
+    # Revalidate every time: an add-on update must show at once, unchanged files cost a 304.
+    headers = {"ETag": item.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if request.headers.get("If-None-Match") == item.etag:
+        return web.Response(status=304, headers=headers)
+    body = item.body
+    if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+        body = item.gzipped
+        headers["Content-Encoding"] = "gzip"
+    charset = None if item.content_type.startswith("image/") else "utf-8"
+    return web.Response(body=body, content_type=item.content_type, charset=charset, headers=headers)

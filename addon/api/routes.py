@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from addon.api import (
+    activity,
     batch,
     chat,
     credentials,
@@ -20,7 +21,7 @@ from addon.api import (
 def register_routes(app: web.Application) -> None:
     """Add every route to ``app``."""
     app.router.add_get("/", dashboard.page)
-    app.router.add_get("/static/style.css", dashboard.stylesheet)
+    app.router.add_get("/static/{file}", dashboard.asset)
     app.router.add_get("/health", status.health)
     app.router.add_post("/api/v1/chat", chat.chat)
     app.router.add_post("/api/v1/vision", chat.vision)
@@ -28,6 +29,8 @@ def register_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/providers", status.providers)
     app.router.add_get("/api/v1/models", status.models)
     app.router.add_get("/api/v1/usage", usage.usage)
+    app.router.add_get("/api/v1/requests", activity.recent_requests)
+    app.router.add_get("/api/v1/routing", activity.routing)
     app.router.add_get("/metrics", metrics.metrics)
     app.router.add_get("/api/v1/openapi.json", openapi.openapi)
     app.router.add_post("/v1/chat/completions", openai_compat.chat_completions)

@@ -27,8 +27,16 @@ async def health(request: web.Request) -> Mapping[str, Any]:
 
 @endpoint
 async def providers(request: web.Request) -> Mapping[str, Any]:
-    """Every configured provider with its state and capabilities."""
-    return {"providers": [row.to_dict() for row in hub(request).manager.status().providers]}
+    """Every configured provider: state and why, capabilities, load, headroom, spend."""
+    context = hub(request)
+    details = await context.manager.provider_details()
+    stored = set(context.credentials.store.names()) if context.credentials else set()
+    return {
+        "providers": [
+            {**row.to_dict(), "key_stored": row.name in stored, **details[row.name]}
+            for row in context.manager.status().providers
+        ]
+    }
 
 
 @endpoint

@@ -1,9 +1,12 @@
 """Usage reports: totals and breakdowns of ledger rows over a time range.
 
 A *request* is a distinct request id; it *succeeded* when one of its attempts has outcome
-``ok``. Tokens and cost are summed over every attempt (a failed attempt may still have been
-billed). Latency percentiles describe providers, so they cover ``ok`` attempts that were not
-answered from the cache; they interpolate linearly between the closest ranks.
+``ok``. An *attempt* is one ledger row: one call to one provider (a cache hit is one attempt
+too), so a request that failed over counts once in the totals and once under every provider it
+tried, with one attempt each. Tokens and cost are summed over every attempt (a failed attempt
+may still have been billed). Latency percentiles describe providers, so they cover ``ok``
+attempts that were not answered from the cache; they interpolate linearly between the closest
+ranks.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class UsageStats:
     requests: int = 0
     succeeded: int = 0
     failed: int = 0
+    attempts: int = 0
+    failed_attempts: int = 0
     success_rate: float | None = None
     input_tokens: int = 0
     output_tokens: int = 0
@@ -56,6 +61,8 @@ class UsageStats:
             "requests": self.requests,
             "succeeded": self.succeeded,
             "failed": self.failed,
+            "attempts": self.attempts,
+            "failed_attempts": self.failed_attempts,
             "success_rate": self.success_rate,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
@@ -78,9 +85,10 @@ class UsageReport:
     by_model: Mapping[str, UsageStats] = field(default_factory=dict)
     by_tag: Mapping[str, UsageStats] = field(default_factory=dict)
     by_day: Mapping[str, UsageStats] = field(default_factory=dict)
+    by_day_provider: Mapping[str, Mapping[str, UsageStats]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ISO range, totals and the four breakdowns (keys sorted)."""
+        """JSON form: ISO range, totals and the breakdowns (keys sorted)."""
         return {
             "since": datetime.fromtimestamp(self.since, self.tz).isoformat(),
             "until": datetime.fromtimestamp(self.until, self.tz).isoformat(),
@@ -89,6 +97,9 @@ class UsageReport:
             "by_model": _dicts(self.by_model),
             "by_tag": _dicts(self.by_tag),
             "by_day": _dicts(self.by_day),
+            "by_day_provider": {
+                day: _dicts(self.by_day_provider[day]) for day in sorted(self.by_day_provider)
+            },
         }
 
 
@@ -111,11 +122,22 @@ def percentile(values: list[float], p: float) -> float | None:
 class _Bucket:
     """Accumulates one group's rows."""
 
-    __slots__ = ("costs", "input_tokens", "latencies", "ok_ids", "output_tokens", "request_ids")
+    __slots__ = (
+        "attempts",
+        "costs",
+        "failed_attempts",
+        "input_tokens",
+        "latencies",
+        "ok_ids",
+        "output_tokens",
+        "request_ids",
+    )
 
     def __init__(self) -> None:
         self.request_ids: set[str] = set()
         self.ok_ids: set[str] = set()
+        self.attempts = 0
+        self.failed_attempts = 0
         self.input_tokens = 0
         self.output_tokens = 0
         self.costs: list[float] = []
@@ -123,6 +145,7 @@ class _Bucket:
 
     def add(self, row: LedgerRow) -> None:
         self.request_ids.add(row.request_id)
+        self.attempts += 1
         self.input_tokens += row.input_tokens
         self.output_tokens += row.output_tokens
         self.costs.append(row.cost_usd)
@@ -130,6 +153,8 @@ class _Bucket:
             self.ok_ids.add(row.request_id)
             if not row.cached:
                 self.latencies.append(row.latency_ms)
+        else:
+            self.failed_attempts += 1
 
     def stats(self) -> UsageStats:
         requests = len(self.request_ids)
@@ -138,6 +163,8 @@ class _Bucket:
             requests=requests,
             succeeded=succeeded,
             failed=requests - succeeded,
+            attempts=self.attempts,
+            failed_attempts=self.failed_attempts,
             success_rate=succeeded / requests if requests else None,
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
@@ -172,6 +199,7 @@ def build_report(rows: Iterable[LedgerRow], since: float, until: float, tz: tzin
         "model": _Grouping(lambda row: row.model),
         "tag": _Grouping(lambda row: row.tag),
         "day": _Grouping(lambda row: day_of(row.ts, tz)),
+        "day_provider": _Grouping(lambda row: f"{day_of(row.ts, tz)} {row.provider}"),
     }
     for row in rows:
         totals.add(row)
@@ -186,12 +214,22 @@ def build_report(rows: Iterable[LedgerRow], since: float, until: float, tz: tzin
         by_model=groups["model"].stats(),
         by_tag=groups["tag"].stats(),
         by_day=groups["day"].stats(),
+        by_day_provider=_nest(groups["day_provider"].stats()),
     )
 
 
 def day_of(ts: float, tz: tzinfo) -> str:
     """The calendar day (``YYYY-MM-DD``) of a timestamp in ``tz``."""
     return datetime.fromtimestamp(ts, tz).date().isoformat()
+
+
+def _nest(stats: Mapping[str, UsageStats]) -> dict[str, dict[str, UsageStats]]:
+    """``{"<day> <provider>": s}`` -> ``{day: {provider: s}}`` (days never contain a space)."""
+    nested: dict[str, dict[str, UsageStats]] = {}
+    for key, value in stats.items():
+        day, _, provider = key.partition(" ")
+        nested.setdefault(day, {})[provider] = value
+    return nested
 
 
 def _dicts(stats: Mapping[str, UsageStats]) -> dict[str, dict[str, Any]]:

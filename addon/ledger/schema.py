@@ -47,8 +47,13 @@ def _v2_tool_calls(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE attempts ADD COLUMN tool_calls INTEGER NOT NULL DEFAULT 0")
 
 
+def _v3_request_index(conn: sqlite3.Connection) -> None:
+    # The dashboard's recent requests look attempts up by request id.
+    conn.execute("CREATE INDEX attempts_request ON attempts (request_id)")
+
+
 # MIGRATIONS[n] takes a database from version n to n + 1; append, never edit a released one.
-MIGRATIONS: list[Migration] = [_v1_attempts, _v2_tool_calls]
+MIGRATIONS: list[Migration] = [_v1_attempts, _v2_tool_calls, _v3_request_index]
 
 
 @contextmanager

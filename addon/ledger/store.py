@@ -20,6 +20,7 @@ from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Final, TypeVar
 
+from addon.ledger.recent import RequestRecord, group_requests
 from addon.ledger.report import LedgerRow, UsageReport, build_report
 from addon.ledger.schema import LedgerError, migrate
 from addon.ledger.writer import WriterThread
@@ -32,10 +33,23 @@ DAY: Final = 86_400.0
 
 _T = TypeVar("_T")
 
-SELECT_RANGE: Final = (
-    "SELECT ts, request_id, tag, provider, model, input_tokens, output_tokens, cost_usd,"
-    " latency_ms, outcome, cached, tool_calls FROM attempts WHERE ts >= ? AND ts < ?"
+COLUMNS: Final = (
+    "ts, request_id, tag, provider, model, input_tokens, output_tokens, cost_usd, latency_ms,"
+    " outcome, cached, tool_calls"
 )
+SELECT_RANGE: Final = f"SELECT {COLUMNS} FROM attempts WHERE ts >= ? AND ts < ?"  # noqa: S608
+# The newest ``?`` request ids (by their last attempt, among the newest ``?`` rows), then
+# every attempt of those requests.
+SELECT_RECENT: Final = f"""
+    WITH latest AS (
+        SELECT request_id, max(ts) AS last_ts
+        FROM (SELECT ts, request_id FROM attempts ORDER BY ts DESC LIMIT ?)
+        GROUP BY request_id ORDER BY last_ts DESC LIMIT ?
+    )
+    SELECT {COLUMNS} FROM attempts WHERE request_id IN (SELECT request_id FROM latest)
+    ORDER BY id
+"""  # noqa: S608
+RECENT_SCAN: Final = 20  # rows scanned per request asked for (failovers add rows)
 
 
 class Ledger:
@@ -108,6 +122,15 @@ class Ledger:
             cursor = conn.execute(SELECT_RANGE, (since, end))
             rows = (_row(values) for values in cursor)
             return build_report(rows, since, end, self._tz)
+
+        return await self._read(query)
+
+    async def recent(self, limit: int) -> list[RequestRecord]:
+        """The newest ``limit`` requests, newest first, each with all its attempts."""
+
+        def query(conn: sqlite3.Connection) -> list[RequestRecord]:
+            cursor = conn.execute(SELECT_RECENT, (limit * RECENT_SCAN, limit))
+            return group_requests(_row(values) for values in cursor)[:limit]
 
         return await self._read(query)
 

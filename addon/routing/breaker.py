@@ -63,6 +63,7 @@ class CircuitBreaker:
         self._retry_at: float | None = None
         self._probe_out = False
         self._auth_fingerprint: str | None = None
+        self.opened_because: str | None = None
 
     # --- state ----------------------------------------------------------------------
     @property
@@ -142,6 +143,7 @@ class CircuitBreaker:
     def record_auth_failure(self, fingerprint: str) -> None:
         """The credentials identified by ``fingerprint`` were rejected: open until they change."""
         self._auth_fingerprint = fingerprint
+        self.opened_because = "the key was rejected"
         self._opened = BreakerState.OPEN
         self._retry_at = None
         self._probe_out = False
@@ -180,6 +182,7 @@ class CircuitBreaker:
         self._probe_out = False
         self._outcomes.clear()
         self._consecutive = 0
+        self.opened_because = why
         _LOGGER.warning("Circuit opened for %.0fs: %s", cooldown, why)
 
     def _close(self) -> None:
@@ -188,6 +191,7 @@ class CircuitBreaker:
         self._retry_at = None
         self._probe_out = False
         self._auth_fingerprint = None
+        self.opened_because = None
         self._outcomes.clear()
         self._consecutive = 0
 
@@ -198,6 +202,7 @@ class CircuitBreaker:
             "retry_at": self.retry_at,
             "auth_blocked": self.auth_blocked,
             "cooldown": self._cooldown,
+            "opened_because": self.opened_because,
         }
 
 

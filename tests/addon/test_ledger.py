@@ -29,6 +29,8 @@ STAT_KEYS = {
     "requests",
     "succeeded",
     "failed",
+    "attempts",
+    "failed_attempts",
     "success_rate",
     "input_tokens",
     "output_tokens",
@@ -125,9 +127,9 @@ async def test_rows_round_trip_through_a_reopened_ledger(tmp_path: Path) -> None
 async def test_database_is_wal_with_a_versioned_schema(ledger: Ledger) -> None:
     with sqlite3.connect(ledger.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert user_version(conn) == len(MIGRATIONS) == 2
+        assert user_version(conn) == len(MIGRATIONS) == 3
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert {"attempts_ts", "attempts_provider_ts"} <= indexes
+    assert {"attempts_ts", "attempts_provider_ts", "attempts_request"} <= indexes
 
 
 async def test_use_outside_open_and_close_is_an_error(tmp_path: Path) -> None:
@@ -144,7 +146,7 @@ async def test_use_outside_open_and_close_is_an_error(tmp_path: Path) -> None:
 
 def test_migrate_applies_later_steps_once_and_keeps_rows(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "m.sqlite3", autocommit=True)
-    assert migrate(conn, MIGRATIONS[:1]) == 1
+    assert migrate(conn, MIGRATIONS[:1]) == 1  # a ledger from the first release
     conn.execute("INSERT INTO attempts (ts, request_id, provider, model, input_tokens,"
                  " output_tokens, cost_usd, latency_ms, outcome) VALUES (1, 'r', 'p', 'm', 1, 2,"
                  " 0.5, 3, 'ok')")  # fmt: skip
@@ -154,11 +156,13 @@ def test_migrate_applies_later_steps_once_and_keeps_rows(tmp_path: Path) -> None
         calls.append(1)
         c.execute("ALTER TABLE attempts ADD COLUMN region TEXT DEFAULT 'eu'")
 
-    steps = [*MIGRATIONS[:1], add_column]
-    assert migrate(conn, steps) == 2
-    assert migrate(conn, steps) == 2
+    steps = [*MIGRATIONS, add_column]
+    assert migrate(conn, steps) == len(steps)
+    assert migrate(conn, steps) == len(steps)
     assert calls == [1]
-    assert user_version(conn) == 2
+    assert user_version(conn) == len(steps)
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "attempts_request" in indexes  # added to the old ledger on the way
     assert conn.execute("SELECT request_id, region FROM attempts").fetchall() == [("r", "eu")]
     with pytest.raises(LedgerError, match="newer than this add-on"):
         migrate(conn, MIGRATIONS[:1])
@@ -238,7 +242,7 @@ async def test_report_shape_and_breakdowns(ledger: Ledger) -> None:
     await ledger.record(ROWS)
     report = (await ledger.usage(DAY0, at(3, 0))).to_dict()
     assert list(report) == ["since", "until", "totals", "by_provider", "by_model", "by_tag",
-                            "by_day"]  # fmt: skip
+                            "by_day", "by_day_provider"]  # fmt: skip
     assert report["since"] == "2025-03-01T00:00:00+00:00"
     assert report["until"] == "2025-03-04T00:00:00+00:00"
     groups = [report["totals"]] + [
@@ -285,6 +289,8 @@ async def test_an_empty_range_has_undefined_rates_not_zeroes(ledger: Ledger) -> 
         "requests": 0,
         "succeeded": 0,
         "failed": 0,
+        "attempts": 0,
+        "failed_attempts": 0,
         "success_rate": None,
         "input_tokens": 0,
         "output_tokens": 0,
@@ -294,7 +300,7 @@ async def test_an_empty_range_has_undefined_rates_not_zeroes(ledger: Ledger) -> 
         "p95_latency_ms": None,
     }
     assert report["by_provider"] == report["by_model"] == report["by_tag"] == {}
-    assert report["by_day"] == {}
+    assert report["by_day"] == report["by_day_provider"] == {}
 
 
 async def test_days_follow_the_ledgers_time_zone(tmp_path: Path) -> None:

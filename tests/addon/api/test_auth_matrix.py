@@ -1,16 +1,19 @@
 """The auth matrix: every route of the real app x every way a caller can (not) authenticate.
 
 Routes come from ``app.router.routes()`` of the app ``build_app`` really builds, so a route
-added later is in the matrix without touching this file. The documented rule: ``/health`` is
-public (200 always); everything else answers 401 ``unauthorized`` without the right bearer
-token, unless the request carries the ingress headers AND comes from the trusted ingress
-address (the Supervisor's proxy, which has already authenticated the Home Assistant user).
+added later is in the matrix without touching this file. The documented rule: ``/health`` and
+the dashboard's static shell (``/``, ``/static/{file}``) are public (200 always); everything
+else answers 401 ``unauthorized`` without the right bearer token, except that a request with
+the ingress headers from the trusted ingress address (the Supervisor's proxy, which has already
+authenticated the Home Assistant user) reaches the routes the dashboard calls
+(``INGRESS_ROUTES``) and no other.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +24,8 @@ from aiohttp import hdrs, web
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from addon.api.auth import PUBLIC_PATHS
+from addon.api.auth import INGRESS_ROUTES, PUBLIC_PATHS
+from addon.api.dashboard import ASSETS
 from addon.app import DEFAULT_TRUSTED_INGRESS, build_app
 from addon.settings import Secret, parse_options
 from addon.startup import open_credentials
@@ -40,6 +44,10 @@ CHAT = {"prompt": "Hi"}
 # Minimal valid bodies and the status a passing caller gets, for the routes known today.
 KNOWN: dict[tuple[str, str], tuple[Any, int]] = {
     ("GET", "/health"): (None, 200),
+    ("GET", "/"): (None, 200),
+    ("GET", "/static/{file}"): (None, 200),
+    ("GET", "/api/v1/requests"): (None, 200),
+    ("GET", "/api/v1/routing"): (None, 200),
     ("POST", "/api/v1/chat"): (CHAT, 200),
     ("POST", "/api/v1/vision"): ({"prompt": "What is this?", "images": [{"data": _png()}]}, 200),
     ("POST", "/api/v1/batch"): ({"requests": [CHAT]}, 200),
@@ -76,7 +84,12 @@ class Route:
     @property
     def public(self) -> bool:
         """Documented as reachable without any credentials."""
-        return self.url in PUBLIC_PATHS
+        return self.canonical in PUBLIC_PATHS
+
+    @property
+    def for_ingress(self) -> bool:
+        """One of the routes the dashboard calls, open to trusted ingress."""
+        return (self.method, self.canonical) in INGRESS_ROUTES
 
     @property
     def openai_shaped(self) -> bool:
@@ -96,7 +109,7 @@ def _concrete(resource: web.AbstractResource) -> str:
         first = next((p for p in sorted(directory.rglob("*")) if p.is_file()), None)
         name = first.relative_to(directory).as_posix() if first else "index.html"
         return f"{resource.canonical.rstrip('/')}/{name}"
-    return resource.canonical.replace("{name}", PROVIDER)
+    return resource.canonical.replace("{name}", PROVIDER).replace("{file}", "app.js")
 
 
 def app_routes() -> list[Route]:
@@ -128,6 +141,7 @@ class Case:
     headers: dict[str, str]
     trusted_ingress: tuple[str, ...] = DEFAULT_TRUSTED_INGRESS
     passes: bool = False
+    ingress_only: bool = False
     message: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -137,7 +151,13 @@ CASES: dict[str, Case] = {
     "wrong_token": Case({"Authorization": "Bearer wrong-token"}, message="Invalid bearer token"),
     "right_token": Case({"Authorization": f"Bearer {TOKEN}"}, passes=True),
     # The test client connects from 127.0.0.1: that is the trusted proxy here.
-    "trusted_ingress": Case(INGRESS, trusted_ingress=("127.0.0.1",), passes=True),
+    "trusted_ingress": Case(
+        INGRESS,
+        trusted_ingress=("127.0.0.1",),
+        passes=True,
+        ingress_only=True,
+        message="Missing bearer token",
+    ),
     # Ingress headers from anywhere else grant nothing, even claiming to be forwarded.
     "untrusted_ingress": Case(
         {**INGRESS, "X-Forwarded-For": DEFAULT_TRUSTED_INGRESS[0]},
@@ -157,7 +177,7 @@ ROUTES = app_routes()
 
 
 def test_the_matrix_covers_the_known_routes() -> None:
-    assert len(ROUTES) >= 14
+    assert len(ROUTES) >= 18
     listed = {(r.method, r.canonical) for r in ROUTES}
     assert ("GET", "/health") in listed
     assert ("PUT", "/api/v1/providers/{name}/credentials") in listed
@@ -203,9 +223,10 @@ async def test_auth_matrix(
         **({"json": body} if body is not None else {}),
     )
     text = await response.text()
+    passes = case.passes and (route.for_ingress or not case.ingress_only)
     if route.public:
         assert response.status == 200, text
-    elif not case.passes:
+    elif not passes:
         assert response.status == 401, text
         payload = await response.json()
         assert _error_key(route, payload) == "unauthorized"
@@ -217,3 +238,21 @@ async def test_auth_matrix(
             assert response.status == known[1], text
         assert response.status != 401, text
         assert response.status < 500, text
+
+
+def test_ingress_reaches_exactly_what_the_dashboard_calls() -> None:
+    """Every API call in the page's scripts is an ingress route, and nothing more is."""
+    served = {(r.method, r.canonical) for r in ROUTES}
+    assert served >= INGRESS_ROUTES
+    called: set[tuple[str, str]] = set()
+    for name, asset in ASSETS.items():
+        if not name.endswith(".js"):
+            continue
+        calls = re.findall(
+            r'api\(\s*[`"](api/v1/[^`"?]+)[^`"]*[`"](.*?)\)', asset.body.decode(), re.S
+        )
+        for path, options in calls:
+            method = re.search(r'method: "(\w+)"', options)
+            canonical = "/" + re.sub(r"\$\{[^}]+\}", "{name}", path)
+            called.add((method.group(1) if method else "GET", canonical))
+    assert called == INGRESS_ROUTES

@@ -1,100 +1,136 @@
-"""The ingress status page: rendered from the live state, escaped, reachable through ingress."""
+"""The dashboard's files: public shell without data, strict CSP, relative URLs, nothing external.
+
+What the page does with the API is tested in a real browser (``tests/addon/web``); here the
+files themselves and how the hub serves them.
+"""
 
 from __future__ import annotations
 
+import gzip
+import re
 from html.parser import HTMLParser
-from typing import Any
 
 import pytest
 
-from addon.api.context import HUB_CONTEXT, HubContext
-from tests.conftest import AUTH, Fakes, HubClientFactory
-from tests.fakes.base import Fault
+from addon.api.dashboard import ASSETS
+from tests.conftest import AUTH, TOKEN, HubClientFactory
 
-INGRESS = {"X-Ingress-Path": "/api/hassio_ingress/abc"}
+SCRIPTS = sorted(name for name in ASSETS if name.endswith(".js"))
 
 
-class Cells(HTMLParser):
-    """Collects the text of every table row as a list of cell strings."""
+class References(HTMLParser):
+    """Every URL the page's HTML points at, and any inline script or style."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[list[str]] = []
-        self.links: list[str] = []
-        self._cell: list[str] | None = None
+        self.urls: list[str] = []
+        self.inline: list[str] = []
+        self._tag = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in {"td", "th"}:
-            self._cell = []
-        elif tag in {"a", "link"}:
-            self.links += [value or "" for name, value in attrs if name == "href"]
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"td", "th"} and self._cell is not None:
-            self.rows[-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
+        self._tag = tag
+        values = dict(attrs)
+        self.urls += [v or "" for k, v in attrs if k in {"href", "src", "action"}]
+        if tag == "script" and "src" not in values:
+            self.inline.append("script")
+        if "style" in values or tag == "style" or any(k.startswith("on") for k in values):
+            self.inline.append(tag)
 
 
-def parse(html: str) -> Cells:
-    cells = Cells()
-    cells.feed(html)
-    return cells
+def references() -> References:
+    parser = References()
+    parser.feed(ASSETS["index.html"].body.decode())
+    return parser
 
 
-def rows_by_label(cells: Cells) -> dict[str, list[str]]:
-    return {row[0]: row[1:] for row in cells.rows if row}
-
-
-async def test_page_shows_providers_usage_and_budget(
-    hub_client: HubClientFactory, fakes: Fakes
-) -> None:
-    client = await hub_client(budget_daily_usd=2.0)
-    fakes.openai.fail_next(Fault.SERVER_ERROR)
-    answer = await (await client.post("/api/v1/chat", json={"prompt": "Hi"}, headers=AUTH)).json()
-
-    response = await client.get("/", headers=AUTH)
+async def test_the_page_is_public_and_holds_no_data(hub_client: HubClientFactory) -> None:
+    client = await hub_client()
+    response = await client.get("/")
     assert response.status == 200
     assert response.content_type == "text/html"
-    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
-    cells = parse(await response.text())
-    rows = rows_by_label(cells)
-    assert rows["openai"][:3] == ["openai", "gpt-4.1-mini", "down"]
-    assert rows["anthropic"][2] == "healthy"
-    assert rows["Today (UTC)"][0] == "1"
-    assert rows["Today (UTC)"][3] == f"${answer['cost_usd']:.4f}"
-    assert rows["Hub, daily"][0] == "$2.0000"
-    assert rows["Hub, monthly"][0] == "no limit"
-    assert all(not link.startswith("/") for link in cells.links), "links must be ingress-relative"
+    text = await response.text()
+    assert TOKEN not in text
+    assert "sk-test" not in text
+    assert "gpt-4.1-mini" not in text  # configuration comes from the API, with a token
+    assert response.headers["Cache-Control"] == "no-cache"
 
 
-async def test_text_is_escaped(
-    hub_client: HubClientFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(HubContext, "notices", property(lambda _: ["<script>alert(1)</script>"]))
+async def test_the_csp_allows_only_the_add_ons_own_scripts(hub_client: HubClientFactory) -> None:
     client = await hub_client()
-    text = await (await client.get("/", headers=AUTH)).text()
-    assert "<script>" not in text
-    assert "&lt;script&gt;" in text
+    csp = (await client.get("/")).headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["connect-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert "unsafe" not in csp
 
 
-async def test_reachable_through_ingress_without_a_token(hub_client: HubClientFactory) -> None:
+def test_every_url_of_the_page_is_relative_and_nothing_is_inline() -> None:
+    found = references()
+    assert found.urls, "the page links its stylesheet and script"
+    for url in found.urls:
+        assert not re.match(r"^(/|[a-z]+://|//)", url) or url.startswith("#"), url
+        assert url.startswith(("static/", "#", "data:")), url
+    assert found.inline == []
+
+
+@pytest.mark.parametrize("name", sorted(ASSETS))
+def test_no_file_reaches_outside_the_add_on(name: str) -> None:
+    text = ASSETS[name].body.decode()
+    external = re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", text)
+    # The SVG namespace is a name, not a request.
+    assert [u for u in external if u != "http://www.w3.org/2000/svg"] == [], name
+    assert "@import" not in text
+    assert "fonts.googleapis" not in text
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_scripts_never_build_markup_from_strings(name: str) -> None:
+    text = ASSETS[name].body.decode()
+    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                  "new Function", 'setAttribute("style"', "localStorage.setItem"):  # fmt: skip
+        assert risky not in text, f"{name} uses {risky}"
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_module_import_is_a_served_file(name: str) -> None:
+    text = ASSETS[name].body.decode()
+    for target in re.findall(r'from "\./([\w.-]+)"', text):
+        assert target in ASSETS, f"{name} imports {target}, which is not served"
+    assert 'from "/' not in text
+
+
+async def test_assets_have_types_etags_gzip_and_304(hub_client: HubClientFactory) -> None:
     client = await hub_client()
-    context: HubContext = client.app[HUB_CONTEXT]
-    context.trusted_ingress = ("127.0.0.1",)
-    for path in ("/", "/static/style.css"):
-        response = await client.get(path, headers=INGRESS)
-        assert response.status == 200, path
-    css: Any = await (await client.get("/static/style.css", headers=INGRESS)).text()
-    assert ".state-circuit_open" in css
+    plain = await client.get("/static/app.js", headers={"Accept-Encoding": "identity"})
+    assert plain.status == 200
+    assert plain.content_type == "text/javascript"
+    assert "Content-Encoding" not in plain.headers
+    body = await plain.read()
+    assert body == ASSETS["app.js"].body
+    packed = await client.get(
+        "/static/app.js", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    )
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(await packed.read()) == body
+    again = await client.get("/static/app.js", headers={"If-None-Match": plain.headers["ETag"]})
+    assert again.status == 304
+    css = await client.get("/static/style.css")
+    assert css.content_type == "text/css"
+    assert "prefers-color-scheme: dark" in await css.text()
 
 
-async def test_a_stranger_gets_no_page(hub_client: HubClientFactory) -> None:
+@pytest.mark.parametrize(
+    "name", ["index.html", "nothing.js", "..%2Fapi%2Fcontext.py", "__init__.py"]
+)
+async def test_only_the_page_files_are_served(hub_client: HubClientFactory, name: str) -> None:
     client = await hub_client()
-    response = await client.get("/", headers=INGRESS)
-    assert response.status == 401
+    response = await client.get(f"/static/{name}")
+    assert response.status == 404
+    assert (await response.json())["error"]["key"] == "not_found"
+
+
+async def test_the_page_reads_data_only_with_a_token(hub_client: HubClientFactory) -> None:
+    client = await hub_client()
+    assert (await client.get("/api/v1/providers")).status == 401
+    assert (await client.get("/api/v1/providers", headers=AUTH)).status == 200

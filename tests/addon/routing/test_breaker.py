@@ -202,4 +202,28 @@ def test_snapshot_and_board(clock: FakeClock) -> None:
         "retry_at": clock.now + 5.0,
         "auth_blocked": False,
         "cooldown": 5.0,
+        "opened_because": "5 failures in a row",
     }
+    assert board.get("b").snapshot()["opened_because"] is None
+
+
+def test_the_reason_follows_the_breaker(clock: FakeClock) -> None:
+    breaker = CircuitBreaker(clock=clock, cooldown=5.0)
+
+    def reason() -> object:
+        return breaker.snapshot()["opened_because"]
+
+    breaker.record_auth_failure("fp")
+    assert reason() == "the key was rejected"
+    assert breaker.credentials_changed("other")
+    assert reason() is None
+    for _ in range(5):
+        breaker.record_failure()
+    clock.advance(5.0)
+    assert breaker.allow()
+    breaker.record_failure()
+    assert reason() == "the probe failed"
+    clock.advance(10.0)
+    assert breaker.allow()
+    breaker.record_success()
+    assert reason() is None
