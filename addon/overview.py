@@ -1,8 +1,8 @@
-"""Read-only views for the dashboard: why a provider is not serving, its load, headroom,
-spend and recent figures, and the routing explained in words.
+"""Read-only views for the dashboard: provider details and the routing explained in words.
 
-Manager-side, beside ``hub_status``: handlers reach these through ``ProviderManager``'s façade,
-never through the routing parts themselves. Nothing here reveals a secret.
+Why a provider is not serving, its load, headroom, spend and recent figures. Manager-side,
+beside ``hub_status``: handlers reach these through ``ProviderManager``'s façade, never through
+the routing parts themselves. Nothing here reveals a secret.
 """
 
 from __future__ import annotations
