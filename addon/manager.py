@@ -75,6 +75,7 @@ class ProviderManager:
             guards.health,
             interval=health_interval,
             timeout=HEALTH_CHECK_TIMEOUT,
+            on_result=self._checked,
         )
 
     @property
@@ -95,7 +96,7 @@ class ProviderManager:
                 )
         pool = self._capable(pool, request)
         route = self._route(request)
-        if route is not None and request.provider is None:
+        if route is not None:
             pool = [p for p in pool if p.name in route.providers]
             if not pool:
                 raise NoCapableProviderError(
@@ -126,7 +127,9 @@ class ProviderManager:
         return pool
 
     def _route(self, request: HubRequest) -> RouteRule | None:
-        """The routing rule for the request's tag, else for its capability."""
+        """The routing rule for the request's tag, else for its capability; a pin has none."""
+        if request.provider is not None:
+            return None
         capability = "vision" if request.needs_vision else "chat"
         by_match = {rule.match: rule for rule in self.routes}
         if request.tag and request.tag in by_match:
@@ -216,15 +219,35 @@ class ProviderManager:
         return rebuilt.settings
 
     async def test_key(self, name: str, key: Secret | None = None) -> KeyCheck:
-        """Check ``key`` (default: the key in use) live against provider ``name``."""
+        """Check ``key`` (default: the key in use) live against provider ``name``.
+
+        A pass for the key in use re-admits a provider benched because that key was rejected.
+        """
         provider = self._provider(name)
-        if key is None:
-            return await check_key(provider, KEY_CHECK_TIMEOUT)
-        probe = self._provider_factory(replace(provider.settings, api_key=key))
+        in_use = key is None or key == provider.settings.api_key
+        probe = provider
+        if key is not None and not in_use:
+            probe = self._provider_factory(replace(provider.settings, api_key=key))
+        started = self.guards.clock()
         try:
-            return await check_key(probe, KEY_CHECK_TIMEOUT)
+            result = await check_key(probe, KEY_CHECK_TIMEOUT)
         finally:
-            await probe.close()
+            if probe is not provider:
+                await probe.close()
+        if in_use and result.valid and self.providers.get(name) is provider:
+            latency = round((self.guards.clock() - started) * 1000, 1)
+            self.health.record_success(name, latency)
+            self._readmit(provider)
+        return result
+
+    def _checked(self, name: str, status: HealthStatus) -> None:
+        """A health check's result: a pass proves the key in use is accepted again."""
+        if status.ok and name in self.providers:
+            self._readmit(self.providers[name])
+
+    def _readmit(self, provider: Provider) -> None:
+        breaker = self.guards.breakers.get(provider.name)
+        breaker.credentials_accepted(credential_fingerprint(provider))
 
     async def replace_provider(self, provider: Provider) -> None:
         """Swap in a rebuilt provider (e.g. after its key changed) and close the old one."""

@@ -160,6 +160,18 @@ class CircuitBreaker:
         _LOGGER.info("Circuit closed: the credentials changed")
         return True
 
+    def credentials_accepted(self, fingerprint: str) -> bool:
+        """The provider accepted the credentials identified by ``fingerprint`` (a check passed).
+
+        Lifts an auth opening for those very credentials (e.g. the account's billing was fixed).
+        Returns True when that closed the breaker.
+        """
+        if self._auth_fingerprint is None or fingerprint != self._auth_fingerprint:
+            return False
+        self._close()
+        _LOGGER.info("Circuit closed: the rejected credentials are accepted again")
+        return True
+
     # --- internals ------------------------------------------------------------------
     def _remember(self, *, ok: bool) -> None:
         now = self._clock()

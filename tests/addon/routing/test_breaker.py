@@ -177,6 +177,21 @@ def test_auth_failure_opens_until_the_credentials_change(
     assert breaker.credentials_changed("fp-newer") is False  # nothing to lift
 
 
+def test_accepted_credentials_lift_only_their_own_auth_opening(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    assert breaker.credentials_accepted("fp") is False  # nothing to lift
+    breaker.record_auth_failure("fp")
+    assert breaker.credentials_accepted("fp-other") is False
+    assert breaker.state is OPEN
+    assert breaker.credentials_accepted("fp") is True
+    assert breaker.state is CLOSED
+    assert breaker.allow()
+    trip(breaker, clock)  # an opening for failures is the probe's business, not a key check's
+    assert breaker.credentials_accepted("fp") is False
+    assert breaker.state is OPEN
+
+
 def test_auth_opening_overrides_a_half_open_probe(
     breaker: CircuitBreaker, clock: FakeClock
 ) -> None:
