@@ -119,6 +119,11 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def _tenths(value: float | None) -> float | None:
+    """Rounded to 0.1 like ``mean`` (latencies are milliseconds measured to 0.1)."""
+    return None if value is None else round(value, 1)
+
+
 class _Bucket:
     """Accumulates one group's rows."""
 
@@ -170,8 +175,8 @@ class _Bucket:
             output_tokens=self.output_tokens,
             cost_usd=math.fsum(self.costs),
             avg_latency_ms=mean(self.latencies),
-            p50_latency_ms=percentile(self.latencies, 50),
-            p95_latency_ms=percentile(self.latencies, 95),
+            p50_latency_ms=_tenths(percentile(self.latencies, 50)),
+            p95_latency_ms=_tenths(percentile(self.latencies, 95)),
         )
 
 

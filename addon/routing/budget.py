@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from addon.errors import BudgetExceededError
+from addon.pricing import usd
 from addon.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -185,10 +186,10 @@ class BudgetGuard:
         used: float,
         amount: float,
     ) -> BudgetExceededError:
-        owner = "the hub's" if name is None else f"provider {name!r}'s"
+        owner = "the hub's" if name is None else f"provider {name}'s"
         message = (
-            f"{period.capitalize()} budget exceeded: {owner} ${limit:.2f} {period} budget has "
-            f"${max(0.0, limit - used):.4f} left, this request may cost up to ${amount:.4f}"
+            f"{period.capitalize()} budget exceeded: {owner} {usd(limit)} {period} budget has "
+            f"{usd(max(0.0, limit - used))} left, this request may cost up to {usd(amount)}"
         )
         _LOGGER.info("Refused a call to %s: %s", provider, message)
         return BudgetExceededError(

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from addon.ledger import LEDGER_FILE, Ledger, LedgerError, LedgerRow, percentile
+from addon.ledger.report import build_report
 from addon.ledger.schema import MIGRATIONS, migrate, user_version
 from tests.addon.ledger_writer import rows_of
 
@@ -552,3 +553,17 @@ async def test_acknowledged_rows_survive_sigkill(tmp_path: Path) -> None:
         f"\nledger kill test: {KILL_ITERATIONS} SIGKILLs, {len(acked)} acknowledged requests "
         f"all present, {len(by_request) - len(acked)} more committed but unacknowledged"
     )
+
+
+def test_latency_percentiles_are_rounded_like_the_average() -> None:
+    rows = [
+        LedgerRow(
+            ts=DAY0 + i, request_id=f"r{i}", tag=None, provider="openai", model="m",
+            input_tokens=1, output_tokens=1, cost_usd=0.0, latency_ms=latency, outcome="ok",
+        )
+        for i, latency in enumerate([100.1, 200.2, 300.3, 400.4])
+    ]  # fmt: skip
+    totals = build_report(rows, DAY0, DAY0 + 10, UTC).totals
+    assert totals.avg_latency_ms == 250.2
+    assert totals.p50_latency_ms == 250.2  # 250.25 before rounding
+    assert totals.p95_latency_ms == 385.4  # 385.385 before rounding

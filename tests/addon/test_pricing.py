@@ -10,7 +10,7 @@ import pytest
 
 from addon.errors import ConfigError
 from addon.models import Usage
-from addon.pricing import ModelPrice, PricingTable, cost, worst_case
+from addon.pricing import ModelPrice, PricingTable, cost, usd, worst_case
 from addon.settings import ProviderSettings
 
 
@@ -225,3 +225,25 @@ def test_first_match_wins_and_unknown_falls_back_to_the_whole_table() -> None:
     # No gemini rules and no fallback: the most expensive of everything, per side.
     unknown = table.price(provider("gemini"), "gemini-x")
     assert (unknown.input_per_mtok, unknown.output_per_mtok, unknown.known) == (7, 3, False)
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        (0.0, "$0.00"),
+        (12.5, "$12.50"),
+        (1234.567, "$1,234.57"),
+        (1.0, "$1.00"),
+        (0.25, "$0.25"),
+        (0.1, "$0.10"),
+        (0.05, "$0.05"),
+        (0.001, "$0.001"),
+        (0.0012345, "$0.0012"),
+        (0.000123, "$0.00012"),
+        (0.0999, "$0.10"),
+        (0.00999, "$0.01"),
+        (-0.003, "-$0.003"),
+    ],
+)
+def test_money_is_shown_with_enough_digits_to_be_true(amount: float, shown: str) -> None:
+    assert usd(amount) == shown

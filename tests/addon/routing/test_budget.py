@@ -133,6 +133,26 @@ async def test_provider_and_global_budgets(
     assert period.capitalize() in error.message
 
 
+@pytest.mark.parametrize(
+    ("budget", "fragment"),
+    [
+        ({"budget_daily_usd": 0.001}, "provider cloud's $0.001 daily budget has $0.0004 left"),
+        ({"budget_monthly_usd": 2.5}, "provider cloud's $2.50 monthly budget has $0.0004 left"),
+    ],
+)
+async def test_refusals_show_money_that_is_true(
+    clock: FakeClock, budget: dict[str, float], fragment: str
+) -> None:
+    limit = next(iter(budget.values()))
+    guard = BudgetGuard(make_settings(cloud=budget), clock=clock)
+    guard.reserve("cloud", limit - 0.0004)
+    with pytest.raises(BudgetExceededError) as info:
+        guard.reserve("cloud", 0.00123)
+    assert fragment in info.value.message
+    assert info.value.message.endswith("this request may cost up to $0.0012")
+    assert "''s" not in info.value.message
+
+
 async def test_a_full_budget_still_lets_free_calls_through(clock: FakeClock) -> None:
     guard = BudgetGuard(make_settings(daily=0.0, local={"budget_daily_usd": 0.0}), clock=clock)
     guard.seed(daily={None: 0.5, "local": 0.5}, monthly={})  # already over (a cost overran)
