@@ -70,12 +70,15 @@ function showStatus(health) {
 function showMain() {
   byId("token-form").hidden = true;
   byId("main").hidden = false;
+  byId("sections").hidden = false;
 }
 
 function askForToken(message) {
   const hadToken = hasToken();
   forgetToken();
   byId("main").hidden = true;
+  byId("sections").hidden = true;
+  byId("status").className = "pill";
   byId("status").textContent = "signed out";
   const form = byId("token-form");
   form.hidden = false;

@@ -42,10 +42,13 @@ export function chart({byDayProvider, providers, days, width}) {
   const y = (value) => PAD.top + plotH - (value / top) * plotH;
 
   const grid = [];
-  for (let value = 0; value <= top + step / 2; value += step) {
+  let decimals = 2; // enough for every gridline to be exact ($0.0025 steps need four)
+  while (decimals < 8 && Math.abs(step * 10 ** decimals - Math.round(step * 10 ** decimals)) > 1e-6) decimals += 1;
+  for (let i = 0; i * step <= top + step / 2; i += 1) {
+    const value = i * step;
     grid.push(
       s("line", {class: "axis", x1: PAD.left, x2: width - PAD.right, y1: y(value), y2: y(value)}),
-      s("text", {x: PAD.left - 6, y: y(value) + 4, "text-anchor": "end"}, usd(value)),
+      s("text", {x: PAD.left - 6, y: y(value) + 4, "text-anchor": "end"}, `$${value.toFixed(decimals)}`),
     );
   }
   const bars = [];
@@ -67,7 +70,10 @@ export function chart({byDayProvider, providers, days, width}) {
       );
     }
     if ((days.length - 1 - i) % labelEvery === 0) {
-      bars.push(s("text", {x: x + barW / 2, y: HEIGHT - 6, "text-anchor": "middle"}, day.slice(5)));
+      const last = i === days.length - 1; // keep the newest day's label inside the picture
+      bars.push(
+        s("text", {x: last ? x + barW : x + barW / 2, y: HEIGHT - 6, "text-anchor": last ? "end" : "middle"}, day.slice(5)),
+      );
     }
   });
   const total = totals.reduce((a, b) => a + b, 0);

@@ -45,7 +45,7 @@ function makeCard(name) {
   const reason = h("p", {class: "reason", hidden: true});
   const facts = {
     latency: fact("Latency"),
-    success: fact("Success (last hour)"),
+    success: fact("Success (1 h)"),
     flight: fact("In flight"),
     headroom: fact("Rate headroom"),
     spend: fact("Spend today", true),
@@ -139,7 +139,7 @@ function makeCard(name) {
     reason.textContent = p.reason ?? "";
     const recent = p.recent ?? {};
     const median = recent.p50_latency_ms;
-    facts.latency.label.textContent = median ? "Latency (median, last hour)" : "Latency (last check)";
+    facts.latency.label.textContent = median ? "Median latency (1 h)" : "Latency (last check)";
     facts.latency.value.textContent = ms(median ?? p.latency_ms);
     facts.success.value.textContent = recent.attempts
       ? `${percent(recent.success_rate)} of ${count(recent.attempts)} attempt${recent.attempts === 1 ? "" : "s"}`

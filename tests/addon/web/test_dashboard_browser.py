@@ -195,7 +195,8 @@ async def test_the_dashboard_through_ingress(tmp_path: Path) -> None:
     assert steps["phone_overflow"] <= 0, "the phone layout scrolls sideways"
 
     transfer = steps["transfer"]
-    (ARTIFACTS / "transfer.json").write_text(json.dumps(transfer, indent=2), encoding="utf-8")
+    summary = {"transfer": transfer, "down_seen_after_ms": down["seen_after_ms"]}
+    (ARTIFACTS / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     assert transfer["page_body"] < PAGE_BUDGET_BYTES, transfer
 
 
