@@ -7,7 +7,6 @@ request's ``http_options``. SDK types stay in this module.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -42,6 +41,16 @@ from addon.models import (
     Usage,
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
+from addon.providers.gemini_schema import Restorer
+from addon.providers.gemini_tools import (
+    CallReader,
+    Declarations,
+    SignatureBook,
+    call_parts,
+    declarations,
+    response_part,
+)
+from addon.providers.tooling import tool_names
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -102,34 +111,37 @@ class GeminiProvider(BaseProvider):
                 retry_options=NO_RETRIES,
             ),
         )
+        self._signatures = SignatureBook()
 
     # --- calls --------------------------------------------------------------------------
     async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
         model = self.resolve_model(request)
         _LOGGER.debug("%s: generateContent model=%s", self.name, model)
+        offered = declarations(request)
         response = await self._client.aio.models.generate_content(
             model=model,
             contents=self._contents(request, model),
-            config=self._config(request, model, timeout),
+            config=self._config(request, model, timeout, offered),
         )
-        return _to_response(response, model)
+        return _to_response(response, model, self._reader(request, offered.restorers))
 
     async def _chat_stream(
         self, request: ChatRequest, *, timeout: float
     ) -> AsyncIterator[StreamDelta]:
         model = self.resolve_model(request)
         _LOGGER.debug("%s: streamGenerateContent model=%s", self.name, model)
+        offered = declarations(request)
         stream = await self._client.aio.models.generate_content_stream(
             model=model,
             contents=self._contents(request, model),
-            config=self._config(request, model, timeout),
+            config=self._config(request, model, timeout, offered),
         )
-        summary = _StreamSummary(model)
+        summary = _StreamSummary(model, self._reader(request, offered.restorers))
         try:
             async for chunk in stream:
-                text = summary.add(chunk)
-                if text:
-                    yield StreamDelta(text=text)
+                text, calls = summary.add(chunk)
+                if text or calls:
+                    yield StreamDelta(text=text, tool_calls=calls)
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
@@ -170,8 +182,12 @@ class GeminiProvider(BaseProvider):
         return models
 
     # --- request mapping ----------------------------------------------------------------
+    def _reader(self, request: ChatRequest, restorers: Mapping[str, Restorer]) -> CallReader:
+        limit = 1 if request.parallel_tool_calls is False else None  # Gemini has no switch
+        return CallReader(restorers, self._signatures, limit)
+
     def _config(
-        self, request: ChatRequest, model: str, timeout: float
+        self, request: ChatRequest, model: str, timeout: float, offered: Declarations
     ) -> types.GenerateContentConfig:
         traits = self.traits(model)
         if request.json_schema is not None and not traits.json_schema:
@@ -191,7 +207,8 @@ class GeminiProvider(BaseProvider):
             stop_sequences=list(request.stop) or None,
             response_mime_type="application/json" if schema is not None else None,
             response_json_schema=schema,
-            tools=_tools(request),
+            tools=offered.tools,
+            tool_config=offered.config,
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
             automatic_continuation=False,
         )
@@ -201,12 +218,12 @@ class GeminiProvider(BaseProvider):
 
         Models that refuse a system instruction get it as the first part of the first turn.
         """
-        names: dict[str, str] = {}
+        names = tool_names(request.messages)
+        sign = self.traits(model).thought_signatures
         contents: list[types.Content] = []
         for message in request.conversation:
-            names.update({call.id: call.name for call in message.tool_calls})
             role = "model" if message.role is Role.ASSISTANT else "user"
-            parts = _parts(message, names)
+            parts = self._parts(message, names, sign=sign)
             if not parts:
                 continue
             if message.role is Role.TOOL and contents and _is_tool_turn(contents[-1]):
@@ -219,6 +236,14 @@ class GeminiProvider(BaseProvider):
         if request.system_prompt and not self.traits(model).system_prompt:
             _fold_system_prompt(contents, request.system_prompt)
         return contents
+
+    def _parts(self, message: Message, names: Mapping[str, str], *, sign: bool) -> list[types.Part]:
+        """One message's parts: text, inline images, function calls or a function response."""
+        if message.role is Role.TOOL:
+            return [response_part(message, names)]
+        parts = [types.Part.from_text(text=message.content)] if message.content else []
+        parts += [types.Part.from_bytes(data=i.data, mime_type=i.mime_type) for i in message.images]
+        return parts + call_parts(message.tool_calls, self._signatures, sign=sign)
 
     # --- errors -------------------------------------------------------------------------
     def map_error(self, err: Exception) -> ProviderError:
@@ -258,28 +283,6 @@ class GeminiProvider(BaseProvider):
 
 
 # --- module helpers (SDK types in, hub types out) ------------------------------------------
-def _parts(message: Message, names: Mapping[str, str]) -> list[types.Part]:
-    """One message's parts: text, inline images, function calls or a function response."""
-    if message.role is Role.TOOL:
-        call_id = message.tool_call_id or ""
-        return [
-            types.Part(
-                function_response=types.FunctionResponse(
-                    id=call_id or None,
-                    name=names.get(call_id, call_id or "tool"),
-                    response=_tool_result(message.content),
-                )
-            )
-        ]
-    parts = [types.Part.from_text(text=message.content)] if message.content else []
-    parts += [types.Part.from_bytes(data=i.data, mime_type=i.mime_type) for i in message.images]
-    parts += [
-        types.Part(function_call=types.FunctionCall(id=c.id, name=c.name, args=dict(c.arguments)))
-        for c in message.tool_calls
-    ]
-    return parts
-
-
 def _fold_system_prompt(contents: list[types.Content], prompt: str) -> None:
     """Put the system prompt in front of the first user turn (for models without one)."""
     part = types.Part.from_text(text=prompt)
@@ -292,29 +295,6 @@ def _fold_system_prompt(contents: list[types.Content], prompt: str) -> None:
 
 def _is_tool_turn(content: types.Content) -> bool:
     return bool(content.parts) and all(p.function_response for p in content.parts or [])
-
-
-def _tool_result(content: str) -> dict[str, Any]:
-    """Gemini wants a JSON object as a function's response; wrap anything else."""
-    try:
-        decoded = json.loads(content)
-    except ValueError:
-        return {"output": content}
-    return decoded if isinstance(decoded, dict) else {"output": decoded}
-
-
-def _tools(request: ChatRequest) -> types.ToolListUnion | None:
-    if not request.tools:
-        return None
-    declarations = [
-        types.FunctionDeclaration(
-            name=tool.name,
-            description=tool.description or None,
-            parameters_json_schema=dict(tool.parameters) if tool.parameters else None,
-        )
-        for tool in request.tools
-    ]
-    return [types.Tool(function_declarations=declarations)]
 
 
 def _generates(model: types.Model) -> bool:
@@ -360,17 +340,11 @@ def _text(parts: Iterable[types.Part]) -> str:
     return "".join(part.text for part in parts if part.text and not part.thought)
 
 
-def _tool_calls(parts: Iterable[types.Part], start: int = 0) -> tuple[ToolCall, ...]:
-    calls = [part.function_call for part in parts if part.function_call is not None]
-    return tuple(
-        ToolCall(id=call.id or f"call_{index}", name=call.name or "", arguments=call.args or {})
-        for index, call in enumerate(calls, start=start)
-    )
-
-
-def _to_response(response: types.GenerateContentResponse, model: str) -> ChatResponse:
+def _to_response(
+    response: types.GenerateContentResponse, model: str, reader: CallReader
+) -> ChatResponse:
     parts = _candidate_parts(response)
-    tool_calls = _tool_calls(parts)
+    tool_calls = reader.read(parts)
     candidates = response.candidates or []
     feedback = response.prompt_feedback
     blocked = not candidates and feedback is not None and feedback.block_reason is not None
@@ -390,15 +364,15 @@ def _to_response(response: types.GenerateContentResponse, model: str) -> ChatRes
 class _StreamSummary:
     """Folds stream chunks: usage is a running total (keep the last), finish comes last."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, reader: CallReader) -> None:
         self.model = model
         self.usage = Usage()
         self.reason: types.FinishReason | None = None
-        self.tool_calls = 0
+        self.reader = reader
         self.blocked = False
 
-    def add(self, chunk: types.GenerateContentResponse) -> str:
-        """Record one chunk; return its answer text."""
+    def add(self, chunk: types.GenerateContentResponse) -> tuple[str, tuple[ToolCall, ...]]:
+        """Record one chunk; return its answer text and its (whole) function calls."""
         if chunk.model_version:
             self.model = chunk.model_version
         if chunk.usage_metadata is not None:
@@ -410,12 +384,12 @@ class _StreamSummary:
         if not candidates and feedback is not None and feedback.block_reason is not None:
             self.blocked = True
         parts = _candidate_parts(chunk)
-        self.tool_calls += len(_tool_calls(parts))
-        return _text(parts)
+        return _text(parts), self.reader.read(parts)
 
     def final(self) -> StreamDelta:
         """The closing delta: finish reason, usage and the model the vendor reported."""
-        reason = _finish_reason(self.reason, tool_calls=self.tool_calls > 0, blocked=self.blocked)
+        called = self.reader.count > 0
+        reason = _finish_reason(self.reason, tool_calls=called, blocked=self.blocked)
         return StreamDelta(model=self.model, finish_reason=reason, usage=self.usage)
 
 

@@ -22,7 +22,8 @@ class ModelTraits:
     ``default_max_tokens`` is sent when the caller gives none and the vendor requires one
     (Anthropic); ``thinking`` marks models whose reasoning tokens count as output;
     ``system_prompt`` is False where the vendor refuses a separate system prompt (Gemma on the
-    Gemini API), so the provider folds it into the first user turn.
+    Gemini API), so the provider folds it into the first user turn; ``thought_signatures``
+    marks models that refuse a replayed tool call without its signature (Gemini 3).
     """
 
     vision: bool = False
@@ -33,6 +34,7 @@ class ModelTraits:
     default_max_tokens: int | None = None
     thinking: bool = False
     system_prompt: bool = True
+    thought_signatures: bool = False
 
 
 _FIELDS = {f.name for f in fields(ModelTraits)}

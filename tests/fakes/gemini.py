@@ -23,6 +23,16 @@ from typing import Any, Final
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
+from tests.fakes.gemini_tools import (
+    call_parts,
+    config_problem,
+    declaration_problem,
+    history_problem,
+    planned_calls,
+    signature_problem,
+    signs_calls,
+)
+from tests.fakes.tools import ToolPlan
 
 API_VERSIONS: Final = ("v1", "v1beta")
 DEFAULT_MODELS: Final = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash", "gemma-3-27b-it")
@@ -123,12 +133,13 @@ def display_name(model: str) -> str:
 class FakeGemini(FakeServer):
     """The Gemini API. ``aliases`` maps a requested model to the ``modelVersion`` answered.
 
-    ``tool_call`` (name, args) makes generation requests that declare that tool answer with a
-    ``functionCall`` part instead of text. ``block_reason`` (e.g. "SAFETY") blocks every prompt:
-    no candidates, only ``promptFeedback``. ``default_page_size`` is the page size used when the
-    client sends no ``pageSize`` (Google's default is 50). Gemma models refuse a system
-    instruction and JSON mode, as on the real API. A fault set with ``fail_always`` also hits
-    the model routes (list and get).
+    ``script_tools`` (or ``tool_call``, one (name, args)) makes the model answer requests that
+    declare those functions with ``functionCall`` parts instead of text (``gemini_tools``).
+    ``block_reason`` (e.g. "SAFETY") blocks every prompt: no candidates, only
+    ``promptFeedback``. ``default_page_size`` is the page size used when the client sends no
+    ``pageSize`` (Google's default is 50). Gemma models refuse a system instruction and JSON
+    mode, as on the real API. A fault set with ``fail_always`` also hits the model routes (list
+    and get).
     """
 
     vendor = "gemini"
@@ -137,6 +148,7 @@ class FakeGemini(FakeServer):
         super().__init__(api_key=api_key, models=models)
         self.aliases: dict[str, str] = {}
         self.tool_call: tuple[str, dict[str, Any]] | None = None
+        self.signatures: set[bytes] = set()  # thought signatures given out (Gemini 3)
         self.block_reason: str | None = None
         self.default_page_size = 50
         self._ids = itertools.count(1)
@@ -386,6 +398,16 @@ class FakeGemini(FakeServer):
                 "* GenerateContentRequest.generation_config.response_mime_type: must be "
                 "application/json when a response schema is set.\n",
             )
+        self._validate_tools(model, body)
+
+    def _validate_tools(self, model: str, body: Mapping[str, Any]) -> None:
+        """Declarations, the calling config and results against calls (``gemini_tools``)."""
+        contents = body["contents"]
+        problem = declaration_problem(body) or config_problem(body) or history_problem(contents)
+        if problem is None and signs_calls(model):
+            problem = signature_problem(contents, self.signatures)
+        if problem is not None:
+            raise GeminiRequestError(400, problem)
 
     # --- answers ------------------------------------------------------------------------
     def _reply_text(self, body: Mapping[str, Any]) -> str:
@@ -396,16 +418,11 @@ class FakeGemini(FakeServer):
             return json.dumps(example_from_schema(schema) if schema else {})
         return reply.text
 
-    def _function_call(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        if self.tool_call is None:
-            return None
-        name, args = self.tool_call
-        declared = {
-            declaration.get("name")
-            for tool in body.get("tools", [])
-            for declaration in tool.get("functionDeclarations", [])
-        }
-        return {"name": name, "args": args} if name in declared else None
+    def _calls(self, model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The ``functionCall`` parts the model answers with (none: a text answer)."""
+        legacy = [ToolPlan(*self.tool_call)] if self.tool_call is not None else []
+        plans = planned_calls(body, [*legacy, *self.state.tool_script])
+        return call_parts(plans, model, self.signatures)
 
     def _finish_and_output(self, body: Mapping[str, Any]) -> tuple[str, int]:
         reply = self.state.reply
@@ -462,19 +479,16 @@ class FakeGemini(FakeServer):
         if self.block_reason:
             return self._blocked(model)
         finish, output_tokens = self._finish_and_output(body)
-        call = self._function_call(body)
-        parts = [{"functionCall": call}] if call else [{"text": self._reply_text(body)}]
+        parts = self._calls(model, body) or [{"text": self._reply_text(body)}]
         return self._envelope(model, parts, self._usage(output_tokens), finish)
 
     def _chunks(self, model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if self.block_reason:
             return [self._blocked(model)]
         finish, output_tokens = self._finish_and_output(body)
-        call = self._function_call(body)
-        if call:
-            return [
-                self._envelope(model, [{"functionCall": call}], self._usage(output_tokens), finish)
-            ]
+        calls = self._calls(model, body)
+        if calls:  # Gemini sends a turn's calls whole, in one chunk
+            return [self._envelope(model, calls, self._usage(output_tokens), finish)]
         pieces = _split(self._reply_text(body), self.state.reply.chunks)
         chunks = []
         for index, piece in enumerate(pieces, start=1):

@@ -225,7 +225,11 @@ async def test_tools_are_declared_and_function_calls_become_tool_calls(
 
     declarations = fake.requests[-1].body["tools"][0]["functionDeclarations"]
     assert [{camel(k): v for k, v in d.items()} for d in declarations] == [
-        {"name": "turn_on", "description": "Turn a light on", "parametersJsonSchema": parameters}
+        {
+            "name": "turn_on",
+            "description": "Turn a light on",
+            "parameters": {"type": "OBJECT", "properties": {"entity_id": {"type": "STRING"}}},
+        }
     ]
     assert response.finish_reason is FinishReason.TOOL_CALLS
     assert [(c.name, dict(c.arguments)) for c in response.tool_calls] == [

@@ -7,6 +7,7 @@ wording is the vendor's own).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import FakeServer
+from tests.fakes.gemini import FakeGemini
+from tests.fakes.gemini_tools import SKIP_SIGNATURE
 from tests.fakes.openai import FakeOpenAI
 
 TOOL = {"type": "function", "function": {"name": "turn_on", "parameters": {"type": "object"}}}
@@ -190,3 +193,156 @@ async def test_anthropic_fake_accepts_a_complete_round_trip(anthropic_fake: Fake
 
     assert status == 200
     assert answer["stop_reason"] == "end_turn"
+
+
+# --- Gemini -------------------------------------------------------------------------------
+G_USER: dict[str, Any] = {"role": "user", "parts": [{"text": "Porch light on"}]}
+G_FUNCTION_CALL: dict[str, Any] = {"functionCall": {"name": "turn_on", "args": {}}}
+G_CALL: dict[str, Any] = {"role": "model", "parts": [G_FUNCTION_CALL]}
+G_RESULT = {
+    "role": "user",
+    "parts": [{"functionResponse": {"name": "turn_on", "response": {"ok": True}}}],
+}
+
+
+def gemini_tools(parameters: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    declaration: dict[str, Any] = {"name": "turn_on", **extra}
+    if parameters is not None:
+        declaration["parameters"] = parameters
+    return {"tools": [{"functionDeclarations": [declaration]}]}
+
+
+def gemini_object(**properties: Any) -> dict[str, Any]:
+    return {"type": "OBJECT", "properties": properties}
+
+
+GEMINI_REFUSALS = [
+    pytest.param(
+        "gemini-2.5-flash",
+        {
+            "contents": [G_USER],
+            **gemini_tools(gemini_object(x={"type": "OBJECT", "additionalProperties": True})),
+        },
+        'Unknown name "additionalProperties"',
+        id="json-schema-keyword",
+    ),
+    pytest.param(
+        "gemini-2.5-flash",
+        {"contents": [G_USER], **gemini_tools(gemini_object(x={"type": "string"}))},
+        "generativelanguage.v1beta.Type",
+        id="lower-case-type",
+    ),
+    pytest.param(
+        "gemini-2.5-flash",
+        {"contents": [G_USER], **gemini_tools(gemini_object(x={"type": "INTEGER", "enum": [1]}))},
+        "(TYPE_STRING), 1",
+        id="number-enum",
+    ),
+    pytest.param(
+        "gemini-2.5-flash",
+        {"contents": [G_USER], **gemini_tools(gemini_object(x={"type": "OBJECT"}))},
+        "should be non-empty for OBJECT type",
+        id="object-without-properties",
+    ),
+    pytest.param(
+        "gemini-2.5-flash",
+        {"contents": [G_USER], **gemini_tools(gemini_object(x={"type": "ARRAY"}))},
+        "items: missing field",
+        id="array-without-items",
+    ),
+    pytest.param(
+        "gemini-2.5-flash",
+        {"contents": [G_USER], **gemini_tools(name="1st")},
+        "Invalid function name",
+        id="bad-name",
+    ),
+    pytest.param(
+        "gemini-2.5-flash",
+        {
+            "contents": [G_USER],
+            **gemini_tools(),
+            "toolConfig": {
+                "functionCallingConfig": {"mode": "AUTO", "allowedFunctionNames": ["turn_on"]}
+            },
+        },
+        "only be set when mode is ANY",
+        id="names-without-any",
+    ),
+    pytest.param(
+        "gemini-2.5-flash",
+        {"contents": [G_USER, G_RESULT], **gemini_tools()},
+        "function response turn comes immediately after a function call turn",
+        id="result-without-call",
+    ),
+    pytest.param(
+        "gemini-2.5-flash",
+        {"contents": [G_USER, G_CALL, G_USER], **gemini_tools()},
+        "number of function response parts is equal to the number of function call parts",
+        id="call-without-result",
+    ),
+    pytest.param(
+        "gemini-3-flash-preview",
+        {"contents": [G_USER, G_CALL, G_RESULT], **gemini_tools()},
+        "Function call is missing a thought_signature",
+        id="gemini-3-unsigned-call",
+    ),
+    pytest.param(
+        "gemini-3-flash-preview",
+        {
+            "contents": [
+                G_USER,
+                {"role": "model", "parts": [{**G_FUNCTION_CALL, "thoughtSignature": "AAAA"}]},
+                G_RESULT,
+            ],
+            **gemini_tools(),
+        },
+        "Corrupted thought signature",
+        id="gemini-3-forged-signature",
+    ),
+]
+
+
+@pytest.fixture
+async def gemini_fake() -> AsyncIterator[FakeServer]:
+    fake = await FakeGemini(models=["gemini-2.5-flash", "gemini-3-flash-preview"]).start()
+    yield fake
+    await fake.stop()
+
+
+def gemini_url(fake: FakeServer, model: str) -> str:
+    return f"{fake.url}/v1beta/models/{model}:generateContent"
+
+
+@pytest.mark.parametrize(("model", "body", "says"), GEMINI_REFUSALS)
+async def test_gemini_fake_refuses_like_gemini(
+    gemini_fake: FakeServer, model: str, body: dict[str, Any], says: str
+) -> None:
+    status, answer = await post(gemini_url(gemini_fake, model), body)
+
+    assert status == 400
+    assert answer["error"]["status"] == "INVALID_ARGUMENT"
+    assert says in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        pytest.param(base64.b64encode(SKIP_SIGNATURE).decode(), id="placeholder"),
+        pytest.param(None, id="earlier-turn-unsigned"),
+    ],
+)
+async def test_gemini_3_fake_accepts_what_gemini_3_accepts(
+    gemini_fake: FakeServer, signature: str | None
+) -> None:
+    call = dict(G_FUNCTION_CALL)
+    if signature is not None:
+        call["thoughtSignature"] = signature
+    contents = [G_USER, {"role": "model", "parts": [call]}, G_RESULT]
+    if signature is None:  # only the current turn is checked: a new user turn starts one
+        contents.append({"role": "model", "parts": [{"text": "Done."}]})
+        contents.append({"role": "user", "parts": [{"text": "Thanks"}]})
+    body = {"contents": contents, **gemini_tools()}
+
+    status, answer = await post(gemini_url(gemini_fake, "gemini-3-flash-preview"), body)
+
+    assert status == 200, answer

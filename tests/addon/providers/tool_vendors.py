@@ -15,6 +15,7 @@ from typing import Any
 from addon.settings import ProviderSettings, Secret
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import FakeServer, RecordedRequest
+from tests.fakes.gemini import FakeGemini
 from tests.fakes.openai import FakeOpenAI
 
 WireChoice = tuple[str, str | None]  # (auto | none | required | tool, forced name)
@@ -140,4 +141,51 @@ ANTHROPIC = ToolVendor(
     wire_parallel=_anthropic_parallel,
 )
 
-VENDORS: tuple[ToolVendor, ...] = (OPENAI, COMPATIBLE, ANTHROPIC)
+
+# --- Gemini -----------------------------------------------------------------------------
+GEMINI_KEY = "AIzaTools0123456789"
+GEMINI_MODELS = ["gemini-2.5-flash", "gemini-3-flash-preview", "gemma-3-27b-it"]
+_GEMINI_MODES = {"AUTO": "auto", "NONE": "none", "ANY": "required"}
+
+
+def _gemini_settings(model: str) -> Callable[[FakeServer], ProviderSettings]:
+    def settings(fake: FakeServer) -> ProviderSettings:
+        return ProviderSettings(
+            name="gemini",
+            type="gemini",
+            model=model,
+            api_key=Secret(GEMINI_KEY),
+            base_url=fake.url,
+        )
+
+    return settings
+
+
+def _gemini_choice(body: Mapping[str, Any]) -> WireChoice | None:
+    calling = (body.get("toolConfig") or {}).get("functionCallingConfig")
+    if calling is None:
+        return None
+    names = calling.get("allowedFunctionNames") or []
+    if calling.get("mode") == "ANY" and len(names) == 1:
+        return ("tool", names[0])
+    return (_GEMINI_MODES[calling["mode"]], None)
+
+
+def _gemini_vendor(vendor_id: str, model: str) -> ToolVendor:
+    return ToolVendor(
+        id=vendor_id,
+        make_fake=lambda: FakeGemini(api_key=GEMINI_KEY, models=GEMINI_MODELS),
+        settings=_gemini_settings(model),
+        model=model,
+        no_tools_model="gemma-3-27b-it",
+        is_generation=lambda request: "generatecontent" in request.path.lower(),
+        wire_choice=_gemini_choice,
+        wire_parallel=lambda body: None,
+        parallel_switch=False,
+    )
+
+
+GEMINI = _gemini_vendor("gemini", "gemini-2.5-flash")
+GEMINI_3 = _gemini_vendor("gemini-3", "gemini-3-flash-preview")  # signs its calls
+
+VENDORS: tuple[ToolVendor, ...] = (OPENAI, COMPATIBLE, ANTHROPIC, GEMINI, GEMINI_3)
