@@ -82,6 +82,7 @@ def serve(args: argparse.Namespace) -> int:
         api_token=token,
         credentials=credentials,
         supervisor=SupervisorLink(supervisor_token, port=args.port) if supervisor_token else None,
+        door_host=args.host,
     )
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
     return 0

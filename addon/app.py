@@ -14,6 +14,7 @@ from aiohttp import web
 from addon.api.auth import auth_middleware
 from addon.api.context import HUB_CONTEXT, HubContext, SupervisorLink
 from addon.api.envelope import error_middleware
+from addon.api.ollama.app import install_door
 from addon.api.openai_compat import openai_error_middleware
 from addon.api.routes import register_routes
 from addon.api.security import install as install_security
@@ -39,8 +40,9 @@ def build_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     credentials: Credentials | None = None,
     supervisor: SupervisorLink | None = None,
+    door_host: str = "0.0.0.0",
 ) -> web.Application:
-    """The aiohttp application of the hub."""
+    """The aiohttp application of the hub (with the Ollama door on ``door_host`` when enabled)."""
     app = web.Application(
         client_max_size=max_body_bytes,
         middlewares=[error_middleware, openai_error_middleware, auth_middleware],
@@ -57,6 +59,7 @@ def build_app(
     register_routes(app)
     install_security(app)
     app.cleanup_ctx.append(_lifecycle(check_health_on_start))
+    install_door(app, door_host, max_body_bytes=max_body_bytes)
     return app
 
 

@@ -156,6 +156,40 @@ class ModelListing:
         return {"models": [m.to_dict() for m in self.models], "errors": dict(self.errors)}
 
 
+@dataclass(frozen=True, slots=True)
+class OfferedModel:
+    """A model the hub serves as configured (a provider's model or vision model)."""
+
+    provider: str
+    provider_type: str
+    model: str
+    vision: bool
+    tools: bool
+
+
+def offered_models(providers: Collection[Provider]) -> tuple[OfferedModel, ...]:
+    """Each enabled provider's model and vision model (once when equal), with capabilities.
+
+    From the options and the traits data alone: instant and free (no upstream call).
+    """
+    offered: list[OfferedModel] = []
+    for provider in providers:
+        if not provider.settings.enabled:
+            continue
+        names = [provider.settings.model, provider.settings.vision_model]
+        for name in dict.fromkeys(n for n in names if n):
+            offered.append(
+                OfferedModel(
+                    provider=provider.name,
+                    provider_type=provider.settings.type,
+                    model=name,
+                    vision=provider.supports_vision(name),
+                    tools=provider.traits(name).tools,
+                )
+            )
+    return tuple(offered)
+
+
 async def list_models(providers: Collection[Provider], timeout: float) -> ModelListing:
     """Ask every enabled provider concurrently; a provider's failure is listed apart."""
     enabled = [p for p in providers if p.settings.enabled]

@@ -19,7 +19,15 @@ from addon import overview
 from addon.cache import ResponseCache, as_cached, cache_key
 from addon.errors import HubError, NoCapableProviderError, NotFoundError
 from addon.hub_keys import KeyCheck, check_key
-from addon.hub_status import HubStatus, ModelListing, hub_status, list_models, publish_state
+from addon.hub_status import (
+    HubStatus,
+    ModelListing,
+    OfferedModel,
+    hub_status,
+    list_models,
+    offered_models,
+    publish_state,
+)
 from addon.hub_usage import UsageOverview, usage_overview
 from addon.models import HealthStatus, HubRequest, HubResponse, StreamDelta
 from addon.providers import create_provider
@@ -192,6 +200,10 @@ class ProviderManager:
     def provider_settings(self, name: str) -> ProviderSettings:
         """The settings of provider ``name``; ``NotFoundError`` when there is none."""
         return self._provider(name).settings
+
+    def offered_models(self) -> tuple[OfferedModel, ...]:
+        """The configured models of the enabled providers and what each can do (no calls)."""
+        return offered_models(list(self.providers.values()))
 
     async def models(self) -> ModelListing:
         """The models every enabled provider offers (asked live, concurrently)."""

@@ -13,6 +13,7 @@ providers sharing a name) are still a ``ConfigError``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -125,6 +126,27 @@ ROUTE_SCHEMA = vol.Schema(
     }
 )
 
+# Home Assistant's internal network (core, Supervisor, add-ons) and the add-on's own loopback.
+DEFAULT_OLLAMA_NETWORKS: Final = ("172.30.32.0/23", "127.0.0.0/8", "::1/128")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _network(value: Any) -> Network:
+    try:
+        return ipaddress.ip_network(str(value).strip(), strict=False)
+    except ValueError as err:
+        raise vol.Invalid(f"{value!r} is not an address or CIDR network") from err
+
+
+OLLAMA_API_SCHEMA = vol.Schema(
+    {
+        vol.Optional("enabled", default=False): bool,
+        vol.Optional("port", default=11434): vol.All(vol.Coerce(int), vol.Range(min=1, max=65535)),
+        vol.Optional("allowed_networks", default=list(DEFAULT_OLLAMA_NETWORKS)): [_network],
+        vol.Optional("token", default=""): str,
+    }
+)
+
 OPTIONS_SCHEMA = vol.Schema(
     {
         # Each entry is validated on its own (PROVIDER_SCHEMA), so one cannot sink the others.
@@ -143,6 +165,7 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional("cache_ttl", default=300): _at_least(float, 0, 86400 * 7),
         vol.Optional("health_check_interval", default=60): _at_least(float, 5, 86400),
         vol.Optional("ledger_retention_days", default=90): _at_least(int, 1, 3650),
+        vol.Optional("ollama_api", default=dict): OLLAMA_API_SCHEMA,
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -180,6 +203,22 @@ class RouteRule:
 
 
 @dataclass(frozen=True, slots=True)
+class OllamaApiSettings:
+    """The Ollama-compatible door: its own listener, off by default.
+
+    Ollama clients (Home Assistant's Ollama integration among them) send no token by default,
+    so the door serves only ``allowed_networks``; ``token``, when set, is required as well.
+    """
+
+    enabled: bool = False
+    port: int = 11434
+    allowed_networks: tuple[Network, ...] = tuple(
+        ipaddress.ip_network(n) for n in DEFAULT_OLLAMA_NETWORKS
+    )
+    token: Secret = field(default_factory=lambda: Secret(""))
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The hub's whole configuration."""
 
@@ -196,6 +235,7 @@ class Settings:
     cache_ttl: float = 300.0
     health_check_interval: float = 60.0
     ledger_retention_days: int = 90
+    ollama_api: OllamaApiSettings = field(default_factory=OllamaApiSettings)
     source: str = "defaults"
     problems: tuple[str, ...] = ()  # what was left out or ignored, for the log and /health
 
@@ -245,6 +285,7 @@ def parse_options(raw: Mapping[str, Any], *, source: str = "options") -> Setting
         cache_ttl=options["cache_ttl"],
         health_check_interval=options["health_check_interval"],
         ledger_retention_days=options["ledger_retention_days"],
+        ollama_api=_ollama_api(options["ollama_api"]),
         source=source,
         problems=tuple(problems),
     )
@@ -285,6 +326,15 @@ def _key_problem(value: str) -> str | None:
     except ValueError as err:
         return str(err)
     return None
+
+
+def _ollama_api(option: Mapping[str, Any]) -> OllamaApiSettings:
+    return OllamaApiSettings(
+        enabled=option["enabled"],
+        port=option["port"],
+        allowed_networks=tuple(option["allowed_networks"]),
+        token=Secret(option["token"]),
+    )
 
 
 def _provider_settings(option: Mapping[str, Any]) -> ProviderSettings:

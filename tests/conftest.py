@@ -120,6 +120,7 @@ def hub_client(fakes: Fakes, aiohttp_client: Any, tmp_path: Path) -> HubClientFa
             api_token=Secret(TOKEN),
             check_health_on_start=False,
             max_body_bytes=max_body_bytes,
+            door_host="127.0.0.1",  # the Ollama door, when a test enables it: loopback only
         )
         client: TestClient[Any, Any] = await aiohttp_client(app)
         return client

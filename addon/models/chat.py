@@ -118,7 +118,9 @@ class ChatRequest:
     ``model`` is the model to use (the manager resolves it before the call). ``json_schema``
     asks for structured output: the response then carries the parsed object in ``data``.
     ``tool_choice`` is None when the caller did not say (the vendor's default, i.e. auto);
-    ``parallel_tool_calls`` None likewise.
+    ``parallel_tool_calls`` None likewise. ``keep_alive`` is how long a local model server
+    should keep the model loaded afterwards (Ollama's duration such as ``"5m"``, or seconds;
+    ``-1`` forever); vendors without such a notion ignore it.
     """
 
     messages: tuple[Message, ...]
@@ -130,6 +132,7 @@ class ChatRequest:
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
+    keep_alive: float | str | None = None
 
     @property
     def has_images(self) -> bool:

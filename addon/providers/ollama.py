@@ -78,6 +78,7 @@ class OllamaProvider(BaseProvider):
             tools=self._wire_tools(request.tools),
             format=dict(request.json_schema) if request.json_schema is not None else None,
             options=wire_options(request, self.traits(model)),
+            keep_alive=request.keep_alive,
             stream=False,
         )
         message = response.message
@@ -100,6 +101,7 @@ class OllamaProvider(BaseProvider):
             tools=self._wire_tools(request.tools),
             format=dict(request.json_schema) if request.json_schema is not None else None,
             options=wire_options(request, self.traits(model)),
+            keep_alive=request.keep_alive,
             stream=True,
         )
         called_tools = False

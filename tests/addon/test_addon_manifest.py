@@ -49,6 +49,8 @@ CONFIG: dict[str, Any] = _load_yaml("config.yaml")
 SCHEMA: dict[str, Any] = CONFIG["schema"]
 PROVIDER_FIELDS: dict[str, str] = SCHEMA["providers"][0]
 TOP_LEVEL_SCALARS = {key: typ for key, typ in SCHEMA.items() if isinstance(typ, str)}
+DOOR_FIELDS: dict[str, Any] = SCHEMA["ollama_api"]
+DOOR_SCALARS = {key: typ for key, typ in DOOR_FIELDS.items() if isinstance(typ, str)}
 INGRESS_PORT: int = CONFIG.get("ingress_port", 8099)
 
 
@@ -83,6 +85,7 @@ def supervisor_validator(typ: str) -> Callable[[Any], Any]:
         "float": lambda: vol.All(vol.Coerce(float), vol.Range(**_range(args, float))),
         "list": lambda: vol.In((args or "").split("|")),
         "match": lambda: vol.Match(args or ""),
+        "port": lambda: vol.All(vol.Coerce(int), vol.Range(min=1, max=65535)),
     }
     assert kind in validators, f"schema type {typ!r} not covered by this test"
     return validators[kind]()
@@ -138,6 +141,11 @@ def _markers(schema: vol.Schema) -> dict[str, vol.Marker]:
 PROVIDER_PROBES = [
     pytest.param(field, typ, value, id=f"{field}={value!r}"[:60])
     for field, typ in PROVIDER_FIELDS.items()
+    for value in probes(typ)
+]
+DOOR_PROBES = [
+    pytest.param(field, typ, value, id=f"ollama_api.{field}={value!r}")
+    for field, typ in DOOR_SCALARS.items()
     for value in probes(typ)
 ]
 OPTION_PROBES = [
@@ -214,6 +222,26 @@ def test_provider_field_accepts_what_the_supervisor_accepts(
         assert settings == supervisor
 
 
+@pytest.mark.parametrize(("field", "typ", "value"), DOOR_PROBES)
+def test_door_field_accepts_what_the_supervisor_accepts(field: str, typ: str, value: Any) -> None:
+    settings = _accepts(OPTIONS_SCHEMA, {"ollama_api": {field: value}})
+    assert settings == _accepts(supervisor_validator(typ), value)
+
+
+@pytest.mark.parametrize(
+    ("networks", "accepted"),
+    [
+        (["192.168.1.0/24", "10.0.0.7", "fd00::/8"], True),
+        ([], True),
+        (["192.168.1.0/33"], False),
+        (["kitchen"], False),
+    ],
+)
+def test_allowed_networks_are_addresses_or_cidrs(networks: list[str], accepted: bool) -> None:
+    # The Supervisor takes any string here; settings.py refuses what is no network at start.
+    assert _accepts(OPTIONS_SCHEMA, {"ollama_api": {"allowed_networks": networks}}) is accepted
+
+
 @pytest.mark.parametrize(("key", "typ", "value"), OPTION_PROBES)
 def test_option_accepts_what_the_supervisor_accepts(key: str, typ: str, value: Any) -> None:
     assert _settings_accepts_option(key, value) == _accepts(supervisor_validator(typ), value)
@@ -275,9 +303,23 @@ def test_credential_key_file_is_left_out_of_backups() -> None:
     assert not any(PurePosixPath("options.json").match(pattern) for pattern in patterns)
 
 
-def test_api_port_is_the_ingress_port_and_unpublished_by_default() -> None:
-    assert CONFIG["ports"] == {f"{INGRESS_PORT}/tcp": None}
+def test_api_ports_are_unpublished_by_default() -> None:
+    door_port = CONFIG["options"]["ollama_api"]["port"]
+    assert CONFIG["ports"] == {f"{INGRESS_PORT}/tcp": None, f"{door_port}/tcp": None}
     assert set(CONFIG["ports_description"]) == set(CONFIG["ports"])
+
+
+def test_ollama_door_is_off_and_serves_home_assistant_by_default() -> None:
+    defaults = OPTIONS_SCHEMA({})["ollama_api"]
+    configured = OPTIONS_SCHEMA({"ollama_api": CONFIG["options"]["ollama_api"]})["ollama_api"]
+    assert defaults == configured
+    assert defaults["enabled"] is False
+    assert defaults["port"] == 11434
+    assert [str(n) for n in defaults["allowed_networks"]] == [
+        "172.30.32.0/23",
+        "127.0.0.0/8",
+        "::1/128",
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,12 +339,16 @@ def test_every_option_is_translated() -> None:
     assert set(fields) == set(PROVIDER_FIELDS)
     for field in PROVIDER_FIELDS:
         assert _described(fields[field]), field
+    door = configuration["ollama_api"]["fields"]
+    assert set(door) == set(DOOR_FIELDS)
+    for field in DOOR_FIELDS:
+        assert _described(door[field]), field
     assert set(translations["network"]) == set(CONFIG["ports"])
 
 
 def test_docs_explain_every_option() -> None:
     docs = (ROOT / "DOCS.md").read_text(encoding="utf-8")
-    for key in [*SCHEMA, *PROVIDER_FIELDS]:
+    for key in [*SCHEMA, *PROVIDER_FIELDS, *DOOR_FIELDS]:
         assert f"`{key}`" in docs, key
     assert "google-genai" in docs
     assert "google-generativeai" in docs
