@@ -131,18 +131,12 @@ DEFAULT_OLLAMA_NETWORKS: Final = ("172.30.32.0/23", "127.0.0.0/8", "::1/128")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _network(value: Any) -> Network:
-    try:
-        return ipaddress.ip_network(str(value).strip(), strict=False)
-    except ValueError as err:
-        raise vol.Invalid(f"{value!r} is not an address or CIDR network") from err
-
-
 OLLAMA_API_SCHEMA = vol.Schema(
     {
         vol.Optional("enabled", default=False): bool,
         vol.Optional("port", default=11434): vol.All(vol.Coerce(int), vol.Range(min=1, max=65535)),
-        vol.Optional("allowed_networks", default=list(DEFAULT_OLLAMA_NETWORKS)): [_network],
+        # Checked one by one in _ollama_api: a typo drops that entry (less access), not the hub.
+        vol.Optional("allowed_networks", default=list(DEFAULT_OLLAMA_NETWORKS)): [str],
         vol.Optional("token", default=""): str,
     }
 )
@@ -285,7 +279,7 @@ def parse_options(raw: Mapping[str, Any], *, source: str = "options") -> Setting
         cache_ttl=options["cache_ttl"],
         health_check_interval=options["health_check_interval"],
         ledger_retention_days=options["ledger_retention_days"],
-        ollama_api=_ollama_api(options["ollama_api"]),
+        ollama_api=_ollama_api(options["ollama_api"], problems),
         source=source,
         problems=tuple(problems),
     )
@@ -328,11 +322,21 @@ def _key_problem(value: str) -> str | None:
     return None
 
 
-def _ollama_api(option: Mapping[str, Any]) -> OllamaApiSettings:
+def _ollama_api(option: Mapping[str, Any], problems: list[str]) -> OllamaApiSettings:
+    """The door's settings; an entry of ``allowed_networks`` that is no network is left out."""
+    networks: list[Network] = []
+    for index, value in enumerate(option["allowed_networks"]):
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            problems.append(
+                f"ollama_api.allowed_networks.{index}: {value!r} is not an address or CIDR "
+                "network; left out"
+            )
     return OllamaApiSettings(
         enabled=option["enabled"],
         port=option["port"],
-        allowed_networks=tuple(option["allowed_networks"]),
+        allowed_networks=tuple(networks),
         token=Secret(option["token"]),
     )
 

@@ -229,17 +229,25 @@ def test_door_field_accepts_what_the_supervisor_accepts(field: str, typ: str, va
 
 
 @pytest.mark.parametrize(
-    ("networks", "accepted"),
+    ("networks", "kept", "problems"),
     [
-        (["192.168.1.0/24", "10.0.0.7", "fd00::/8"], True),
-        ([], True),
-        (["192.168.1.0/33"], False),
-        (["kitchen"], False),
+        (
+            ["192.168.1.0/24", "10.0.0.7", "fd00::/8"],
+            ["192.168.1.0/24", "10.0.0.7/32", "fd00::/8"],
+            0,
+        ),
+        ([], [], 0),
+        (["192.168.1.0/33", "192.168.1.20"], ["192.168.1.20/32"], 1),
+        (["kitchen"], [], 1),
     ],
 )
-def test_allowed_networks_are_addresses_or_cidrs(networks: list[str], accepted: bool) -> None:
-    # The Supervisor takes any string here; settings.py refuses what is no network at start.
-    assert _accepts(OPTIONS_SCHEMA, {"ollama_api": {"allowed_networks": networks}}) is accepted
+def test_allowed_networks_that_are_no_network_are_left_out(
+    networks: list[str], kept: list[str], problems: int
+) -> None:
+    # The Supervisor takes any string here; a typo must cost that entry, never the hub's start.
+    settings = parse_options({"ollama_api": {"allowed_networks": networks}})
+    assert [str(n) for n in settings.ollama_api.allowed_networks] == kept
+    assert len([p for p in settings.problems if "allowed_networks" in p]) == problems
 
 
 @pytest.mark.parametrize(("key", "typ", "value"), OPTION_PROBES)
@@ -315,7 +323,7 @@ def test_ollama_door_is_off_and_serves_home_assistant_by_default() -> None:
     assert defaults == configured
     assert defaults["enabled"] is False
     assert defaults["port"] == 11434
-    assert [str(n) for n in defaults["allowed_networks"]] == [
+    assert defaults["allowed_networks"] == [
         "172.30.32.0/23",
         "127.0.0.0/8",
         "::1/128",
