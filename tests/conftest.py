@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import functools
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpcore2
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -19,6 +22,22 @@ from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
 
 TOKEN = "test-token-0123456789"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tls_contexts_built_once() -> Iterator[None]:
+    """Build each kind of TLS context once per test process instead of once per SDK client.
+
+    Every SDK client loads the CA bundle into a new ``SSLContext`` (~0.1 s of CPU: half of what
+    a hub test that builds four providers costs), yet every test speaks plain HTTP to loopback
+    fakes and never shakes hands. Production code is untouched: the hub builds its providers once.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ssl, "create_default_context", functools.cache(ssl.create_default_context))
+        patch.setattr(
+            httpcore2, "default_ssl_context", functools.cache(httpcore2.default_ssl_context)
+        )
+        yield
 
 
 class Fakes:

@@ -405,6 +405,7 @@ def canary_options(fakes: Fakes) -> dict[str, Any]:
     return {"providers": providers, "api_token": TOKEN, "request_timeout": 10}
 
 
+@pytest.mark.timeout(300)  # every flow of the hub at DEBUG
 async def test_no_canary_escapes(
     aiohttp_client: Any, fakes: Fakes, tmp_path: Path, evidence: Evidence
 ) -> None:

@@ -411,6 +411,7 @@ def _check_after_kill(data_dir: Path, acked: int) -> tuple[int, bool]:
     return generation, interrupted_rotation
 
 
+@pytest.mark.timeout(300)  # 150 helper processes killed at random moments
 def test_store_survives_sigkill_at_random_moments(tmp_path: Path) -> None:
     rng = random.Random(20240611)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}

@@ -14,6 +14,7 @@ import random
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from tests.fakes.base import free_port
 
 ROUNDS = 3
 REQUESTS_PER_ROUND = 24
+START_DEADLINE = 60.0  # seconds for ``python -m addon`` to answer /health
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,7 +49,9 @@ class HubProcess:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        for _ in range(300):
+        # Polling, not timing: a loaded machine may need long to import the SDKs.
+        give_up = asyncio.get_running_loop().time() + START_DEADLINE
+        while asyncio.get_running_loop().time() < give_up:
             try:
                 async with session.get(f"{self.url}/health") as response:
                     if response.status == 200:
@@ -92,7 +96,7 @@ async def chat(session: aiohttp.ClientSession, url: str, n: int) -> dict[str, An
 
 def ledger_rows(data_dir: Path) -> dict[str, tuple[float, int, int]]:
     """request id -> (cost, input tokens, output tokens) of its ``ok`` row."""
-    with sqlite3.connect(data_dir / LEDGER_FILE) as conn:
+    with closing(sqlite3.connect(data_dir / LEDGER_FILE)) as conn, conn:
         rows = conn.execute(
             "SELECT request_id, cost_usd, input_tokens, output_tokens FROM attempts"
             " WHERE outcome = 'ok'"
@@ -100,6 +104,7 @@ def ledger_rows(data_dir: Path) -> dict[str, tuple[float, int, int]]:
     return {request_id: (cost, tin, tout) for request_id, cost, tin, tout in rows}
 
 
+@pytest.mark.timeout(300)  # three hub start-ups and kills
 async def test_acknowledged_rows_survive_sigkill(
     fakes: Fakes, session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:

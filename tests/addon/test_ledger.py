@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
 
 
 def stored(path: Path) -> list[LedgerRow]:
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         cursor = conn.execute(
             "SELECT ts, request_id, tag, provider, model, input_tokens, output_tokens, cost_usd,"
             " latency_ms, outcome, cached, tool_calls FROM attempts ORDER BY id"
@@ -126,7 +127,7 @@ async def test_rows_round_trip_through_a_reopened_ledger(tmp_path: Path) -> None
 
 
 async def test_database_is_wal_with_a_versioned_schema(ledger: Ledger) -> None:
-    with sqlite3.connect(ledger.path) as conn:
+    with closing(sqlite3.connect(ledger.path)) as conn, conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert user_version(conn) == len(MIGRATIONS) == 3
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -172,7 +173,7 @@ def test_migrate_applies_later_steps_once_and_keeps_rows(tmp_path: Path) -> None
 
 async def test_a_version_1_ledger_gains_tool_calls_and_keeps_its_rows(tmp_path: Path) -> None:
     path = tmp_path / LEDGER_FILE
-    with sqlite3.connect(path, autocommit=True) as conn:
+    with closing(sqlite3.connect(path, autocommit=True)) as conn, conn:
         migrate(conn, MIGRATIONS[:1])
         conn.execute("INSERT INTO attempts (ts, request_id, provider, model, input_tokens,"
                      " output_tokens, cost_usd, latency_ms, outcome) VALUES (?, 'old', 'openai',"
@@ -185,17 +186,17 @@ async def test_a_version_1_ledger_gains_tool_calls_and_keeps_its_rows(tmp_path: 
     assert report.totals.requests == 2
     assert report.totals.cost_usd == pytest.approx(0.25)
     assert [(r.request_id, r.tool_calls) for r in stored(path)] == [("old", 0), ("new", 3)]
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         assert user_version(conn) == len(MIGRATIONS)
 
 
 async def test_a_ledger_from_a_newer_add_on_is_refused_not_destroyed(tmp_path: Path) -> None:
     path = tmp_path / LEDGER_FILE
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("PRAGMA user_version = 7")
     with pytest.raises(LedgerError, match="schema version 7"):
         await Ledger(tmp_path).open()
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         assert user_version(conn) == 7
 
 
@@ -530,6 +531,7 @@ def run_until_killed(db: Path, run: int, seed: int, acks_before_kill: int) -> li
     return acked
 
 
+@pytest.mark.timeout(300)  # 30 helper processes killed mid-write
 async def test_acknowledged_rows_survive_sigkill(tmp_path: Path) -> None:
     rng = random.Random(20250301)
     db = tmp_path / LEDGER_FILE
@@ -537,7 +539,7 @@ async def test_acknowledged_rows_survive_sigkill(tmp_path: Path) -> None:
     for run in range(KILL_ITERATIONS):
         acks = 0 if run % 10 == 0 else rng.randrange(1, MAX_ACKS_BEFORE_KILL)
         acked += await asyncio.to_thread(run_until_killed, db, run, rng.randrange(1 << 30), acks)
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     rows = stored(db)
     by_request: dict[str, list[LedgerRow]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ async def post_chat(client: Any, body: Any, status: int = 200) -> dict[str, Any]
 
 
 def ledger_tool_calls(data_dir: Path) -> list[tuple[str, str, int]]:
-    with sqlite3.connect(data_dir / "ledger.sqlite3") as conn:
+    with closing(sqlite3.connect(data_dir / "ledger.sqlite3")) as conn, conn:
         rows = conn.execute("SELECT provider, outcome, tool_calls FROM attempts ORDER BY id")
         return [(str(p), str(o), int(n)) for p, o, n in rows]
 

@@ -185,6 +185,7 @@ async def test_fastest_strategy_follows_measured_latency(make_hub: HubFactory) -
     assert await answered_by(hub, 3, strategy="fastest") == ["anthropic"] * 3
 
 
+@pytest.mark.timeout(300)  # 350 requests through the hub
 async def test_adaptive_moves_traffic_away_from_a_slow_provider_and_back(
     make_hub: HubFactory,
 ) -> None:
