@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -117,9 +118,9 @@ def spend_by_caller(callers: dict[str, UsageTotals]) -> dict[str, float]:
         ((tag, float(t.get("cost_usd") or 0.0)) for tag, t in callers.items()),
         key=lambda item: (-item[1], item[0]),
     )
-    shown = {tag: round(cost, 6) for tag, cost in costs[:MAX_CALLERS]}
+    shown = dict(costs[:MAX_CALLERS])
     if rest := costs[MAX_CALLERS:]:
-        shown["other"] = round(sum(cost for _tag, cost in rest), 6)
+        shown["other"] = math.fsum(cost for _tag, cost in rest)
     return shown
 
 

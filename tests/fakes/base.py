@@ -225,6 +225,7 @@ class FakeServer:
         app.router.add_post("/_fake/reset", self._control_reset)
         app.router.add_post("/_fake/reply", self._control_reply)
         app.router.add_get("/_fake/requests", self._control_requests)
+        app.router.add_post("/_fake/tools", self._control_tools)
 
     async def _control_fault(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -244,6 +245,16 @@ class FakeServer:
         body = await request.json()
         self.state.reply = Reply(**body)
         return web.json_response({"reply": body})
+
+    async def _control_tools(self, request: web.Request) -> web.Response:
+        """``{"calls": [{"name", "arguments"?, "id"?}]}``: ``script_tools`` over HTTP."""
+        body = await request.json()
+        calls = [
+            ToolPlan(c["name"], dict(c.get("arguments") or {}), c.get("id"))
+            for c in body.get("calls", [])
+        ]
+        self.script_tools(*calls)
+        return web.json_response({"scripted": len(calls)})
 
     async def _control_requests(self, request: web.Request) -> web.Response:
         rows = [

@@ -12,16 +12,13 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ai_provider_hub.config_flow import hub_unique_id
-from custom_components.ai_provider_hub.const import (
-    CONF_TOKEN,
-    DEFAULT_AI_TASK_NAME,
-    DEFAULT_CONVERSATION_NAME,
-    DOMAIN,
-    SUBENTRY_AI_TASK,
-    SUBENTRY_CONVERSATION,
-)
+from custom_components.ai_provider_hub.const import CONF_TOKEN, DOMAIN
 
 from .fake_hub import FakeHub
+from .helpers import subentries
+
+# The end-to-end fixtures (the real add-on as a subprocess) live in their own module.
+pytest_plugins = ["tests.integration.addon_process"]
 
 
 @pytest.fixture(autouse=True)
@@ -55,24 +52,6 @@ def conversation_data() -> dict[str, Any]:
 def ai_task_data() -> dict[str, Any]:
     """The AI Task subentry's data (override to change it)."""
     return {}
-
-
-def subentries(conversation: dict[str, Any], ai_task: dict[str, Any]) -> list[Any]:
-    """One agent and one AI Task entity, as a new entry gets them."""
-    return [
-        {
-            "subentry_type": SUBENTRY_CONVERSATION,
-            "data": conversation,
-            "title": DEFAULT_CONVERSATION_NAME,
-            "unique_id": None,
-        },
-        {
-            "subentry_type": SUBENTRY_AI_TASK,
-            "data": ai_task,
-            "title": DEFAULT_AI_TASK_NAME,
-            "unique_id": None,
-        },
-    ]
 
 
 @pytest.fixture

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from homeassistant.components import camera, image
+from homeassistant.components import camera, conversation, image, light
 from homeassistant.components.camera.const import DATA_COMPONENT as CAMERAS
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.components.image.const import DATA_COMPONENT as IMAGES
+from homeassistant.components.light.const import DATA_COMPONENT as LIGHTS
+from homeassistant.components.light.const import ColorMode
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+
+from custom_components.ai_provider_hub.const import (
+    DEFAULT_AI_TASK_NAME,
+    DEFAULT_CONVERSATION_NAME,
+    SUBENTRY_AI_TASK,
+    SUBENTRY_CONVERSATION,
+)
 
 from .fake_hub import PNG
 
@@ -48,6 +59,38 @@ class FakeImage(image.ImageEntity):
 
     async def async_image(self) -> bytes | None:
         return self.content
+
+
+class FakeLight(light.LightEntity):
+    """A real on/off light; ``before_turn_on`` runs inside the service call (a test's hook)."""
+
+    _attr_name = "Kitchen light"
+    _attr_color_mode = ColorMode.ONOFF
+    _attr_supported_color_modes = {ColorMode.ONOFF}
+    _attr_is_on = False
+
+    def __init__(self) -> None:
+        self.before_turn_on: Callable[[], Awaitable[None]] | None = None
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        if self.before_turn_on is not None:
+            await self.before_turn_on()
+        self._attr_is_on = True
+        self.async_write_ha_state()
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        self._attr_is_on = False
+        self.async_write_ha_state()
+
+
+async def add_fake_light(hass: HomeAssistant) -> FakeLight:
+    """``light.kitchen_light``, exposed to Assist, with the intents Assist's tools use."""
+    assert await async_setup_component(hass, "intent", {})
+    assert await async_setup_component(hass, "light", {})
+    entity = FakeLight()
+    await hass.data[LIGHTS].async_add_entities([entity])
+    async_expose_entity(hass, conversation.DOMAIN, "light.kitchen_light", True)
+    return entity
 
 
 async def add_fake_camera(hass: HomeAssistant, content: bytes | None = JPEG) -> FakeCamera:
@@ -89,3 +132,21 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 def entry_state(entry: ConfigEntry) -> ConfigEntryState:
     """The entry's state, read fresh (keeps type checkers from narrowing across awaits)."""
     return entry.state
+
+
+def subentries(conversation: dict[str, Any], ai_task: dict[str, Any]) -> list[Any]:
+    """One agent and one AI Task entity, as a new entry gets them."""
+    return [
+        {
+            "subentry_type": SUBENTRY_CONVERSATION,
+            "data": conversation,
+            "title": DEFAULT_CONVERSATION_NAME,
+            "unique_id": None,
+        },
+        {
+            "subentry_type": SUBENTRY_AI_TASK,
+            "data": ai_task,
+            "title": DEFAULT_AI_TASK_NAME,
+            "unique_id": None,
+        },
+    ]
