@@ -18,6 +18,7 @@ from addon.api.ollama.app import install_door
 from addon.api.openai_compat import openai_error_middleware
 from addon.api.routes import register_routes
 from addon.api.security import install as install_security
+from addon.api.transport import SERVER_ARGS, transport_middleware
 from addon.hub import build_manager
 from addon.manager import ProviderManager
 from addon.settings import Secret, Settings
@@ -45,7 +46,13 @@ def build_app(
     """The aiohttp application of the hub (with the Ollama door on ``door_host`` when enabled)."""
     app = web.Application(
         client_max_size=max_body_bytes,
-        middlewares=[error_middleware, openai_error_middleware, auth_middleware],
+        middlewares=[
+            error_middleware,
+            openai_error_middleware,
+            auth_middleware,
+            transport_middleware,
+        ],
+        handler_args=SERVER_ARGS,
     )
     app[HUB_CONTEXT] = HubContext(
         settings=settings,

@@ -6,23 +6,22 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from addon.api.body import read_json
 from addon.api.context import hub
 from addon.api.envelope import REQUEST_ID_HEADER, request_id
+from addon.api.multipart import read_multipart
 from addon.api.schemas import (
     CHAT_SCHEMA,
-    MAX_IMAGES,
     VISION_FORM_SCHEMA,
     VISION_SCHEMA,
-    convert_form_field,
     decode_image,
     to_hub_request,
     validate,
 )
 from addon.api.streaming import started
-from addon.errors import HubError, InvalidRequestError, UnsupportedMediaError
+from addon.errors import HubError, UnsupportedMediaError
 from addon.models import HubRequest, HubResponse, RawImage, StreamDelta
 
 
@@ -55,28 +54,6 @@ async def answer(
         return await stream_sse(request, hub_request)
     response = await hub(request).manager.run(hub_request)
     return web.json_response(response.to_dict())
-
-
-async def read_multipart(request: web.Request) -> tuple[dict[str, Any], tuple[RawImage, ...]]:
-    """Form fields as a body mapping, file parts as images."""
-    reader = await request.multipart()
-    fields: dict[str, Any] = {}
-    images: list[RawImage] = []
-    async for part in reader:
-        if not isinstance(part, BodyPartReader) or part.name is None:
-            continue
-        if part.filename is not None:
-            if len(images) >= MAX_IMAGES:
-                raise InvalidRequestError(f"Invalid request: at most {MAX_IMAGES} images")
-            payload = await part.read(decode=False)
-            images.append(
-                RawImage(data=bytes(payload), declared_type=part.headers.get("Content-Type"))
-            )
-        else:
-            fields[part.name] = convert_form_field(part.name, await part.text())
-    if not images:
-        raise InvalidRequestError("Invalid request: attach at least one image file")
-    return fields, tuple(images)
 
 
 async def stream_sse(request: web.Request, hub_request: HubRequest) -> web.StreamResponse:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from typing import Any, Final
 
 import voluptuous as vol
 
+from addon.api.security import parse_json
 from addon.api.tools import (
     MAX_TOOLS,
     check_name,
@@ -120,11 +120,11 @@ VISION_SCHEMA = VISION_FORM_SCHEMA.extend(
 
 # Multipart form fields arrive as text: these are decoded before validation.
 FORM_CONVERTERS: Final[Mapping[str, Any]] = {
-    "messages": json.loads,
-    "structure": json.loads,
-    "stop": json.loads,
-    "tools": json.loads,
-    "tool_choice": lambda v: json.loads(v) if v.lstrip().startswith("{") else v.strip(),
+    "messages": parse_json,
+    "structure": parse_json,
+    "stop": parse_json,
+    "tools": parse_json,
+    "tool_choice": lambda v: parse_json(v) if v.lstrip().startswith("{") else v.strip(),
     "parallel_tool_calls": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
     "max_tokens": int,
     "temperature": float,
@@ -159,7 +159,7 @@ def convert_form_field(name: str, value: str) -> Any:
         return value
     try:
         return converter(value)
-    except ValueError as err:
+    except (ValueError, InvalidRequestError) as err:
         raise InvalidRequestError(f"Invalid request: form field {name!r} is malformed") from err
 
 

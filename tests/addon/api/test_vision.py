@@ -73,7 +73,7 @@ async def test_multipart_without_a_file_is_invalid(hub_client: HubClientFactory)
     client = await hub_client()
     form = FormData(default_to_multipart=True)
     form.add_field("prompt", "Anything?")
-    form.add_field("other", "x")
+    form.add_field("detail", "low")
     response = await client.post("/api/v1/vision", data=form, headers=AUTH)
     body = await response.json()
     assert response.status == 400

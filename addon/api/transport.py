@@ -1,0 +1,86 @@
+"""Transport checks before any handler reads a body: encoding, charset, media type, framing.
+
+Every request that carries a body passes here first, whatever its route, so a new route is
+covered without thinking about it:
+
+* ``Content-Encoding`` other than ``identity`` is 415 (``Accept-Encoding: identity`` says what
+  is accepted). The server is built with ``auto_decompress=False``, so a body that claims to
+  be gzip but is not never reaches a decompressor, and no compressed bomb is ever inflated.
+* A ``charset`` other than UTF-8 (or its ASCII subset) is 415: JSON is UTF-8 (RFC 8259).
+* The media types an operation takes come from the OpenAPI document (``requestBody``): a body
+  on an operation without one is 400, multipart on an operation that takes only JSON is 415,
+  and multipart without a boundary is 400.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Awaitable, Callable, Mapping
+from functools import cache
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.helpers import parse_mimetype
+
+from addon.api.openapi import openapi_document
+from addon.errors import InvalidRequestError, UnsupportedMediaError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+UTF8_CODECS: Final = frozenset({"utf-8", "ascii"})
+IDENTITY: Final = frozenset({"", "identity"})
+MULTIPART: Final = "multipart/form-data"
+# Server settings the checks rely on (build_app passes them as the application's handler_args).
+SERVER_ARGS: Final[Mapping[str, Any]] = {"auto_decompress": False}
+
+
+@cache
+def body_media_types() -> dict[tuple[str, str], frozenset[str]]:
+    """(METHOD, path template) -> the media types its ``requestBody`` lists (empty: none)."""
+    rules: dict[tuple[str, str], frozenset[str]] = {}
+    for path, operations in openapi_document()["paths"].items():
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                content = operation.get("requestBody", {}).get("content", {})
+                rules[(method.upper(), path)] = frozenset(content)
+    return rules
+
+
+@web.middleware
+async def transport_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a body the hub cannot read as declared, before its handler starts."""
+    if request.body_exists and request.match_info.http_exception is None:
+        check_transport(request)
+    return await handler(request)
+
+
+def check_transport(request: web.Request) -> None:
+    """Raise the 4xx for a body whose encoding, charset, media type or framing is not taken."""
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in IDENTITY:
+        raise UnsupportedMediaError(
+            f"Compressed request bodies are not accepted (Content-Encoding: {encoding[:40]}); "
+            "send the body uncompressed"
+        )
+    charset = request.charset
+    if charset is not None and _codec(charset) not in UTF8_CODECS:
+        raise UnsupportedMediaError(f"Send the body as UTF-8, not charset {charset[:40]!r}")
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else request.path
+    accepted = body_media_types().get((request.method, template))
+    if accepted is None:
+        return
+    if not accepted:
+        raise InvalidRequestError(f"{request.method} {template} takes no request body")
+    if request.content_type.startswith("multipart/"):
+        if MULTIPART not in accepted:
+            raise UnsupportedMediaError(f"Send JSON, not {request.content_type[:60]!r}")
+        if not parse_mimetype(request.headers["Content-Type"]).parameters.get("boundary"):
+            raise InvalidRequestError("Malformed multipart body: the boundary is missing")
+
+
+def _codec(charset: str) -> str:
+    try:
+        return codecs.lookup(charset.strip().strip('"')).name
+    except LookupError:
+        return ""
