@@ -55,7 +55,7 @@ def ledger_tool_calls(data_dir: Path) -> list[tuple[str, str, int]]:
 
 # --- a tool loop, as the Home Assistant integration runs it -------------------------------
 # Vendors whose fakes are steered with ``script_tools`` and whose providers stream tool calls.
-VENDORS = ["openai"]
+VENDORS = ["openai", "anthropic", "gemini"]
 KITCHEN = ToolPlan("HassTurnOn", {"name": "kitchen light"})
 HALL = ToolPlan("HassTurnOff", {"name": "hall light"})
 

@@ -226,7 +226,7 @@ async def test_tool_calls_come_back_in_ollama_shape(
 
 
 # Vendors whose fakes are steered with ``script_tools`` and whose providers stream tool calls.
-LOOP_VENDORS = ["openai"]
+LOOP_VENDORS = ["openai", "anthropic", "gemini"]
 
 
 @pytest.mark.parametrize("vendor", LOOP_VENDORS)

@@ -270,3 +270,45 @@ async def test_bad_tool_input_is_400_naming_the_parameter(
     assert caught.value.param == param
     assert fragment in caught.value.message
     assert not any(fake.requests for fake in fakes.all.values())
+
+
+# Vendors whose fakes are steered with ``script_tools`` and whose providers stream tool calls.
+VENDORS = ["openai", "anthropic", "gemini"]
+
+
+async def _ask(
+    api: openai.AsyncOpenAI, messages: list[ChatCompletionMessageParam], model: str, stream: bool
+) -> ChatCompletion:
+    if not stream:
+        return await api.chat.completions.create(model=model, messages=messages, tools=TOOLS)
+    async with api.chat.completions.stream(model=model, messages=messages, tools=TOOLS) as s:
+        return await s.get_final_completion()
+
+
+@pytest.mark.parametrize("plans", [(KITCHEN,), (KITCHEN, HALL)], ids=["single", "parallel"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_every_vendor_calls_tools_in_openai_shape(
+    hub_and_client: tuple[TestClient[Any, Any], openai.AsyncOpenAI],
+    fakes: Fakes,
+    vendor: str,
+    stream: bool,
+    plans: tuple[ToolPlan, ...],
+) -> None:
+    _, api = hub_and_client
+    fake = fakes.all[vendor]
+    fake.script_tools(*plans)
+    first = await _ask(api, ASK, vendor, stream)
+    assert first.model.startswith(f"{vendor}/")
+    assert first.choices[0].finish_reason == "tool_calls"
+    calls = function_calls(first.choices[0].message.tool_calls)
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [
+        (p.name, dict(p.arguments)) for p in plans
+    ]
+    results: list[ChatCompletionMessageParam] = [
+        {"role": "tool", "tool_call_id": c.id, "content": '{"success": true}'} for c in calls
+    ]
+    final = await _ask(api, [*ASK, assistant_turn(first), *results], vendor, stream)
+    assert final.choices[0].finish_reason == "stop"
+    assert final.choices[0].message.content == fake.state.reply.text
+    assert not final.choices[0].message.tool_calls
