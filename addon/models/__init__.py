@@ -1,7 +1,9 @@
 """The hub's shared vocabulary: wire-neutral models that handlers, manager and providers use.
 
-``chat`` describes a conversation (messages, images, tools, answers); ``hub`` wraps it with the
-routing wishes of one request and the hub's answer. Nothing here imports another hub package.
+``chat`` describes a conversation (messages, images, tools, answers); ``media`` the other
+capabilities (embeddings, speech to text, text to speech, image generation); ``hub`` wraps a
+chat with the routing wishes of one request and the hub's answer. Nothing here imports another
+hub package.
 """
 
 from addon.models.chat import (
@@ -27,19 +29,29 @@ __all__ = [
     "Attempt",
     "ChatRequest",
     "ChatResponse",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
     "FinishReason",
+    "GeneratedImage",
     "HealthStatus",
     "HubRequest",
     "HubResponse",
     "ImageInput",
+    "ImageRequest",
+    "ImageResponse",
     "Message",
     "ModelInfo",
     "RawImage",
     "Role",
+    "SpeechRequest",
+    "SpeechResponse",
     "StreamDelta",
     "ToolCall",
     "ToolChoice",
     "ToolChoiceMode",
     "ToolSpec",
+    "TranscriptDelta",
+    "TranscriptionRequest",
+    "TranscriptionResponse",
     "Usage",
 ]

@@ -160,10 +160,17 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts of one call (output includes reasoning/thinking tokens)."""
+    """What one call used.
+
+    Tokens (output includes reasoning/thinking tokens), and for the capabilities billed
+    otherwise: audio seconds, characters of synthesised text, images.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    audio_seconds: float = 0.0
+    characters: int = 0
+    images: int = 0
 
     @property
     def total_tokens(self) -> int:
