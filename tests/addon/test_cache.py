@@ -19,6 +19,8 @@ from addon.models import (
     RawImage,
     Role,
     ToolCall,
+    ToolChoice,
+    ToolChoiceMode,
     ToolSpec,
     Usage,
 )
@@ -103,6 +105,30 @@ def test_key_ignores_tool_argument_order() -> None:
         with_call({"level": 3, "room": "hall"})
     )
     assert key(with_call({"room": "hall"})) != key(with_call({"room": "kitchen"}))
+
+
+def test_key_changes_with_the_tool_turns() -> None:
+    """A different result, call id, tool choice or parallel switch is another question."""
+
+    def turn(result: str = "done", call_id: str = "c1", **chat: Any) -> HubRequest:
+        call = ToolCall(call_id, "light_on", {"room": "hall"})
+        messages = (
+            Message(Role.USER, "Lights"),
+            Message(Role.ASSISTANT, "", tool_calls=(call,)),
+            Message(Role.TOOL, result, tool_call_id=call_id, tool_name="light_on"),
+        )
+        return make_request(messages=messages, tools=(ToolSpec("light_on"),), **chat)
+
+    keys = [
+        key(turn()),
+        key(turn(result="failed")),
+        key(turn(call_id="c2")),
+        key(turn(tool_choice=ToolChoice(ToolChoiceMode.REQUIRED))),
+        key(turn(tool_choice=ToolChoice(ToolChoiceMode.TOOL, "light_on"))),
+        key(turn(parallel_tool_calls=False)),
+    ]
+    assert len(set(keys)) == len(keys)
+    assert key(turn(keep_alive="10m")) == key(turn())  # how long Ollama keeps a model loaded
 
 
 def test_key_uses_image_digest_not_identity() -> None:
