@@ -122,6 +122,7 @@ def chart_pairs(usage: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
+@pytest.mark.timeout(420)  # a browser session with a dozen steps, on a loaded machine
 async def test_the_dashboard_through_ingress(tmp_path: Path) -> None:
     async with stage(tmp_path / "data") as scene:
         await settled(scene)
@@ -200,6 +201,7 @@ async def test_the_dashboard_through_ingress(tmp_path: Path) -> None:
     assert transfer["page_body"] < PAGE_BUDGET_BYTES, transfer
 
 
+@pytest.mark.timeout(420)  # a browser session, on a loaded machine
 async def test_without_ingress_the_page_asks_for_the_token_once(tmp_path: Path) -> None:
     async with stage(tmp_path / "data") as scene:
         report = await drive(scene, "token", tmp_path)
