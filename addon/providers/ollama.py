@@ -2,15 +2,19 @@
 
 Ollama needs no key; a bearer key is sent only when one is configured (for an Ollama behind an
 authenticating proxy). The SDK has no per-call timeout and no retries: the client's default
-timeout is the provider's ``timeout`` and the base class's deadline bounds every call.
+timeout is the provider's ``timeout`` and the base class's deadline bounds every call. Chat
+requests go through the SDK's transport with a body the hub builds (``_Client.chat_body``):
+the SDK's ``chat()`` always sends ``"tools": []`` and passes tool schemas through a model that
+drops what it does not know (``anyOf``, nested ``properties``...). Tools: ``ollama_tools``.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import ollama
@@ -18,6 +22,7 @@ import ollama
 from addon.errors import (
     ProviderAuthError,
     ProviderBadRequestError,
+    ProviderCapabilityError,
     ProviderConnectionError,
     ProviderError,
     ProviderRateLimitError,
@@ -32,11 +37,11 @@ from addon.models import (
     ModelInfo,
     Role,
     StreamDelta,
-    ToolCall,
-    ToolSpec,
     Usage,
 )
 from addon.providers.base import BaseProvider, retry_after
+from addon.providers.ollama_tools import NO_TOOLS, CallReader, plan_tools, require_call
+from addon.providers.tooling import tool_names
 from addon.providers.traits import ModelTraits
 from addon.settings import DEFAULT_OLLAMA_HOST, ProviderSettings
 
@@ -45,6 +50,16 @@ _LOGGER = logging.getLogger(__name__)
 _FINISH_REASONS = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
 _MODEL_NOT_FOUND = re.compile(r"""model ["']([^"']+)["'] not found""")
 _MAX_MESSAGE = 300
+
+
+class _Client(ollama.AsyncClient):
+    """The SDK's client, also taking a whole ``/api/chat`` body (see the module docstring)."""
+
+    async def chat_body(self, body: dict[str, Any], *, stream: bool) -> Any:
+        """``POST /api/chat`` with ``body``: a ``ChatResponse``, or an iterator of them."""
+        return await self._request(
+            ollama.ChatResponse, "POST", "/api/chat", json=body, stream=stream
+        )
 
 
 class OllamaProvider(BaseProvider):
@@ -56,7 +71,7 @@ class OllamaProvider(BaseProvider):
         super().__init__(settings)
         key = settings.api_key.reveal()
         self._host = settings.base_url or DEFAULT_OLLAMA_HOST
-        self._client = ollama.AsyncClient(
+        self._client = _Client(
             host=self._host,
             timeout=settings.timeout,
             headers={"Authorization": f"Bearer {key}"} if key else None,
@@ -72,17 +87,12 @@ class OllamaProvider(BaseProvider):
 
     async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
         model = self.resolve_model(request)
-        response = await self._client.chat(
-            model=model,
-            messages=wire_messages(request),
-            tools=self._wire_tools(request.tools),
-            format=dict(request.json_schema) if request.json_schema is not None else None,
-            options=wire_options(request, self.traits(model)),
-            keep_alive=request.keep_alive,
-            stream=False,
-        )
+        plan = plan_tools(request)
+        body = self._body(request, model, plan.instruction, plan.definitions, stream=False)
+        response: ollama.ChatResponse = await self._client.chat_body(body, stream=False)
         message = response.message
-        tool_calls = read_tool_calls(message)
+        tool_calls = CallReader(request).read(message)
+        require_call(plan, tool_calls, self.name, model)
         return ChatResponse(
             text=message.content or "",
             model=response.model or model,
@@ -95,25 +105,27 @@ class OllamaProvider(BaseProvider):
         self, request: ChatRequest, *, timeout: float
     ) -> AsyncIterator[StreamDelta]:
         model = self.resolve_model(request)
-        stream = await self._client.chat(
-            model=model,
-            messages=wire_messages(request),
-            tools=self._wire_tools(request.tools),
-            format=dict(request.json_schema) if request.json_schema is not None else None,
-            options=wire_options(request, self.traits(model)),
-            keep_alive=request.keep_alive,
-            stream=True,
-        )
-        called_tools = False
+        plan = plan_tools(request)
+        body = self._body(request, model, plan.instruction, plan.definitions, stream=True)
+        stream = await self._client.chat_body(body, stream=True)
+        reader = CallReader(request)
+        held: list[str] = []  # text held back until a required call is seen
         try:
-            async for part in stream:
-                called_tools = called_tools or bool(part.message.tool_calls)
+            async for part in cast("AsyncIterator[ollama.ChatResponse]", stream):
+                if calls := reader.read(part.message):
+                    yield StreamDelta(tool_calls=calls)
                 if part.message.content:
-                    yield StreamDelta(text=part.message.content)
+                    held.append(part.message.content)
+                if held and not (plan.required and not reader.count):
+                    yield StreamDelta(text="".join(held))
+                    held.clear()
                 if part.done:
+                    require_call(plan, reader.count, self.name, model)
                     yield StreamDelta(
                         model=part.model or model,
-                        finish_reason=finish_reason(part.done_reason, has_tool_calls=called_tools),
+                        finish_reason=finish_reason(
+                            part.done_reason, has_tool_calls=reader.count > 0
+                        ),
                         usage=read_usage(part),
                     )
                     return
@@ -123,6 +135,31 @@ class OllamaProvider(BaseProvider):
             if aclose is not None:
                 await aclose()
         raise ProviderResponseError(f"{self.name}: the stream ended without its final message")
+
+    def _body(
+        self,
+        request: ChatRequest,
+        model: str,
+        instruction: str | None,
+        tools: list[dict[str, Any]],
+        *,
+        stream: bool,
+    ) -> dict[str, Any]:
+        """The ``/api/chat`` body: only what the request asks for (no empty ``tools``)."""
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": wire_messages(request, instruction),
+            "stream": stream,
+        }
+        if tools:
+            body["tools"] = tools
+        if request.json_schema is not None:
+            body["format"] = dict(request.json_schema)
+        if options := wire_options(request, self.traits(model)):
+            body["options"] = options
+        if request.keep_alive is not None:
+            body["keep_alive"] = request.keep_alive
+        return body
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """The models pulled on the Ollama server (``GET /api/tags``)."""
@@ -174,27 +211,22 @@ class OllamaProvider(BaseProvider):
                 f"{self.name} is {state} ({status}): {message}",
                 retry_after=response_retry_after(err),
             )
-        if status == 404 and (found := _MODEL_NOT_FOUND.search(message)):
-            return ProviderBadRequestError(
-                f"{self.name}: {message} (run `ollama pull {found.group(1)}` on the Ollama host)"
-            )
         if 400 <= status < 500:
-            return ProviderBadRequestError(f"{self.name} refused the request ({status}): {message}")
+            return self._refused(status, message)
         if status < 0:
             # An {"error": ...} line inside a 200 stream: the model runner failed mid-answer.
             return ProviderResponseError(f"{self.name} failed while streaming: {message}")
         return ProviderResponseError(f"{self.name} failed ({status}): {message}")
 
-    def _wire_tools(self, tools: tuple[ToolSpec, ...]) -> list[ollama.Tool] | None:
-        """Tool definitions, validated here so a bad schema is the caller's error."""
-        if not tools:
-            return None
-        try:
-            return [ollama.Tool.model_validate(wire_tool(tool)) for tool in tools]
-        except ValueError as err:
-            raise ProviderBadRequestError(
-                f"{self.name}: a tool definition is not valid for Ollama"
-            ) from err
+    def _refused(self, status: int, message: str) -> ProviderError:
+        """A 4xx: a model without tool support, a model never pulled, or a bad request."""
+        if status == 400 and NO_TOOLS in message:
+            return ProviderCapabilityError(f"{self.name}: {message}")
+        if status == 404 and (found := _MODEL_NOT_FOUND.search(message)):
+            return ProviderBadRequestError(
+                f"{self.name}: {message} (run `ollama pull {found.group(1)}` on the Ollama host)"
+            )
+        return ProviderBadRequestError(f"{self.name} refused the request ({status}): {message}")
 
     def _model_info(self, entry: ollama.ListResponse.Model) -> ModelInfo:
         name = entry.model or ""
@@ -208,39 +240,32 @@ class OllamaProvider(BaseProvider):
         )
 
 
-def wire_messages(request: ChatRequest) -> list[dict[str, Any]]:
+def wire_messages(request: ChatRequest, instruction: str | None = None) -> list[dict[str, Any]]:
     """Ollama's ``messages``: one leading system message, then the conversation."""
-    tool_names = {call.id: call.name for m in request.messages for call in m.tool_calls}
+    names = tool_names(request.messages)
     messages: list[dict[str, Any]] = []
-    if (system := request.system_prompt) is not None:
+    system = "\n\n".join(p for p in (request.system_prompt, instruction) if p)
+    if system:
         messages.append({"role": "system", "content": system})
-    messages.extend(wire_message(message, tool_names) for message in request.conversation)
+    messages.extend(wire_message(message, names) for message in request.conversation)
     return messages
 
 
-def wire_message(message: Message, tool_names: Mapping[str, str]) -> dict[str, Any]:
+def wire_message(message: Message, names: Mapping[str, str]) -> dict[str, Any]:
     """One message; images go base64-encoded into its ``images`` field."""
     wire: dict[str, Any] = {"role": message.role.value, "content": message.content}
     if message.images:
-        # Raw bytes: the SDK base64-encodes them (a str would first be tried as a file path).
-        wire["images"] = [image.data for image in message.images]
+        wire["images"] = [base64.b64encode(image.data).decode() for image in message.images]
     if message.tool_calls:
         wire["tool_calls"] = [
             {"function": {"name": call.name, "arguments": dict(call.arguments)}}
             for call in message.tool_calls
         ]
-    if message.role is Role.TOOL and message.tool_call_id:
-        wire["tool_name"] = tool_names.get(message.tool_call_id, message.tool_call_id)
+    if message.role is Role.TOOL:
+        name = message.tool_name or names.get(message.tool_call_id or "")
+        if name:
+            wire["tool_name"] = name
     return wire
-
-
-def wire_tool(tool: ToolSpec) -> dict[str, Any]:
-    """Ollama's function-tool definition."""
-    parameters = dict(tool.parameters) or {"type": "object", "properties": {}}
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": parameters},
-    }
 
 
 def wire_options(request: ChatRequest, traits: ModelTraits) -> dict[str, Any] | None:
@@ -257,16 +282,6 @@ def wire_options(request: ChatRequest, traits: ModelTraits) -> dict[str, Any] | 
     if request.stop:
         options["stop"] = list(request.stop)
     return options or None
-
-
-def read_tool_calls(message: ollama.Message) -> tuple[ToolCall, ...]:
-    """The model's tool calls (Ollama's SDK drops the ids, so they are numbered here)."""
-    return tuple(
-        ToolCall(
-            id=f"call_{index}", name=call.function.name, arguments=dict(call.function.arguments)
-        )
-        for index, call in enumerate(message.tool_calls or ())
-    )
 
 
 def read_usage(response: ollama.ChatResponse) -> Usage:

@@ -28,6 +28,13 @@ from typing import Any, Literal
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, Fault, Reply
+from tests.fakes.ollama_tools import (
+    legacy_plans,
+    planned_calls,
+    supports_tools,
+    tools_problem,
+    wire_calls,
+)
 
 VERSION = "0.12.6"
 DEFAULT_MODELS = ("gemma3:4b", "llama3.2:latest", "llava:7b")
@@ -102,9 +109,10 @@ def _now() -> str:
 class FakeOllama(FakeServer):
     """Ollama on loopback: chat (JSON and NDJSON streaming), tags, version, show.
 
-    ``tool_calls`` (a list of ``{"name", "arguments"}``) makes the model call tools whenever the
-    request offers some. ``fail_next(Fault.SERVER_ERROR, mid_stream=True)`` fails a stream the
-    way Ollama does once the 200 is sent: an ``{"error": "..."}`` line after the first piece.
+    ``script_tools`` (or ``tool_calls``, a list of ``{"name", "arguments"}``) makes the model
+    call offered tools (``ollama_tools``). ``fail_next(Fault.SERVER_ERROR, mid_stream=True)``
+    fails a stream the way Ollama does once the 200 is sent: an ``{"error": "..."}`` line after
+    the first piece.
     """
 
     vendor = "ollama"
@@ -212,7 +220,7 @@ class FakeOllama(FakeServer):
         if self._find_model(name) is None:
             return web.json_response({"error": f"model '{name}' not found"}, status=404)
         details = model_details(canonical_name(name))
-        capabilities = ["completion", "tools"]
+        capabilities = ["completion", "tools"] if supports_tools(name) else ["completion"]
         if name.split(":", 1)[0].startswith(_VISION_FAMILIES):
             capabilities.append("vision")
         return web.json_response(
@@ -241,6 +249,8 @@ class FakeOllama(FakeServer):
         if self._find_model(model) is None:
             message = f"model {json.dumps(model)} not found, try pulling it first"
             return web.json_response({"error": message}, status=404)
+        if (refused := tools_problem(body, canonical_name(model))) is not None:
+            return web.json_response({"error": refused}, status=400)
         if body.get("stream") is False:
             return web.json_response(self._final(body, self._answer_text(body), full=True))
         return await self._stream(request, body, after_first=after_first)
@@ -290,15 +300,8 @@ class FakeOllama(FakeServer):
         return reply.text
 
     def _calls(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-        if not body.get("tools"):
-            return []
-        return [
-            {
-                "id": f"call_{index:08x}",
-                "function": {"index": index, "name": c["name"], "arguments": c["arguments"]},
-            }
-            for index, c in enumerate(self.tool_calls)
-        ]
+        script = [*legacy_plans(self.tool_calls), *self.state.tool_script]
+        return wire_calls(planned_calls(body, script))
 
     def _limits(self, body: Mapping[str, Any]) -> tuple[int, str]:
         """Output tokens and done_reason: ``options.num_predict`` cuts the answer short."""

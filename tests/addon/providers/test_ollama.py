@@ -235,6 +235,7 @@ async def test_tool_results_name_their_tool(provider: OllamaProvider, fake: Fake
     messages = chat_requests(fake)[-1].body["messages"]
     assert messages[1] == {
         "role": "assistant",
+        "content": "",
         "tool_calls": [
             {"function": {"name": "turn_on", "arguments": {"entity_id": "light.porch"}}}
         ],

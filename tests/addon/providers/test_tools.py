@@ -22,6 +22,7 @@ from addon.models import (
     FinishReason,
     Message,
     Role,
+    StreamDelta,
     ToolCall,
     ToolChoice,
     ToolChoiceMode,
@@ -171,12 +172,11 @@ async def test_round_trip_with_results_ends_in_text(
 
 
 # --- what the caller wants ----------------------------------------------------------------
+BOTH = ["turn_on", "get_state"]
 CHOICES = [
     pytest.param(ToolChoice(ToolChoiceMode.NONE), ("none", None), [], id="none"),
-    pytest.param(ToolChoice(ToolChoiceMode.AUTO), ("auto", None), ["turn_on"], id="auto"),
-    pytest.param(
-        ToolChoice(ToolChoiceMode.REQUIRED), ("required", None), ["turn_on"], id="required"
-    ),
+    pytest.param(ToolChoice(ToolChoiceMode.AUTO), ("auto", None), BOTH, id="auto"),
+    pytest.param(ToolChoice(ToolChoiceMode.REQUIRED), ("required", None), BOTH, id="required"),
     pytest.param(
         ToolChoice(ToolChoiceMode.TOOL, "get_state"),
         ("tool", "get_state"),
@@ -190,7 +190,7 @@ CHOICES = [
 async def test_tool_choice_reaches_the_vendor_and_is_followed(
     bench: Bench, choice: ToolChoice, wire: tuple[str, str | None], called: list[str]
 ) -> None:
-    bench.fake.script_tools(PORCH)
+    bench.fake.script_tools(PORCH, LOCK)
 
     response = await bench.provider.chat(bench.ask(tool_choice=choice), timeout=10)
 
@@ -198,19 +198,47 @@ async def test_tool_choice_reaches_the_vendor_and_is_followed(
     assert bench.vendor.wire_choice(bench.generations()[-1]) == wire
 
 
-async def test_required_with_nothing_scripted_still_calls_a_tool(bench: Bench) -> None:
-    request = bench.ask(tool_choice=ToolChoice(ToolChoiceMode.REQUIRED))
+FORCING = [
+    pytest.param(ToolChoice(ToolChoiceMode.REQUIRED), "turn_on", id="required"),
+    pytest.param(ToolChoice(ToolChoiceMode.TOOL, "get_state"), "get_state", id="named"),
+]
 
-    response = await bench.provider.chat(request, timeout=10)
 
-    assert [c.name for c in response.tool_calls] == ["turn_on"]
+@pytest.mark.parametrize(("choice", "called"), FORCING)
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_required_call_is_made_or_the_answer_is_a_capability_miss(
+    bench: Bench, mode: Mode, choice: ToolChoice, called: str
+) -> None:
+    """Nothing scripted: a vendor that can force a call makes one; Ollama only asks for it."""
+    request = bench.ask(tool_choice=choice)
+    if bench.vendor.forces_calls:
+        response = await answer(bench.provider, request, mode)
+        assert [c.name for c in response.tool_calls] == [called]
+        return
+    bench.fake.state.reply = Reply(text="I would rather chat.")
+    deltas: list[StreamDelta] = []
+    with pytest.raises(ProviderCapabilityError, match="without calling a tool"):
+        await drain(bench.provider, request, mode, deltas)
+    assert deltas == []  # no text went out: the hub may still fail over
+
+
+async def drain(
+    provider: Provider, request: ChatRequest, mode: Mode, out: list[StreamDelta]
+) -> None:
+    """Ask in ``mode``, collecting stream deltas into ``out`` as they come."""
+    if mode == "json":
+        await provider.chat(request, timeout=10)
+        return
+    async for delta in provider.chat_stream(request, timeout=10):
+        out.append(delta)
 
 
 async def test_without_a_choice_nothing_is_said_about_it(bench: Bench) -> None:
     await bench.provider.chat(bench.ask(), timeout=10)
 
     body = bench.generations()[-1]
-    assert bench.vendor.wire_choice(body) is None
+    implied = ("auto", None) if bench.vendor.implied_auto else None
+    assert bench.vendor.wire_choice(body) == implied
     assert bench.vendor.wire_parallel(body) is None
 
 

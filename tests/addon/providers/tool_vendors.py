@@ -8,14 +8,17 @@ test can check that the caller's wish reached the vendor in the vendor's own wor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from addon.providers.ollama_tools import NAMED_INSTRUCTION, REQUIRED_INSTRUCTION
 from addon.settings import ProviderSettings, Secret
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import FakeServer, RecordedRequest
 from tests.fakes.gemini import FakeGemini
+from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
 
 WireChoice = tuple[str, str | None]  # (auto | none | required | tool, forced name)
@@ -34,6 +37,8 @@ class ToolVendor:
     wire_choice: Callable[[Mapping[str, Any]], WireChoice | None]
     wire_parallel: Callable[[Mapping[str, Any]], bool | None]
     parallel_switch: bool = True  # the vendor has a switch for parallel calls
+    forces_calls: bool = True  # the vendor can force a call (else the hub can only ask)
+    implied_auto: bool = False  # nothing said about the choice reads as "auto" on the wire
 
     def generations(self, fake: FakeServer) -> list[Mapping[str, Any]]:
         """The bodies of the generation requests the fake received."""
@@ -188,4 +193,38 @@ def _gemini_vendor(vendor_id: str, model: str) -> ToolVendor:
 GEMINI = _gemini_vendor("gemini", "gemini-2.5-flash")
 GEMINI_3 = _gemini_vendor("gemini-3", "gemini-3-flash-preview")  # signs its calls
 
-VENDORS: tuple[ToolVendor, ...] = (OPENAI, COMPATIBLE, ANTHROPIC, GEMINI, GEMINI_3)
+
+# --- Ollama -----------------------------------------------------------------------------
+OLLAMA_MODELS = ["llama3.2:latest", "llava:7b", "tinyllama:latest"]
+_NAMED = re.compile(re.escape(NAMED_INSTRUCTION).replace(re.escape("{name}"), r"(\S+)"))
+
+
+def _ollama_settings(fake: FakeServer) -> ProviderSettings:
+    return ProviderSettings(name="ollama", type="ollama", model="llama3.2", base_url=fake.url)
+
+
+def _ollama_choice(body: Mapping[str, Any]) -> WireChoice:
+    """Ollama has no tool choice: what the hub sent instead (tools, an instruction)."""
+    if not body.get("tools"):
+        return ("none", None)
+    system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
+    if named := _NAMED.search(system):
+        return ("tool", named.group(1))
+    return ("required", None) if REQUIRED_INSTRUCTION in system else ("auto", None)
+
+
+OLLAMA = ToolVendor(
+    id="ollama",
+    make_fake=lambda: FakeOllama(models=OLLAMA_MODELS),
+    settings=_ollama_settings,
+    model="llama3.2",
+    no_tools_model="llava:7b",
+    is_generation=lambda request: request.path == "/api/chat",
+    wire_choice=_ollama_choice,
+    wire_parallel=lambda body: None,
+    parallel_switch=False,
+    forces_calls=False,
+    implied_auto=True,
+)
+
+VENDORS: tuple[ToolVendor, ...] = (OPENAI, COMPATIBLE, ANTHROPIC, GEMINI, GEMINI_3, OLLAMA)
