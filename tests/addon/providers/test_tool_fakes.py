@@ -18,6 +18,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import FakeServer
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.gemini_tools import SKIP_SIGNATURE
+from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
 
 TOOL = {"type": "function", "function": {"name": "turn_on", "parameters": {"type": "object"}}}
@@ -346,3 +347,33 @@ async def test_gemini_3_fake_accepts_what_gemini_3_accepts(
     status, answer = await post(gemini_url(gemini_fake, "gemini-3-flash-preview"), body)
 
     assert status == 200, answer
+
+
+# --- Ollama -------------------------------------------------------------------------------
+O_TOOL = {"type": "function", "function": {"name": "turn_on", "parameters": {"type": "object"}}}
+
+
+@pytest.fixture
+async def ollama_fake() -> AsyncIterator[FakeServer]:
+    fake = await FakeOllama(models=["llama3.2:latest", "tinyllama:latest"]).start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.mark.parametrize(
+    ("model", "capable"), [("llama3.2:latest", True), ("tinyllama:latest", False)]
+)
+async def test_ollama_fake_refuses_tools_to_a_model_without_them(
+    ollama_fake: FakeServer, model: str, capable: bool
+) -> None:
+    body = {"model": model, "messages": [USER], "tools": [O_TOOL], "stream": False}
+
+    status, answer = await post(f"{ollama_fake.url}/api/chat", body)
+    _, shown = await post(f"{ollama_fake.url}/api/show", {"model": model})
+
+    assert ("tools" in shown["capabilities"]) is capable
+    if capable:
+        assert status == 200
+    else:
+        assert status == 400
+        assert answer == {"error": f"registry.ollama.ai/library/{model} does not support tools"}
