@@ -11,12 +11,12 @@ import json
 import logging
 from typing import Any
 
-import voluptuous as vol
 from homeassistant.components import ai_task, conversation
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .compat import vol
 from .const import DOMAIN, SUBENTRY_AI_TASK
 from .coordinator import HubConfigEntry
 from .llm_entity import HubLLMEntity

@@ -15,8 +15,8 @@ from typing import Any
 from homeassistant.components import conversation
 from homeassistant.helpers import llm
 from homeassistant.helpers.json import json_dumps
-from voluptuous_openapi import convert
 
+from .compat import openapi_schema
 from .const import MAX_IMAGE_BYTES, MAX_IMAGES
 from .errors import validation_error
 
@@ -75,7 +75,7 @@ def hub_tools(llm_api: llm.APIInstance | None) -> list[dict[str, Any]]:
 def _tool(tool: llm.Tool, serializer: Callable[[Any], Any] | None) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": tool.name,
-        "parameters": convert(tool.parameters, custom_serializer=serializer),
+        "parameters": openapi_schema(tool.parameters, serializer),
     }
     if tool.description:
         spec["description"] = tool.description
@@ -85,8 +85,7 @@ def _tool(tool: llm.Tool, serializer: Callable[[Any], Any] | None) -> dict[str, 
 def hub_structure(structure: Any, llm_api: llm.APIInstance | None) -> dict[str, Any]:
     """An AI Task's selector-based structure as the JSON schema the hub asks for."""
     serializer = llm_api.custom_serializer if llm_api else llm.selector_serializer
-    schema: dict[str, Any] = convert(structure, custom_serializer=serializer)
-    return schema
+    return openapi_schema(structure, serializer)
 
 
 def last_attachments(chat_log: conversation.ChatLog) -> list[conversation.Attachment]:

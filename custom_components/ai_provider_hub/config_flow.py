@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
@@ -40,6 +39,7 @@ from .api import (
     HubTimeoutError,
     normalize_url,
 )
+from .compat import vol
 from .const import (
     CONF_BUDGET_WARNING,
     CONF_DOWN_MINUTES,

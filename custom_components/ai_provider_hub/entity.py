@@ -26,10 +26,10 @@ def async_remove_provider_devices(
 ) -> None:
     """Drop the devices (and so the entities) of providers the hub no longer has."""
     registry = dr.async_get(hass)
-    for name in names:
-        device = registry.async_get_device({(DOMAIN, provider_device_id(entry.entry_id, name))})
-        if device is not None:
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+    stale = {(DOMAIN, provider_device_id(entry.entry_id, name)) for name in names}
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if device.identifiers & stale:
+            registry.async_remove_device(device.id)
 
 
 def hub_device_info(coordinator: HubCoordinator) -> DeviceInfo:
@@ -76,9 +76,22 @@ class ProviderEntity(CoordinatorEntity[HubCoordinator]):
             name=self.provider_name,
             manufacturer=provider.get("type"),
             model=provider.get("model"),
-            via_device=(DOMAIN, entry_id),
             entry_type=DeviceEntryType.SERVICE,
         )
+
+    async def async_added_to_hass(self) -> None:
+        """Hang the provider's device under the hub's device."""
+        await super().async_added_to_hass()
+        # By registry id: the one form of the link every supported Home Assistant accepts
+        # (DeviceInfo's via_device identifier is deprecated, via_device_id is too new).
+        registry = dr.async_get(self.hass)
+        hub = registry.async_get_or_create(
+            config_entry_id=self.coordinator.config_entry.entry_id,
+            **hub_device_info(self.coordinator),
+        )
+        device = self.device_entry
+        if isinstance(device, dr.DeviceEntry) and device.via_device_id != hub.id:
+            registry.async_update_device(device.id, via_device_id=hub.id)
 
     @property
     def provider(self) -> ProviderInfo | None:

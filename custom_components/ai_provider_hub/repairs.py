@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import voluptuous as vol
-from homeassistant import data_entry_flow
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 
 from .api import HubApiError
+from .compat import vol
 from .coordinator import HubConfigEntry
+
+try:
+    from homeassistant.components.repairs import (  # type: ignore[attr-defined, unused-ignore]
+        RepairsFlowResult,
+    )
+except ImportError:  # Home Assistant before typed repairs flows
+    from homeassistant.data_entry_flow import (  # type: ignore[assignment, unused-ignore]
+        FlowResult as RepairsFlowResult,
+    )
 
 KEY_SCHEMA: Final = vol.Schema(
     {vol.Required("api_key"): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))}
@@ -32,15 +40,11 @@ class ProviderKeyRepairFlow(RepairsFlow):
         self._entry_id = entry_id
         self._provider = provider
 
-    async def async_step_init(
-        self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
         """Start with the key form (the flow's init data is the issue, not a key)."""
         return await self.async_step_key()
 
-    async def async_step_key(
-        self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
+    async def async_step_key(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
         """The key form."""
         entry: HubConfigEntry | None = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None or entry.state is not ConfigEntryState.LOADED:

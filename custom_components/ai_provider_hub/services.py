@@ -7,7 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Final
 
-import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
@@ -20,6 +19,7 @@ from homeassistant.helpers import config_validation as cv
 
 from .api import GenerationResult, HubApiError, HubAuthError
 from .caller import caller_tag
+from .compat import vol
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     CONF_MODEL,

@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigSubentryData,
@@ -28,6 +27,7 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
+from .compat import vol
 from .const import (
     CONF_MAX_TOOL_ITERATIONS,
     CONF_MODEL,

@@ -16,11 +16,13 @@ from homeassistant.components.light.const import DATA_COMPONENT as LIGHTS
 from homeassistant.components.light.const import ColorMode
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 
 from custom_components.ai_provider_hub.const import (
     DEFAULT_AI_TASK_NAME,
     DEFAULT_CONVERSATION_NAME,
+    DOMAIN,
     SUBENTRY_AI_TASK,
     SUBENTRY_CONVERSATION,
 )
@@ -150,3 +152,9 @@ def subentries(conversation: dict[str, Any], ai_task: dict[str, Any]) -> list[An
             "unique_id": None,
         },
     ]
+
+
+def entry_device(hass: HomeAssistant, entry: ConfigEntry, identifier: str) -> dr.DeviceEntry | None:
+    """The entry's device with this identifier (a lookup every supported version keeps)."""
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    return next((d for d in devices if (DOMAIN, identifier) in d.identifiers), None)

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from homeassistant.components.repairs import repairs_flow_manager
-from homeassistant.components.repairs.issue_handler import async_process_repairs_platforms
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
@@ -57,7 +56,7 @@ async def poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 async def start_fix(hass: HomeAssistant, issue_id: str) -> Any:
     """Open the issue's fix flow as the Repairs dashboard does."""
     assert await async_setup_component(hass, "repairs", {})
-    await async_process_repairs_platforms(hass)
+    await hass.async_block_till_done()  # platforms load as integrations do (lazily since 2026.x)
     manager = repairs_flow_manager(hass)
     assert manager is not None
     return await manager.async_init(DOMAIN, data={"issue_id": issue_id})

@@ -154,32 +154,42 @@ async def kitchen_light(hass: HomeAssistant) -> list[Any]:
     return calls
 
 
-def turn_on_call(call_id: str = "call_1") -> dict[str, Any]:
-    return {"id": call_id, "name": "HassTurnOn", "arguments": {"name": "Kitchen light"}}
+@pytest.fixture
+async def turn_on(hass: HomeAssistant, kitchen_light: list[Any]) -> str:
+    """The name Assist gives the HassTurnOn tool (``intent__HassTurnOn`` on newer releases)."""
+    context = llm.LLMContext(
+        platform="test", context=Context(), language="en", assistant="conversation", device_id=None
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+    return next(t.name for t in api.tools if t.name.split("__")[-1] == "HassTurnOn")
+
+
+def turn_on_call(name: str, call_id: str = "call_1") -> dict[str, Any]:
+    return {"id": call_id, "name": name, "arguments": {"name": "Kitchen light"}}
 
 
 @pytest.mark.parametrize("conversation_data", [ASSIST])
 @pytest.mark.usefixtures("loaded_entry")
 async def test_tool_call_turns_on_the_light(
-    hass: HomeAssistant, fake_hub: FakeHub, kitchen_light: list[Any]
+    hass: HomeAssistant, fake_hub: FakeHub, kitchen_light: list[Any], turn_on: str
 ) -> None:
-    fake_hub.turns = [{"tool_calls": [turn_on_call()]}, {"chunks": ["The light is on."]}]
+    fake_hub.turns = [{"tool_calls": [turn_on_call(turn_on)]}, {"chunks": ["The light is on."]}]
     result = await converse(hass, "Turn on the kitchen light")
     assert speech(result) == "The light is on."
     assert [call.data["entity_id"] for call in kitchen_light] == [["light.kitchen"]]
     first, second = (r.body for r in fake_hub.generation_requests())
     tools = {tool["name"]: tool for tool in first["tools"]}
-    assert "HassTurnOn" in tools
-    assert tools["HassTurnOn"]["parameters"]["type"] == "object"
+    assert turn_on in tools
+    assert tools[turn_on]["parameters"]["type"] == "object"
     assert second["messages"][-2] == {
         "role": "assistant",
         "content": "",
-        "tool_calls": [turn_on_call()],
+        "tool_calls": [turn_on_call(turn_on)],
     }
     result_message = second["messages"][-1]
     assert result_message["role"] == "tool"
     assert result_message["tool_call_id"] == "call_1"
-    assert result_message["name"] == "HassTurnOn"
+    assert result_message["name"] == turn_on
     assert '"light.kitchen"' in result_message["content"]
     assert second["tools"] == first["tools"]
 
@@ -195,9 +205,9 @@ async def test_agent_with_assist_controls(hass: HomeAssistant) -> None:
 @pytest.mark.parametrize("conversation_data", [{**ASSIST, CONF_MAX_TOOL_ITERATIONS: 2}])
 @pytest.mark.usefixtures("loaded_entry")
 async def test_tool_rounds_are_bounded(
-    hass: HomeAssistant, fake_hub: FakeHub, kitchen_light: list[Any]
+    hass: HomeAssistant, fake_hub: FakeHub, kitchen_light: list[Any], turn_on: str
 ) -> None:
-    fake_hub.turns = [{"tool_calls": [turn_on_call(f"call_{n}")]} for n in range(5)]
+    fake_hub.turns = [{"tool_calls": [turn_on_call(turn_on, f"call_{n}")]} for n in range(5)]
     result = await converse(hass, "Keep turning it on")
     assert result.response.response_type is intent.IntentResponseType.ERROR
     assert speech(result) == exception_message("max_tool_iterations", count="2")

@@ -16,7 +16,7 @@ from custom_components.ai_provider_hub import async_remove_config_entry_device
 from custom_components.ai_provider_hub.const import DOMAIN
 
 from .fake_hub import FakeHub
-from .helpers import state
+from .helpers import entry_device, state
 
 # (hub state, the provider's usage in the window, its health-check latency) -> (status, latency)
 PROVIDER_TABLE = [
@@ -70,11 +70,10 @@ async def test_sensor_states(hass: HomeAssistant) -> None:
 
 
 async def test_devices(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
-    registry = dr.async_get(hass)
-    hub = registry.async_get_device({(DOMAIN, loaded_entry.entry_id)})
+    hub = entry_device(hass, loaded_entry, loaded_entry.entry_id)
     assert hub is not None
     assert hub.sw_version == "0.1.0"
-    provider = registry.async_get_device({(DOMAIN, f"{loaded_entry.entry_id}_openai")})
+    provider = entry_device(hass, loaded_entry, f"{loaded_entry.entry_id}_openai")
     assert provider is not None
     assert provider.via_device_id == hub.id
     assert provider.model == "gpt-4.1-mini"
@@ -152,14 +151,14 @@ async def test_usage_windows_are_asked_for(
 async def test_removed_provider_loses_device_and_entities(
     hass: HomeAssistant, fake_hub: FakeHub, loaded_entry: MockConfigEntry
 ) -> None:
-    devices, entities = dr.async_get(hass), er.async_get(hass)
-    ollama = (DOMAIN, f"{loaded_entry.entry_id}_ollama")
+    entities = er.async_get(hass)
+    ollama = f"{loaded_entry.entry_id}_ollama"
     rows = fake_hub.bodies["/api/v1/providers"]["providers"]
     removed = rows.pop()
     coordinator = loaded_entry.runtime_data.coordinator
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert devices.async_get_device({ollama}) is None
+    assert entry_device(hass, loaded_entry, ollama) is None
     assert entities.async_get("sensor.ollama_status") is None
     assert hass.states.get("sensor.ollama_status") is None
     assert state(hass, "sensor.openai_status") == "healthy"
@@ -167,7 +166,7 @@ async def test_removed_provider_loses_device_and_entities(
     rows.append(removed)  # it comes back: so do its device and entities
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert devices.async_get_device({ollama}) is not None
+    assert entry_device(hass, loaded_entry, ollama) is not None
     assert state(hass, "sensor.ollama_status") == "circuit_open"
 
 
