@@ -15,8 +15,9 @@ from homeassistant.components.image.const import DATA_COMPONENT as IMAGES
 from homeassistant.components.light.const import DATA_COMPONENT as LIGHTS
 from homeassistant.components.light.const import ColorMode
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
 
 from custom_components.ai_provider_hub.const import (
@@ -93,6 +94,15 @@ async def add_fake_light(hass: HomeAssistant) -> FakeLight:
     await hass.data[LIGHTS].async_add_entities([entity])
     async_expose_entity(hass, conversation.DOMAIN, "light.kitchen_light", True)
     return entity
+
+
+async def assist_tool(hass: HomeAssistant, intent_type: str) -> str:
+    """The name Assist gives an intent's tool (``intent__HassTurnOn`` on newer releases)."""
+    context = llm.LLMContext(
+        platform="test", context=Context(), language="en", assistant="conversation", device_id=None
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+    return next(t.name for t in api.tools if t.name.split("__")[-1] == intent_type)
 
 
 async def add_fake_camera(hass: HomeAssistant, content: bytes | None = JPEG) -> FakeCamera:

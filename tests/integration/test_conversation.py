@@ -18,7 +18,7 @@ from custom_components.ai_provider_hub.const import CONF_MAX_TOOL_ITERATIONS
 from custom_components.ai_provider_hub.conversation import HubConversationEntity
 
 from .fake_hub import FakeHub
-from .helpers import exception_message
+from .helpers import assist_tool, exception_message
 
 AGENT = "conversation.ai_provider_hub_conversation"
 ASSIST = {CONF_LLM_HASS_API: [llm.LLM_API_ASSIST]}
@@ -156,12 +156,8 @@ async def kitchen_light(hass: HomeAssistant) -> list[Any]:
 
 @pytest.fixture
 async def turn_on(hass: HomeAssistant, kitchen_light: list[Any]) -> str:
-    """The name Assist gives the HassTurnOn tool (``intent__HassTurnOn`` on newer releases)."""
-    context = llm.LLMContext(
-        platform="test", context=Context(), language="en", assistant="conversation", device_id=None
-    )
-    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
-    return next(t.name for t in api.tools if t.name.split("__")[-1] == "HassTurnOn")
+    """The name Assist gives the HassTurnOn tool."""
+    return await assist_tool(hass, "HassTurnOn")
 
 
 def turn_on_call(name: str, call_id: str = "call_1") -> dict[str, Any]:

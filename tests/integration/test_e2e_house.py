@@ -27,11 +27,11 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.ai_provider_hub.const import DOMAIN, EVENT_ALERT
 
 from .addon_process import SAMPLE, Hub, act, refresh
-from .helpers import add_fake_camera, add_fake_light, state
+from .helpers import add_fake_camera, add_fake_light, assist_tool, state
 
 AGENT = "conversation.ai_provider_hub_conversation"
 ASSIST = {"llm_hass_api": ["assist"]}
-TURN_ON = {"name": "HassTurnOn", "arguments": {"name": "Kitchen light"}}
+TURN_ON = "HassTurnOn"
 # A second, tool-capable vendor behind the hub (the first Ollama model has no tools).
 OLLAMA_TOOLS = {
     "name": "ollama-tools",
@@ -62,15 +62,16 @@ async def completions(hub: Hub) -> list[dict[str, Any]]:
 @pytest.mark.usefixtures("hub_entry")
 async def test_assist_turns_on_the_light(hass: HomeAssistant, hub: Hub) -> None:
     await add_fake_light(hass)
-    await hub.script_tools("openai", TURN_ON)
+    turn_on = await assist_tool(hass, TURN_ON)
+    await hub.script_tools("openai", {"name": turn_on, "arguments": {"name": "Kitchen light"}})
     result = await converse(hass, "Turn on the kitchen light")
     assert result.response.response_type is not intent.IntentResponseType.ERROR
     assert state(hass, "light.kitchen_light") == "on"
     assert result.response.speech["plain"]["speech"] == "Hello from the fake."
     first, second = await completions(hub)
-    assert "HassTurnOn" in [tool["function"]["name"] for tool in first["tools"]]
+    assert turn_on in [tool["function"]["name"] for tool in first["tools"]]
     [call] = second["messages"][-2]["tool_calls"]
-    assert call["function"]["name"] == "HassTurnOn"
+    assert call["function"]["name"] == turn_on
     [answer] = [m for m in second["messages"] if m["role"] == "tool"]
     assert answer["tool_call_id"] == call["id"]
     assert "light.kitchen_light" in answer["content"]
@@ -84,7 +85,8 @@ async def test_assist_turns_on_the_light(hass: HomeAssistant, hub: Hub) -> None:
 async def test_assist_fails_over_mid_loop(hass: HomeAssistant, hub: Hub) -> None:
     """OpenAI asks for the tool, then fails: the hub finishes the conversation on Ollama."""
     light = await add_fake_light(hass)
-    await hub.script_tools("openai", TURN_ON)
+    turn_on = await assist_tool(hass, TURN_ON)
+    await hub.script_tools("openai", {"name": turn_on, "arguments": {"name": "Kitchen light"}})
 
     async def openai_breaks() -> None:
         await hub.fault("openai", "server_error")
@@ -98,7 +100,7 @@ async def test_assist_fails_over_mid_loop(hass: HomeAssistant, hub: Hub) -> None
     assert chat["model"] == "llama3.2:latest"
     roles = [m["role"] for m in chat["messages"]]
     assert roles[-2:] == ["assistant", "tool"]
-    assert chat["messages"][-2]["tool_calls"][0]["function"]["name"] == "HassTurnOn"
+    assert chat["messages"][-2]["tool_calls"][0]["function"]["name"] == turn_on
     by_provider = (await hub.usage())["by_provider"]
     assert by_provider["ollama-tools"]["succeeded"] == 1
 
