@@ -20,7 +20,7 @@ from addon.models import (
     ToolCall,
     Usage,
 )
-from addon.providers.base import Provider
+from addon.providers.base import Provider, parse_structured
 from addon.routing.guard import Ticket
 from addon.routing.run import RunPlan, RunState
 
@@ -72,7 +72,11 @@ async def stream(
 async def _relay(
     ticket: Ticket, first: StreamDelta, iterator: AsyncIterator[StreamDelta]
 ) -> AsyncIterator[StreamDelta | ChatResponse]:
-    """Pass deltas through while collecting the whole answer for the final response."""
+    """Pass deltas through while collecting the whole answer for the final response.
+
+    A structured answer is parsed once complete (as for one-shot calls), so the final response
+    carries ``data``; JSON that does not parse fails the attempt after the text went out.
+    """
     parts: list[str] = []
     calls: list[ToolCall] = []
     usage, finish, model = Usage(), None, ticket.chat.model
@@ -87,6 +91,8 @@ async def _relay(
             usage = delta.usage or usage
             finish = delta.finish_reason or finish
             delta = await anext(iterator, None)
+        text = "".join(parts)
+        data = parse_structured(text) if ticket.chat.json_schema is not None else None
     except ProviderError as err:
         await ticket.failed(err)
         raise
@@ -94,7 +100,8 @@ async def _relay(
         ticket.abandon()
         raise
     yield ChatResponse(
-        text="".join(parts),
+        text=text,
+        data=data,
         model=model,
         usage=usage,
         latency_ms=ticket.latency_ms,

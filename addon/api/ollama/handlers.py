@@ -222,7 +222,11 @@ def final_chunk(
 
 
 async def _stream(request: web.Request, wanted: OllamaChat) -> web.StreamResponse:
-    """NDJSON: errors before the first piece are a JSON error, after it an ``error`` line."""
+    """NDJSON: errors before the first piece are a JSON error, after it an ``error`` line.
+
+    A structured answer (``format``) comes as one piece once complete: the hub has then checked
+    and unfenced the JSON, and clients parse the pieces joined anyway.
+    """
     assert wanted.hub_request is not None
     _, events = await started(hub(request).manager.stream(wanted.hub_request))
     response = web.StreamResponse(
@@ -231,20 +235,29 @@ async def _stream(request: web.Request, wanted: OllamaChat) -> web.StreamRespons
     await response.prepare(request)
     try:
         async for item in events:
-            await response.write(_line(_chunk(wanted, item)))
+            for chunk in _chunks(wanted, item):
+                await response.write(_line(chunk))
     except HubError as err:
         await response.write(_line({"error": f"{err.key}: {err.message}"}))
     await response.write_eof()
     return response
 
 
-def _chunk(wanted: OllamaChat, item: StreamDelta | HubResponse) -> dict[str, Any]:
+def _chunks(wanted: OllamaChat, item: StreamDelta | HubResponse) -> list[dict[str, Any]]:
     if isinstance(item, HubResponse):
-        return final_chunk(wanted, item)
+        if wanted.wants_json:
+            return [_piece(wanted, _content(wanted, item)), final_chunk(wanted, item)]
+        return [final_chunk(wanted, item)]
+    if wanted.wants_json and not item.tool_calls:
+        return []
+    return [_piece(wanted, "" if wanted.wants_json else item.text, item.tool_calls)]
+
+
+def _piece(wanted: OllamaChat, content: str, calls: Sequence[ToolCall] = ()) -> dict[str, Any]:
     return {
         "model": wanted.model,
         "created_at": now_iso(),
-        "message": message(item.text, item.tool_calls),
+        "message": message(content, calls),
         "done": False,
     }
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import AUTH, Fakes, HubClientFactory, provider_options
-from tests.fakes.base import Fault
+from tests.fakes.base import Fault, Reply
 
 
 async def post_chat(client: Any, body: Any, status: int = 200) -> dict[str, Any]:
@@ -273,6 +273,30 @@ async def test_stream_sends_deltas_then_done(hub_client: HubClientFactory, fakes
     assert done["provider"] == "openai"
     assert done["usage"]["output_tokens"] > 0
     assert fakes.openai.requests[-1].body["stream"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [('```json\n{"colour": "red"}\n```', "ok"), ("red, I think", "provider_bad_response")],
+)
+async def test_a_streamed_structure_is_parsed_once_complete(
+    hub_client: HubClientFactory, fakes: Fakes, text: str, outcome: str
+) -> None:
+    client = await hub_client()
+    fakes.openai.state.reply = Reply(text=text)
+    structure = {"type": "object", "properties": {"colour": {"type": "string"}}}
+    response = await client.post(
+        "/api/v1/chat",
+        json={"prompt": "Colour?", "structure": structure, "stream": True, "provider": "openai"},
+        headers=AUTH,
+    )
+    name, last = parse_sse(await response.text())[-1]
+    if outcome == "ok":
+        assert name == "done"
+        assert last["data"] == {"colour": "red"}
+    else:
+        assert name == "error"
+        assert last["error"]["key"] == outcome
 
 
 async def test_stream_fails_over_before_the_first_delta(

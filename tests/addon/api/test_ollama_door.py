@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from PIL import Image
 from addon.api.ollama.app import OLLAMA_DOOR
 from tests.addon.api.ha_ollama import Conversation
 from tests.conftest import Fakes, HubClientFactory, provider_options
-from tests.fakes.base import Fault, free_port
+from tests.fakes.base import Fault, Reply, free_port
 from tests.fakes.tools import ToolPlan
 
 PARAMETERS: dict[str, Any] = {
@@ -50,17 +51,40 @@ def door(hub_client: HubClientFactory) -> Door:
     return start
 
 
+Connect = Callable[..., ollama.AsyncClient]
+
+
 @pytest.fixture
-async def api(door: Door) -> ollama.AsyncClient:
+async def connect() -> AsyncIterator[Connect]:
+    """Official Ollama clients (closed after the test)."""
+    clients: list[ollama.AsyncClient] = []
+
+    def make(url: str, headers: dict[str, str] | None = None) -> ollama.AsyncClient:
+        clients.append(ollama.AsyncClient(host=url, headers=headers))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        await client.close()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+async def api(door: Door, connect: Connect) -> ollama.AsyncClient:
     """The official Ollama client pointed at the door (default options)."""
     _, url = await door()
-    return ollama.AsyncClient(host=url)
+    return connect(url)
 
 
 def door_of(client: TestClient[Any, Any]) -> Any:
     app = client.app
     assert app is not None
     return app
+
+
+def ledger(data_dir: Path, columns: str) -> list[tuple[Any, ...]]:
+    """Columns of the hub's ledger rows, oldest first."""
+    with closing(sqlite3.connect(data_dir / "ledger.sqlite3")) as conn:
+        return conn.execute(f"SELECT {columns} FROM attempts ORDER BY id").fetchall()
 
 
 def jpeg() -> bytes:
@@ -107,7 +131,7 @@ async def test_show_of_an_unknown_model_is_404(api: ollama.AsyncClient) -> None:
     assert "not found" in caught.value.error
 
 
-async def test_root_version_ps_and_pull(door: Door) -> None:
+async def test_root_version_ps_and_pull(door: Door, connect: Connect) -> None:
     _, url = await door()
     async with aiohttp.ClientSession() as session:
         async with session.get(url) as root:
@@ -116,7 +140,7 @@ async def test_root_version_ps_and_pull(door: Door) -> None:
             assert head.status == 200
         async with session.get(f"{url}/api/version") as version:
             assert (await version.json())["version"].count(".") == 2
-    client = ollama.AsyncClient(host=url)
+    client = connect(url)
     assert (await client.ps()).models == []
     assert (await client.pull("ollama/llama3.1:8b", stream=False)).status == "success"
     with pytest.raises(ollama.ResponseError) as caught:
@@ -135,10 +159,7 @@ async def test_chat_json_goes_through_the_pinned_provider(
     assert answer.model == OPENAI
     assert (answer.prompt_eval_count, answer.eval_count) == (12, 5)
     assert len(fakes.openai.requests) == 1
-    with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
-        assert conn.execute("SELECT provider, outcome FROM attempts").fetchall() == [
-            ("openai", "ok")
-        ]
+    assert ledger(tmp_path, "provider, outcome") == [("openai", "ok")]
 
 
 async def test_chat_streams(api: ollama.AsyncClient, fakes: Fakes) -> None:
@@ -189,6 +210,18 @@ async def test_options_format_and_keep_alive_reach_the_vendor(
     assert fakes.ollama.requests[-1].body["keep_alive"] == -1
 
 
+async def test_a_streamed_structured_answer_is_one_clean_json_piece(
+    api: ollama.AsyncClient, fakes: Fakes
+) -> None:
+    """Home Assistant's AI Task streams with ``format``; the pieces joined must be the JSON."""
+    fakes.openai.state.reply = Reply(text='```json\n{"colour": "red"}\n```', chunks=4)
+    schema = {"type": "object", "properties": {"colour": {"type": "string"}}}
+    reply = await api.chat(model=OPENAI, messages=HI, format=schema, stream=True)
+    chunks = [c async for c in reply]
+    assert json.loads("".join(c.message.content or "" for c in chunks)) == {"colour": "red"}
+    assert chunks[-1].done is True
+
+
 async def test_images_become_a_vision_request(api: ollama.AsyncClient, fakes: Fakes) -> None:
     message = {"role": "user", "content": "What colour?", "images": [jpeg()]}
     await api.chat(model=OPENAI, messages=[message], stream=False)
@@ -231,7 +264,7 @@ LOOP_VENDORS = ["openai", "anthropic", "gemini"]
 
 @pytest.mark.parametrize("vendor", LOOP_VENDORS)
 async def test_a_home_assistant_tool_loop(
-    door: Door, fakes: Fakes, tmp_path: Path, vendor: str
+    door: Door, fakes: Fakes, tmp_path: Path, vendor: str, connect: Connect
 ) -> None:
     """Request with tools -> tool call -> result -> final text, as Home Assistant runs it."""
     _, url = await door()
@@ -248,7 +281,7 @@ async def test_a_home_assistant_tool_loop(
 
     models = {p["name"]: p["model"] for p in provider_options(fakes)}
     agent = Conversation(
-        ollama.AsyncClient(host=url),
+        connect(url),
         model=f"{vendor}/{models[vendor]}",
         tools={"HassTurnOn": (PARAMETERS, turn_on), "HassTurnOff": (PARAMETERS, turn_off)},
     )
@@ -256,17 +289,16 @@ async def test_a_home_assistant_tool_loop(
     assert text == fake.state.reply.text
     assert ran == [{"name": "kitchen light", "domain": ["light"]}]
     assert agent.rounds == 2
-    with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
-        rows = conn.execute("SELECT provider, outcome, tool_calls FROM attempts ORDER BY id")
-        assert rows.fetchall() == [(vendor, "ok", 1), (vendor, "ok", 0)]
+    rows = ledger(tmp_path, "provider, outcome, tool_calls")
+    assert rows == [(vendor, "ok", 1), (vendor, "ok", 0)]
 
 
-async def test_tools_without_a_capable_model_are_422(door: Door, fakes: Fakes) -> None:
+async def test_tools_without_a_capable_model_are_422(
+    door: Door, fakes: Fakes, connect: Connect
+) -> None:
     _, url = await door()
     with pytest.raises(ollama.ResponseError) as caught:
-        await ollama.AsyncClient(host=url).chat(
-            model="ollama/gemma3:4b", messages=HI, tools=TOOLS, stream=False
-        )
+        await connect(url).chat(model="ollama/gemma3:4b", messages=HI, tools=TOOLS, stream=False)
     assert caught.value.status_code == 422
     assert caught.value.error.startswith("no_capable_provider: ")
     assert not fakes.ollama.requests
@@ -322,10 +354,12 @@ async def test_off_by_default(hub_client: HubClientFactory) -> None:
     assert OLLAMA_DOOR not in door_of(client)
 
 
-async def test_addresses_outside_the_allowed_networks_are_refused(door: Door, fakes: Fakes) -> None:
+async def test_addresses_outside_the_allowed_networks_are_refused(
+    door: Door, fakes: Fakes, connect: Connect
+) -> None:
     _, url = await door(allowed_networks=["172.30.32.0/23", "192.168.1.0/24"])
     with pytest.raises(ollama.ResponseError) as caught:
-        await ollama.AsyncClient(host=url).chat(model=OPENAI, messages=HI, stream=False)
+        await connect(url).chat(model=OPENAI, messages=HI, stream=False)
     assert caught.value.status_code == 403
     assert "allowed_networks" in caught.value.error
     assert not fakes.openai.requests
@@ -340,10 +374,10 @@ async def test_addresses_outside_the_allowed_networks_are_refused(door: Door, fa
     ],
 )
 async def test_an_optional_token_is_required_when_set(
-    door: Door, headers: dict[str, str] | None, status: int
+    door: Door, headers: dict[str, str] | None, status: int, connect: Connect
 ) -> None:
     _, url = await door(token="door-token-0123456789")
-    client = ollama.AsyncClient(host=url, headers=headers)
+    client = connect(url, headers)
     if status == 200:
         assert (await client.list()).models
         return
@@ -354,11 +388,12 @@ async def test_an_optional_token_is_required_when_set(
 
 async def test_the_hub_token_does_not_open_the_door_nor_the_door_token_the_hub(
     door: Door,
+    connect: Connect,
 ) -> None:
     client, url = await door(token="door-token-0123456789")
     hub_token = {"Authorization": "Bearer test-token-0123456789"}
     with pytest.raises(ollama.ResponseError):
-        await ollama.AsyncClient(host=url, headers=hub_token).list()
+        await connect(url, hub_token).list()
     response = await client.get(
         "/api/v1/providers", headers={"Authorization": "Bearer door-token-0123456789"}
     )
