@@ -39,6 +39,7 @@ from addon.routing.monitor import HealthMonitor
 from addon.routing.prepare import ImagePreparer, model_for, passthrough_images
 from addon.routing.run import Backoff, RunPlan
 from addon.routing.strategy import Strategy
+from addon.sendable import check_sendable
 from addon.settings import ProviderSettings, RouteRule, Secret
 
 ProviderFactory = Callable[[ProviderSettings], Provider]
@@ -147,6 +148,7 @@ class ProviderManager:
     # --- requests -----------------------------------------------------------------------
     async def run(self, request: HubRequest) -> HubResponse:
         """Answer ``request``: from the cache when allowed, else from the first good provider."""
+        check_sendable(request.chat)
         candidates = self.candidates(request)
         key = None
         if self.cache is not None and self.cache.should_cache(request, request.cache):
@@ -174,6 +176,7 @@ class ProviderManager:
         Failover happens only before the first delta: once text has reached the caller, a
         failure ends the stream with its error.
         """
+        check_sendable(request.chat)
         candidates = self.candidates(request)
         try:
             async for item in failover.stream(self._plan, request, candidates):

@@ -1,0 +1,60 @@
+r"""Text no provider could accept, refused before any provider is called.
+
+Two kinds of characters are refused anywhere in a request's text (messages, system prompt,
+tool definitions and results, stop sequences, the structure's schema):
+
+- lone UTF-16 surrogates (U+D800..U+DFFF not in a pair, e.g. from ``"\ud800"`` in JSON): they
+  cannot be encoded as UTF-8, so no SDK can even send them;
+- NUL (U+0000): it means nothing in text, and upstream stacks built on C strings or PostgreSQL
+  text refuse or truncate it.
+
+Other control characters (tab, newline, escape sequences...) are ordinary JSON string content
+and pass. Such a request is the caller's fault, the same on every provider: it is answered
+``invalid_request`` (400) and never counts against a provider.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping
+from typing import Final
+
+from addon.errors import InvalidRequestError
+from addon.models import ChatRequest
+
+UNSENDABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_sendable(chat: ChatRequest) -> None:
+    """Raise ``InvalidRequestError`` naming the first field whose text no provider accepts."""
+    for path, text in _strings(chat, ""):
+        found = UNSENDABLE.search(text)
+        if found is not None:
+            char = found.group()
+            what = "a NUL character" if char == "\x00" else "a lone UTF-16 surrogate"
+            raise InvalidRequestError(
+                f"Invalid request: {path or 'the request'} contains {what} "
+                f"(U+{ord(char):04X} at position {found.start()}), which no provider accepts",
+                field=path,
+            )
+
+
+def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
+    """Every string inside ``value`` (dataclasses, mappings with their keys, sequences)."""
+    if isinstance(value, str):
+        yield path, value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _strings(getattr(value, field.name), _join(path, field.name))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(key, path)
+            yield from _strings(item, _join(path, str(key)))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, _join(path, str(index)))
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
