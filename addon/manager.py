@@ -10,6 +10,7 @@ handler -> manager -> (routing, providers, ledger).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -41,6 +42,8 @@ from addon.routing.run import Backoff, RunPlan
 from addon.routing.strategy import Strategy
 from addon.sendable import check_sendable
 from addon.settings import ProviderSettings, RouteRule, Secret
+
+_LOGGER = logging.getLogger(__name__)
 
 ProviderFactory = Callable[[ProviderSettings], Provider]
 MODELS_TIMEOUT = 10.0
@@ -165,6 +168,8 @@ class ProviderManager:
         except HubError as err:
             self._observe(err.key, cached=False)
             raise
+        except Exception as err:
+            raise self._internal(err) from err
         self._observe("ok", cached=False)
         if key is not None and self.cache is not None:
             self.cache.put(key, response)
@@ -186,6 +191,14 @@ class ProviderManager:
         except HubError as err:
             self._observe(err.key, cached=False)
             raise
+        except Exception as err:
+            raise self._internal(err) from err
+
+    def _internal(self, err: Exception) -> HubError:
+        """A bug in the hub's own code: logged with its traceback, never a provider's fault."""
+        _LOGGER.error("Internal error while answering a request", exc_info=err)
+        self._observe(HubError.key, cached=False)
+        return HubError("Internal error in the hub; see the add-on log")
 
     def _observe(self, outcome: str, *, cached: bool) -> None:
         if self.guards.metrics is not None:

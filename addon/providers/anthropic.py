@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import anthropic
 import httpx2
+import pydantic
 
 from addon.errors import (
     ProviderAuthError,
@@ -87,6 +88,12 @@ class AnthropicProvider(BaseProvider):
     """Claude models through ``anthropic.AsyncAnthropic`` (one client, reused, retries off)."""
 
     provider_type = "anthropic"
+    sdk_errors = (
+        anthropic.AnthropicError,
+        httpx2.HTTPError,
+        json.JSONDecodeError,
+        pydantic.ValidationError,
+    )
     requires_api_key = True
 
     def __init__(self, settings: ProviderSettings) -> None:
@@ -143,7 +150,7 @@ class AnthropicProvider(BaseProvider):
             return ProviderConnectionError(f"{self.name} could not be reached: {err}")
         if isinstance(err, anthropic.APIStatusError):
             return self._map_status(err)
-        if isinstance(err, anthropic.APIResponseValidationError | ValueError | AttributeError):
+        if isinstance(err, anthropic.APIResponseValidationError | ValueError):
             return ProviderResponseError(f"{self.name} returned a malformed response")
         return super().map_error(err)
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
 from addon.errors import (
     HubError,
@@ -150,6 +150,10 @@ class BaseProvider:
 
     provider_type: str = ""
     requires_api_key: bool = False
+    sdk_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    """The exception classes the SDK and its transport raise; ``map_error`` maps them (and
+    ``TimeoutError``). Anything else raised during a call is a bug in the hub's own code: it is
+    not a provider failure and escapes unmapped, to be logged and answered ``internal_error``."""
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.name = settings.name
@@ -175,6 +179,10 @@ class BaseProvider:
         if request.has_images and self.settings.vision_model:
             return self.settings.vision_model
         return self.settings.model
+
+    def is_sdk_error(self, err: Exception) -> bool:
+        """True for what the SDK or its transport raised (a timeout included)."""
+        return isinstance(err, (TimeoutError, *self.sdk_errors))
 
     def map_error(self, err: Exception) -> ProviderError:
         """Map an SDK exception into the hub's hierarchy. Subclasses extend this."""
@@ -239,6 +247,8 @@ class BaseProvider:
             except HubError:
                 raise
             except Exception as err:
+                if not self.is_sdk_error(err):
+                    raise
                 raise self.map_error(err) from err
 
     async def health(self, *, timeout: float) -> HealthStatus:
@@ -258,13 +268,15 @@ class BaseProvider:
         """Release the SDK client (subclasses override when they hold one)."""
 
     async def _guard(self, awaitable: Awaitable[T], timeout: float) -> T:
-        """Await under a hard deadline and map any SDK error once."""
+        """Await under a hard deadline and map the SDK's errors once (only theirs)."""
         async with self._deadline(timeout):
             try:
                 return await awaitable
             except HubError:
                 raise
             except Exception as err:
+                if not self.is_sdk_error(err):
+                    raise
                 raise self.map_error(err) from err
 
     @asynccontextmanager

@@ -16,6 +16,7 @@ from typing import Any, Final
 import aiohttp
 import httpx
 import httpx2
+import pydantic
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -96,6 +97,17 @@ class GeminiProvider(BaseProvider):
     """The Gemini API (``generativelanguage.googleapis.com`` or a compatible base URL)."""
 
     provider_type = "gemini"
+    sdk_errors = (
+        genai_errors.APIError,
+        genai_errors.UnknownApiResponseError,
+        genai_errors.ContinuationInterruptedError,
+        aiohttp.ClientError,
+        httpx.HTTPError,
+        httpx2.HTTPError,
+        ConnectionError,
+        json.JSONDecodeError,
+        pydantic.ValidationError,
+    )
     requires_api_key = True
 
     def __init__(self, settings: ProviderSettings) -> None:

@@ -11,6 +11,7 @@ drops what it does not know (``anyOf``, nested ``properties``...). Tools: ``olla
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -18,6 +19,7 @@ from typing import Any, cast
 
 import httpx
 import ollama
+import pydantic
 
 from addon.errors import (
     ProviderAuthError,
@@ -66,6 +68,14 @@ class OllamaProvider(BaseProvider):
     """A local (or proxied) Ollama server."""
 
     provider_type = "ollama"
+    sdk_errors = (
+        ollama.ResponseError,
+        ollama.RequestError,
+        httpx.HTTPError,
+        ConnectionError,
+        json.JSONDecodeError,
+        pydantic.ValidationError,
+    )
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -195,7 +205,7 @@ class OllamaProvider(BaseProvider):
             return ProviderConnectionError(
                 f"{self.name}: the connection to {self._host} failed ({type(err).__name__})"
             )
-        if isinstance(err, ValueError | TypeError | KeyError | httpx.DecodingError):
+        if isinstance(err, ValueError | httpx.DecodingError):
             return ProviderResponseError(f"{self.name} sent a response that is not Ollama's API")
         return None
 

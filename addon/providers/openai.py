@@ -14,7 +14,9 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+import httpx
 import openai
+import pydantic
 from openai import AsyncOpenAI, omit
 from openai.types.chat import (
     ChatCompletion,
@@ -99,6 +101,12 @@ class OpenAIProvider(BaseProvider):
     """OpenAI's Chat Completions API through ``openai.AsyncOpenAI``."""
 
     provider_type = "openai"
+    sdk_errors = (
+        openai.OpenAIError,
+        httpx.HTTPError,
+        json.JSONDecodeError,
+        pydantic.ValidationError,
+    )
     requires_base_url = False
     requires_api_key = True
 

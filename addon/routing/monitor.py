@@ -25,7 +25,9 @@ GRACE = 1.0
 class HealthMonitor:
     """Checks every enabled provider each ``interval`` seconds, all at once, within ``timeout``.
 
-    A check that raises or overruns counts as a failed check; it never stops the loop.
+    A check that overruns or raises a provider error counts as a failed check; one that breaks
+    in the hub's own code is logged with its traceback and reported as ``internal_error`` but
+    leaves the provider's state alone. Nothing stops the loop.
     ``on_result`` (optional) hears every result, e.g. to update metrics.
     """
 
@@ -77,9 +79,10 @@ class HealthMonitor:
         self.rounds += 1
         outcome: dict[str, HealthStatus] = {}
         for provider, status in zip(enabled, results, strict=True):
-            before = self._board.get(provider.name).state
-            self._board.apply(provider.name, status)
-            _log_change(provider.name, before, self._board.get(provider.name).state, status)
+            if status.error_key != HubError.key:  # a bug of ours says nothing about the provider
+                before = self._board.get(provider.name).state
+                self._board.apply(provider.name, status)
+                _log_change(provider.name, before, self._board.get(provider.name).state, status)
             if self._on_result is not None:
                 self._on_result(provider.name, status)
             outcome[provider.name] = status
@@ -102,8 +105,9 @@ class HealthMonitor:
             status = _failed(started, "provider_timeout", f"No answer within {self._timeout:g}s")
         except HubError as err:
             status = _failed(started, err.key, err.message)
-        except Exception as err:  # a check must report, whatever broke
-            status = _failed(started, "provider_error", type(err).__name__)
+        except Exception as err:  # a check must report, whatever broke: here, our own code
+            _LOGGER.exception("Health check of %s failed in the hub's code", provider.name)
+            status = _failed(started, HubError.key, f"Internal error ({type(err).__name__})")
         return status
 
 

@@ -129,3 +129,53 @@ async def test_a_passing_test_of_another_key_does_not_readmit(make_hub: HubFacto
     )
     assert (await response.json())["result"] == "valid"
     assert (await states(hub))["openai"][0] == "circuit_open"
+
+
+# --- a bug in our own code is ours, not the provider's (issue 10, item 2) -------------------
+@pytest.mark.parametrize("bug", [KeyError, TypeError, AttributeError, ValueError])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_bug_in_an_adapter_is_an_internal_error_not_a_provider_failure(
+    make_hub: HubFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    bug: type[Exception],
+    stream: bool,
+) -> None:
+    def broken_mapping(*_: object) -> None:
+        raise bug("our mistake")
+
+    monkeypatch.setattr("addon.providers.openai._usage", broken_mapping)
+    hub = await make_hub()
+    for _ in range(6):  # more than the breaker's 5 failures in a row
+        if stream:
+            answer = await hub.stream()  # the bug strikes mid-stream: an error event
+            assert answer.error_key == "internal_error", answer.events
+            assert answer.done is None
+        else:
+            refused = await hub.chat()
+            assert (refused.status, refused.key) == (500, "internal_error"), refused.body
+    assert hub.calls("anthropic") == 0  # no quiet failover past the bug
+    assert hub.manager.guards.breakers.states()["openai"] == "closed"
+    assert hub.manager.guards.stats.get("openai").error_rate() == 0
+    assert (await states(hub))["openai"][0] != "down"
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is bug]
+    assert logged, "the traceback must reach the log"
+
+
+async def test_a_bug_answers_internal_error_on_the_openai_door_and_in_a_batch(
+    make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_mapping(*_: object) -> None:
+        raise KeyError("usage")
+
+    monkeypatch.setattr("addon.providers.openai._usage", broken_mapping)
+    hub = await make_hub()
+    body = {"model": "openai", "messages": [{"role": "user", "content": "Hi"}]}
+    response = await hub.client.post("/v1/chat/completions", json=body, headers=AUTH)
+    assert response.status == 500
+    assert (await response.json())["error"]["code"] == "internal_error"
+    batch = await hub.post(
+        "/api/v1/batch", {"requests": [{"prompt": "a"}, {"prompt": "b", "provider": "gemini"}]}
+    )
+    assert [r["status"] for r in batch.body["results"]] == [500, 200]
+    assert batch.body["results"][0]["error"]["key"] == "internal_error"

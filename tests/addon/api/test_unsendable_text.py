@@ -26,6 +26,7 @@ REFUSED = [
     pytest.param("nul\x00byte", id="NUL"),
     pytest.param("\x00", id="only NUL"),
 ]
+REFUSED_TEXT = [str(case.values[0]) for case in REFUSED]
 ACCEPTED = [
     pytest.param("emoji \U0001f600 in a pair", id="surrogate pair"),
     pytest.param("tab\tnew\nline\rreturn", id="whitespace controls"),
@@ -125,10 +126,9 @@ async def test_unsendable_text_is_refused_before_any_provider_is_called(
     make_hub: HubFactory, door: Door
 ) -> None:
     hub = await make_hub()
-    for case in REFUSED:
-        text = case.values[0]
+    for text in REFUSED_TEXT:
         for _ in range(3):
-            assert await door(hub, text) == (400, "invalid_request"), case.id
+            assert await door(hub, text) == (400, "invalid_request"), repr(text)
     assert generation_calls(hub) == 0
     assert set(hub.manager.guards.breakers.states().values()) == {"closed"}
     health = await (await hub.client.get("/health")).json()
