@@ -7,6 +7,7 @@ request's ``http_options``. SDK types stay in this module.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
