@@ -103,7 +103,7 @@ async def test_budget_burst_never_overspends_and_ollama_keeps_answering(
     assert len(passed) == FITS
     assert hub.calls("openai") == FITS
     assert {(a.status, a.key) for a in refused} == {(429, "budget_exceeded")}
-    owner = "the hub's" if scope == "global" else "provider 'openai''s"
+    owner = "the hub's" if scope == "global" else "provider openai's"
     assert all(owner in a.error["message"] for a in refused)
     assert all(a.error["retry_after"] > 0 for a in refused)  # the UTC day's end
     assert all(a.outcomes == [("openai", "budget_exceeded")] for a in refused)
