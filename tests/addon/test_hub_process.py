@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import ollama
 import pytest
 
 from addon.ledger.store import LEDGER_FILE
@@ -140,3 +141,33 @@ async def test_acknowledged_rows_survive_sigkill(
             answer["usage"]["input_tokens"],
             answer["usage"]["output_tokens"],
         )
+
+
+async def test_the_ollama_door_listens_beside_the_api(
+    fakes: Fakes, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """``python -m addon`` opens the Ollama door on ``--host`` when the options enable it."""
+    door_port = free_port()
+    options = {
+        "providers": provider_options(fakes),
+        "api_token": TOKEN,
+        "strategy": "priority",
+        "ollama_api": {"enabled": True, "port": door_port},
+    }
+    (tmp_path / "options.json").write_text(json.dumps(options))
+    hub = HubProcess(tmp_path / "options.json", tmp_path)
+    await hub.start(session)
+    client = ollama.AsyncClient(host=f"http://127.0.0.1:{door_port}")
+    try:
+        listing = await client.list()
+        chunks = [
+            c.message.content or ""
+            async for c in await client.chat(
+                model="auto:latest", messages=[{"role": "user", "content": "Hi"}], stream=True
+            )
+        ]
+    finally:
+        await client.close()  # type: ignore[no-untyped-call]
+        await hub.kill()
+    assert "auto:latest" in [m.model for m in listing.models]
+    assert "".join(chunks) == fakes.openai.state.reply.text
