@@ -71,7 +71,9 @@ async def test_a_flood_of_parts_is_refused_before_it_has_arrived(
     client = await hub_client()
     body = b"".join(BOMBS[bomb](i) for i in range(FLOOD)) + b"--" + B + b"--\r\n"
     assert len(body) > 500_000
-    status, writer = await send_partly(client.server.host, client.server.port, body, share=10)
+    port = client.server.port
+    assert port is not None
+    status, writer = await send_partly(client.server.host, port, body, share=10)
     try:
         assert status.startswith(b"HTTP/1.1 400 "), status
         # The flood's connection is still open with 90 % of its body unsent; others are served.
