@@ -163,7 +163,7 @@ class CredentialStore:
         """Re-encrypt everything under a new key; returns the number of keys re-encrypted."""
         self._require_loaded()
         async with self._lock:
-            count = await asyncio.to_thread(self._rotate_sync)
+            count = await asyncio.to_thread(self.rotate_sync)
         _LOGGER.info("Rotated the credential encryption key (%d key(s) re-encrypted)", count)
         return count
 
@@ -256,7 +256,8 @@ class CredentialStore:
                 self._write_and_settle(items, keys)
         return items, changed
 
-    def _rotate_sync(self) -> int:
+    def rotate_sync(self) -> int:
+        """``rotate`` off the event loop (the ``rotate-key`` command): the count re-encrypted."""
         with self._file_lock():
             keys = self._read_or_create_keys()
             items = self._read_items(keys)
@@ -399,7 +400,7 @@ def rotate_key_command(data_dir: Path) -> int:
     store = CredentialStore(data_dir)
     try:
         store.load()
-        count = store._rotate_sync()
+        count = store.rotate_sync()
     except (CredentialStoreError, OSError) as err:
         message = err.message if isinstance(err, CredentialStoreError) else str(err)
         print(f"Key rotation failed: {message}", file=sys.stderr)

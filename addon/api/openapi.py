@@ -25,6 +25,6 @@ def openapi_document() -> dict[str, Any]:
 
 
 @endpoint
-async def openapi(request: web.Request) -> Mapping[str, Any]:
+async def openapi(_request: web.Request) -> Mapping[str, Any]:
     """Serve the OpenAPI document."""
     return openapi_document()

@@ -83,7 +83,7 @@ def secure(headers: CIMultiDict[str]) -> None:
         headers["Cache-Control"] = "no-store"
 
 
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+async def security_headers(_request: web.Request, response: web.StreamResponse) -> None:
     """``on_response_prepare`` hook: every response leaves with the security headers."""
     secure(response.headers)
 

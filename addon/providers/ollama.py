@@ -95,7 +95,8 @@ class OllamaProvider(BaseProvider):
                 f"Model {request.model!r} on {self.name} cannot produce structured output"
             )
 
-    async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
+    # The SDK takes no per-call timeout: the base class's deadline bounds the call.
+    async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:  # noqa: ARG002
         model = self.resolve_model(request)
         plan = plan_tools(request)
         body = self._body(request, model, plan.instruction, plan.definitions, stream=False)
@@ -112,7 +113,10 @@ class OllamaProvider(BaseProvider):
         )
 
     async def _chat_stream(
-        self, request: ChatRequest, *, timeout: float
+        self,
+        request: ChatRequest,
+        *,
+        timeout: float,  # noqa: ARG002 - bounded by the base class's deadline, as in _chat
     ) -> AsyncIterator[StreamDelta]:
         model = self.resolve_model(request)
         plan = plan_tools(request)

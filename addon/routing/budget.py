@@ -65,12 +65,12 @@ class Reservation:
     def settle(self, actual: float) -> None:
         """The call cost ``actual`` USD: record it (even above the reservation), free the rest."""
         if self._finish():
-            self._guard._settle(self.provider, self.amount, max(0.0, actual))
+            self._guard.settle_reservation(self.provider, self.amount, max(0.0, actual))
 
     def cancel(self) -> None:
         """The call failed and costs nothing: release the whole reservation."""
         if self._finish():
-            self._guard._settle(self.provider, self.amount, 0.0)
+            self._guard.settle_reservation(self.provider, self.amount, 0.0)
 
     def _finish(self) -> bool:
         if self.done:
@@ -211,7 +211,8 @@ class BudgetGuard:
         following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
         return following.timestamp() - now
 
-    def _settle(self, provider: str, reserved: float, actual: float) -> None:
+    def settle_reservation(self, provider: str, reserved: float, actual: float) -> None:
+        """Swap ``reserved`` USD for what the call cost (``Reservation.settle`` / ``cancel``)."""
         for scope in self._scopes_of(provider):
             scope.add_reserved(-reserved, -1)
             scope.daily_spent += actual

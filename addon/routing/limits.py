@@ -62,17 +62,17 @@ class Permit:
 
     def settle(self, actual_tokens: int) -> None:
         """Correct the token reservation to what the call really used."""
-        self._limits._settle(self.provider, self._admission, max(0, int(actual_tokens)))
+        self._limits.settle_tokens(self.provider, self._admission, max(0, int(actual_tokens)))
 
     def release(self) -> None:
         """Give back the concurrency slot (idempotent); request and token counts stay."""
         if not self._released:
             self._released = True
-            self._limits._release(self.provider)
+            self._limits.release_slot(self.provider)
 
     def refund(self) -> None:
         """The call never went out: give back the request and token slots too."""
-        self._limits._refund(self.provider, self._admission)
+        self._limits.refund_slots(self.provider, self._admission)
         self.release()
 
     async def __aenter__(self) -> Permit:
@@ -277,17 +277,20 @@ class Limits:
         if next_try is not None:
             self._timer = asyncio.get_running_loop().call_later(next_try, self._drain)
 
-    def _settle(self, provider: str, admission: Admission, actual: int) -> None:
+    def settle_tokens(self, provider: str, admission: Admission, actual: int) -> None:
+        """Correct ``admission``'s token count to ``actual`` (``Permit.settle`` calls this)."""
         shrank = actual < admission.tokens
         self._state(provider).settle(admission, actual)
         if shrank:
             self._drain()
 
-    def _refund(self, provider: str, admission: Admission) -> None:
+    def refund_slots(self, provider: str, admission: Admission) -> None:
+        """Give back ``admission``'s request and token slots (``Permit.refund``)."""
         if self._state(provider).refund(admission):
             self._drain()
 
-    def _release(self, provider: str) -> None:
+    def release_slot(self, provider: str) -> None:
+        """Give back one concurrency slot of ``provider`` (``Permit.release``)."""
         self._state(provider).in_flight -= 1
         self._global_in_flight -= 1
         self._drain()

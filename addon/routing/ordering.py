@@ -19,7 +19,7 @@ class Strategy(Protocol):
 
     name: str
 
-    def order(self, candidates: Sequence[Provider], request: HubRequest) -> list[Provider]:
+    def order(self, candidates: Sequence[Provider], request: HubRequest, /) -> list[Provider]:
         """Return ``candidates`` in the order they should be tried."""
 
 

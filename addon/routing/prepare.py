@@ -18,7 +18,7 @@ Arguments: ``images, provider_type, detail, timeout`` (seconds left of the reque
 
 
 async def passthrough_images(
-    images: Sequence[RawImage], provider_type: str, detail: str | None, timeout: float
+    images: Sequence[RawImage], _provider_type: str, _detail: str | None, _timeout: float
 ) -> tuple[ImageInput, ...]:
     """Hand images on unchanged (where no preprocessing is wanted, e.g. unit tests)."""
     return tuple(ImageInput(i.data, i.declared_type or "image/jpeg") for i in images)

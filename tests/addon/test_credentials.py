@@ -58,7 +58,8 @@ async def store(tmp_path: Path) -> CredentialStore:
 
 
 # --- round trip and hygiene ------------------------------------------------------------
-async def test_round_trip_through_a_fresh_instance(store: CredentialStore, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("store")
+async def test_round_trip_through_a_fresh_instance(tmp_path: Path) -> None:
     again = loaded(tmp_path)
     assert again.names() == ["claude", "openai"]
     assert again.get("openai") == Secret(OPENAI_KEY)
@@ -91,7 +92,8 @@ async def test_no_file_holds_a_key_in_plaintext(store: CredentialStore, tmp_path
             assert secret[-12:].encode() not in data, name
 
 
-async def test_store_file_is_a_versioned_envelope(store: CredentialStore, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("store")
+async def test_store_file_is_a_versioned_envelope(tmp_path: Path) -> None:
     envelope = json.loads((tmp_path / STORE_FILE).read_text())
     assert set(envelope) == {"version", "items"}
     assert envelope["version"] == 1
@@ -206,13 +208,14 @@ BREAKAGES: list[tuple[str, Callable[[Path], None], str]] = [
 ]
 
 
+@pytest.mark.usefixtures("store")
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [(b, e) for _, b, e in BREAKAGES],
     ids=[label for label, _, _ in BREAKAGES],
 )
 async def test_unreadable_store_is_reported_and_reset_recovers(
-    store: CredentialStore, tmp_path: Path, breakage: Callable[[Path], None], expected: str
+    tmp_path: Path, breakage: Callable[[Path], None], expected: str
 ) -> None:
     breakage(tmp_path)
     broken = CredentialStore(tmp_path)
@@ -232,9 +235,8 @@ async def test_unreadable_store_is_reported_and_reset_recovers(
     assert loaded(tmp_path).get("openai") == Secret("sk-reentered-key-000000000000")
 
 
-async def test_a_missing_key_file_is_never_silently_recreated(
-    store: CredentialStore, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("store")
+async def test_a_missing_key_file_is_never_silently_recreated(tmp_path: Path) -> None:
     _remove_key_file(tmp_path)
     with pytest.raises(CredentialStoreError):
         CredentialStore(tmp_path).load()
@@ -266,9 +268,8 @@ async def test_rotate_keeps_everything_readable_and_drops_the_old_key(
     assert store.get("openai") == Secret(OPENAI_KEY)
 
 
-async def test_load_finishes_a_rotation_a_crash_interrupted(
-    store: CredentialStore, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("store")
+async def test_load_finishes_a_rotation_a_crash_interrupted(tmp_path: Path) -> None:
     # State after step 1 of a rotation: new key in front of the old one, store still old.
     (old_key,) = key_lines(tmp_path)
     new_key = Fernet.generate_key()
@@ -291,8 +292,9 @@ async def test_writer_follows_a_rotation_done_by_another_process(
     assert len(key_lines(tmp_path)) == 1
 
 
+@pytest.mark.usefixtures("store")
 async def test_rotate_key_command_prints_one_line_and_no_secret(
-    store: CredentialStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (old_key,) = key_lines(tmp_path)
     assert rotate_key_command(tmp_path) == 0
@@ -304,8 +306,9 @@ async def test_rotate_key_command_prints_one_line_and_no_secret(
         assert secret not in out + err
 
 
+@pytest.mark.usefixtures("store")
 async def test_rotate_key_command_fails_cleanly_on_an_unreadable_store(
-    store: CredentialStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _other_key(tmp_path)
     before = (tmp_path / STORE_FILE).read_bytes()

@@ -95,7 +95,7 @@ class FakeSupervisor:
         self.discoveries[new_uuid] = body
         return self.ok({"uuid": new_uuid})
 
-    async def _info(self, request: web.Request) -> web.Response:
+    async def _info(self, _request: web.Request) -> web.Response:
         return self.ok(
             {
                 "name": "AI Provider Hub",

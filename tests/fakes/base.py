@@ -151,9 +151,7 @@ class FakeServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.port = self._runner.addresses[0][1]
         return self
 
     async def stop(self) -> None:
@@ -237,7 +235,7 @@ class FakeServer:
             self.fail_next(fault, times=int(body.get("times", 1)), **params)
         return web.json_response({"queued": len(self.state.faults)})
 
-    async def _control_reset(self, request: web.Request) -> web.Response:
+    async def _control_reset(self, _request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"reset": True})
 
@@ -256,7 +254,7 @@ class FakeServer:
         self.script_tools(*calls)
         return web.json_response({"scripted": len(calls)})
 
-    async def _control_requests(self, request: web.Request) -> web.Response:
+    async def _control_requests(self, _request: web.Request) -> web.Response:
         rows = [
             {
                 "method": r.method,

@@ -180,7 +180,7 @@ class FakeOllama(FakeServer):
             async with asyncio.timeout(params.get("seconds", 3600)):
                 await self._released.wait()
 
-    async def _release_held(self, app: web.Application) -> None:
+    async def _release_held(self, _app: web.Application) -> None:
         self._released.set()
 
     @staticmethod
@@ -191,13 +191,13 @@ class FakeOllama(FakeServer):
         return True
 
     # --- simple endpoints ---------------------------------------------------------------
-    async def _root(self, request: web.Request) -> web.Response:
+    async def _root(self, _request: web.Request) -> web.Response:
         return web.Response(text="Ollama is running")
 
-    async def _version(self, request: web.Request) -> web.Response:
+    async def _version(self, _request: web.Request) -> web.Response:
         return web.json_response({"version": VERSION})
 
-    async def _tags(self, request: web.Request) -> web.Response:
+    async def _tags(self, _request: web.Request) -> web.Response:
         return web.json_response({"models": [self._tag(name) for name in self.state.models]})
 
     def _tag(self, name: str) -> dict[str, Any]:

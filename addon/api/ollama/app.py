@@ -151,7 +151,7 @@ def _listener(max_body_bytes: int) -> Callable[[web.Application], AsyncIterator[
         door = app[OLLAMA_DOOR]
         site = web.TCPSite(runner, door.host, options.port)
         await site.start()
-        door.port = _bound_port(site, options.port)
+        door.port = _bound_port(runner, options.port)
         _LOGGER.info(
             "Ollama-compatible API on port %d for %s%s",
             door.port,
@@ -164,7 +164,7 @@ def _listener(max_body_bytes: int) -> Callable[[web.Application], AsyncIterator[
     return listener
 
 
-def _bound_port(site: web.TCPSite, configured: int) -> int:
-    server = site._server  # aiohttp has no public accessor for the bound socket
-    sockets = getattr(server, "sockets", None) or ()
-    return int(sockets[0].getsockname()[1]) if sockets else configured
+def _bound_port(runner: web.AppRunner, configured: int) -> int:
+    """The port the door listens on (the configured one, or the one the OS picked for 0)."""
+    addresses = runner.addresses
+    return int(addresses[0][1]) if addresses else configured

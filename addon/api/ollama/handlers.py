@@ -47,17 +47,17 @@ def ollama_error(err: HubError) -> web.Response:
 
 
 # --- simple routes --------------------------------------------------------------------------
-async def root(request: web.Request) -> web.StreamResponse:
+async def root(_request: web.Request) -> web.StreamResponse:
     """What an Ollama server answers on ``/`` (clients probe it)."""
     return web.Response(text="Ollama is running")
 
 
-async def version(request: web.Request) -> web.StreamResponse:
+async def version(_request: web.Request) -> web.StreamResponse:
     """``{"version": ...}``: the Ollama API level, with the hub's own version beside it."""
     return web.json_response({"version": OLLAMA_VERSION, "hub_version": __version__})
 
 
-async def ps(request: web.Request) -> web.StreamResponse:
+async def ps(_request: web.Request) -> web.StreamResponse:
     """Models loaded in memory: none here, the hub holds no model itself."""
     return web.json_response({"models": []})
 

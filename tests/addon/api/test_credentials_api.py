@@ -99,7 +99,7 @@ async def test_key_test_outcomes(
 
 
 async def test_candidate_key_is_tested_without_being_stored(
-    hub_client: HubClientFactory, fakes: Fakes, tmp_path: Path
+    hub_client: HubClientFactory, fakes: Fakes
 ) -> None:
     client = await hub_client()
     fakes.openai.state.api_key = NEW_KEY
@@ -110,7 +110,7 @@ async def test_candidate_key_is_tested_without_being_stored(
 
 
 async def test_rotating_the_store_key_keeps_keys_usable(
-    hub_client: HubClientFactory, fakes: Fakes, tmp_path: Path
+    hub_client: HubClientFactory, tmp_path: Path
 ) -> None:
     client = await hub_client()
     key_before = (tmp_path / "credentials.key").read_bytes()

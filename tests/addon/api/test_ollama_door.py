@@ -276,7 +276,7 @@ async def test_a_home_assistant_tool_loop(
         ran.append(dict(arguments))
         return {"success": [{"name": arguments["name"]}]}
 
-    def turn_off(arguments: Any) -> dict[str, Any]:
+    def turn_off(_arguments: Any) -> dict[str, Any]:
         raise ValueError("not here")
 
     models = {p["name"]: p["model"] for p in provider_options(fakes)}

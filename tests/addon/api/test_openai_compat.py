@@ -121,7 +121,7 @@ async def test_model_field_pins_provider_and_model(
         assert fakes.all[vendor].requests[-1].body["model"] == upstream_model
 
 
-async def test_unknown_provider_prefix_is_a_model_name(hub: openai.AsyncOpenAI) -> None:
+def test_unknown_provider_prefix_is_a_model_name() -> None:
     provider, model = resolve_target("meta-llama/llama-3-8b", ["openai", "anthropic"])
     assert (provider, model) == (None, "meta-llama/llama-3-8b")
 
@@ -212,9 +212,7 @@ async def test_stream_through_the_sdk_with_usage(hub: openai.AsyncOpenAI, fakes:
     assert fakes.openai.requests[-1].body["stream"] is True
 
 
-async def test_stream_without_usage_ends_with_done(
-    hub_client: HubClientFactory, fakes: Fakes
-) -> None:
+async def test_stream_without_usage_ends_with_done(hub_client: HubClientFactory) -> None:
     client = await hub_client()
     response = await client.post(
         "/v1/chat/completions",

@@ -173,7 +173,7 @@ async def test_cors_preflight_gets_no_cors_headers(
 async def test_html_gets_csp_and_frame_options_and_cors_is_stripped(
     aiohttp_client: Any,
 ) -> None:
-    async def page(request: web.Request) -> web.Response:
+    async def page(_request: web.Request) -> web.Response:
         return web.Response(
             text="<h1>hi</h1>",
             content_type="text/html",

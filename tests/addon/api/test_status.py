@@ -25,9 +25,7 @@ def hub_context(client: Any) -> HubContext:
     return context
 
 
-async def test_health_needs_no_token_and_shows_states(
-    hub_client: HubClientFactory, fakes: Fakes
-) -> None:
+async def test_health_needs_no_token_and_shows_states(hub_client: HubClientFactory) -> None:
     client = await hub_client()
     body = await get_json(client, "/health")
     assert body["status"] == "ok"

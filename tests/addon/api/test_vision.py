@@ -44,7 +44,7 @@ async def test_json_image_reaches_openai_as_a_data_url(
     assert Image.open(io.BytesIO(decoded)).size[0] > 0
 
 
-async def test_data_url_input_is_accepted(hub_client: HubClientFactory, fakes: Fakes) -> None:
+async def test_data_url_input_is_accepted(hub_client: HubClientFactory) -> None:
     client = await hub_client()
     image = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes()).decode()
     body = await post_vision(client, {"prompt": "What is this?", "images": [{"data": image}]})

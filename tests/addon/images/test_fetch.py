@@ -49,10 +49,10 @@ class ImageHost:
         self.hosts.append(request.headers.get("Host", ""))
         return await handler(request)
 
-    async def _image(self, request: web.Request) -> web.Response:
+    async def _image(self, _request: web.Request) -> web.Response:
         return web.Response(body=IMAGE, content_type="image/jpeg")
 
-    async def _big(self, request: web.Request) -> web.Response:
+    async def _big(self, _request: web.Request) -> web.Response:
         return web.Response(body=b"\xff" * (CAP + 1), content_type="image/jpeg")
 
     async def _chunked(self, request: web.Request) -> web.StreamResponse:
@@ -64,11 +64,11 @@ class ImageHost:
         await response.write_eof()
         return response
 
-    async def _hang(self, request: web.Request) -> web.Response:
+    async def _hang(self, _request: web.Request) -> web.Response:
         await asyncio.Event().wait()  # never answers; the client's deadline ends it
         raise AssertionError("unreachable")
 
-    async def _missing(self, request: web.Request) -> web.Response:
+    async def _missing(self, _request: web.Request) -> web.Response:
         return web.json_response({"error": "not found"}, status=404)
 
     async def _redirect(self, request: web.Request) -> web.Response:

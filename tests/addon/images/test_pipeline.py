@@ -349,7 +349,7 @@ async def test_frames_of_all_animations_count_against_max_images() -> None:
 
 
 def _no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(self: ImageFile.ImageFile) -> None:
+    def refuse(_self: ImageFile.ImageFile) -> None:
         raise AssertionError("pixels were decoded")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)

@@ -92,7 +92,7 @@ def test_eligible(build: Callable[[], bytes], options: ImageOptions, expected: b
 
 def test_a_colour_managed_jpeg_keeps_the_rgb_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """A profile other than sRGB needs an RGB transform, so the pixels must be RGB."""
-    monkeypatch.setattr(ycbcr, "is_srgb_or_unusable", lambda profile: False)
+    monkeypatch.setattr(ycbcr, "is_srgb_or_unusable", lambda _profile: False)
     with opened(corpus.jpeg(64, 48, icc_profile=SRGB)) as im:
         assert not ycbcr.eligible(im, ImageOptions(), im.info["icc_profile"])
 
@@ -165,7 +165,7 @@ async def test_looks_like_the_rgb_path(
     """Same picture as decoding, resizing and encoding in RGB: no visible difference."""
     data = corpus.encode(source, "JPEG", quality=90)
     fast = await prepare(data, max_side=max_side)
-    monkeypatch.setattr(ycbcr, "eligible", lambda *args: False)
+    monkeypatch.setattr(ycbcr, "eligible", lambda *_args: False)
     plain = await prepare(data, max_side=max_side)
     assert (fast.width, fast.height) == (plain.width, plain.height)
     assert psnr(rgb(fast), rgb(plain)) > 40

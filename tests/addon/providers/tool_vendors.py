@@ -185,7 +185,7 @@ def _gemini_vendor(vendor_id: str, model: str) -> ToolVendor:
         no_tools_model="gemma-3-27b-it",
         is_generation=lambda request: "generatecontent" in request.path.lower(),
         wire_choice=_gemini_choice,
-        wire_parallel=lambda body: None,
+        wire_parallel=lambda _body: None,
         parallel_switch=False,
     )
 

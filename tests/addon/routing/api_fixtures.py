@@ -41,7 +41,7 @@ class NoJitter(random.Random):
 
     def uniform(self, a: float, b: float) -> float:
         """The lower bound: full jitter's shortest wait."""
-        return a
+        return min(a, b)
 
 
 @dataclass(frozen=True)

@@ -68,16 +68,16 @@ async def test_checks_run_concurrently_and_land_on_the_board() -> None:
     assert board.get("b").error_key == "provider_connection"
 
 
-async def never_answers(timeout: float) -> HealthStatus:
+async def never_answers(_timeout: float) -> HealthStatus:
     await asyncio.Event().wait()
     raise AssertionError("unreachable")
 
 
-async def rejects_key(timeout: float) -> HealthStatus:
+async def rejects_key(_timeout: float) -> HealthStatus:
     raise ProviderAuthError("Invalid API key")
 
 
-async def breaks(timeout: float) -> HealthStatus:
+async def breaks(_timeout: float) -> HealthStatus:
     raise RuntimeError("bug in a provider")
 
 
@@ -137,7 +137,7 @@ class Ticker:
 async def test_loop_checks_every_interval_until_stopped() -> None:
     statuses = iter([DOWN, OK, OK])
 
-    async def flaky(timeout: float) -> HealthStatus:
+    async def flaky(_timeout: float) -> HealthStatus:
         return next(statuses)
 
     providers: list[Provider] = [provider("a", flaky)]
@@ -150,7 +150,7 @@ async def test_loop_checks_every_interval_until_stopped() -> None:
         interval=30.0,
         timeout=5.0,
         sleep=ticker.sleep,
-        on_result=lambda name, status: seen.append(board.get(name).state),
+        on_result=lambda name, _status: seen.append(board.get(name).state),
     )
 
     monitor.start()
@@ -172,7 +172,7 @@ async def test_loop_survives_a_failing_round() -> None:
     board = HealthBoard(providers)
     calls = 0
 
-    def explode_once(name: str, status: HealthStatus) -> None:
+    def explode_once(_name: str, _status: HealthStatus) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:

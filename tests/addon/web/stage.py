@@ -112,9 +112,7 @@ async def stage(data_dir: Path) -> AsyncIterator[Stage]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    port = runner.addresses[0][1]
     ingress = await FakeIngress(f"http://127.0.0.1:{port}").start()
     try:
         yield Stage(fakes, f"http://127.0.0.1:{port}/", ingress)

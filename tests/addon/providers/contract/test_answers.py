@@ -171,9 +171,7 @@ async def test_structured_output_that_is_not_json_is_a_response_error(
         await provider.chat(ask(vendor, json_schema=LIGHT_SCHEMA), timeout=10)
 
 
-async def test_structured_output_streams_as_json_text(
-    vendor: Vendor, fake: FakeServer, provider: Provider
-) -> None:
+async def test_structured_output_streams_as_json_text(vendor: Vendor, provider: Provider) -> None:
     *pieces, last = await drain(provider, ask(vendor, json_schema=LIGHT_SCHEMA))
 
     assert json.loads("".join(d.text for d in pieces)) == LIGHT_EXAMPLE

@@ -46,7 +46,7 @@ class Vendor:
     key_sent: Callable[[RecordedRequest], str | None]
     images_sent: Callable[[Any], tuple[str, Images]]  # (the user's text, the images)
     schema_sent: Callable[[Any], Any]
-    snapshot: Callable[[FakeServer], None] = lambda fake: None
+    snapshot: Callable[[FakeServer], None] = lambda _fake: None
     # Faults a started stream can suffer (``fail_next(fault, mid_stream=True)``) and their class.
     mid_stream: Mapping[Fault, type[ProviderError]] = field(
         default_factory=lambda: {Fault.SERVER_ERROR: ProviderResponseError}
