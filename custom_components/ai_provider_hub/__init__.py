@@ -22,7 +22,7 @@ __all__ = ["async_migrate_entry"]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
-async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001 - Home Assistant's signature
     """Register the actions (they exist whether or not an entry is loaded)."""
     async_setup_services(hass)
     return True
@@ -51,7 +51,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: HubConfigEntry) -> bool
 
 
 async def async_remove_config_entry_device(
-    hass: HomeAssistant, entry: HubConfigEntry, device: DeviceEntry
+    hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's signature
+    entry: HubConfigEntry,
+    device: DeviceEntry,
 ) -> bool:
     """Let the user delete a provider's device once the hub no longer has that provider."""
     data = entry.runtime_data.coordinator.data

@@ -27,7 +27,7 @@ PARALLEL_UPDATES = 0  # tasks are independent requests; the hub owns concurrency
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,
+    hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's signature
     entry: HubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:

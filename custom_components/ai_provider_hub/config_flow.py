@@ -90,14 +90,15 @@ class HubConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> HubOptionsFlow:
+    def async_get_options_flow(config_entry: ConfigEntry) -> HubOptionsFlow:  # noqa: ARG004 - Home Assistant's signature
         """The thresholds of the hub's repairs and alerts."""
         return HubOptionsFlow()
 
     @classmethod
     @callback
     def async_get_supported_subentry_types(
-        cls, config_entry: ConfigEntry
+        cls,
+        config_entry: ConfigEntry,  # noqa: ARG003 - Home Assistant's signature
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Conversation agents and AI Task entities, each with its own routing."""
         return {SUBENTRY_CONVERSATION: HubSubentryFlow, SUBENTRY_AI_TASK: HubSubentryFlow}
@@ -173,7 +174,7 @@ class HubConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:  # noqa: ARG002 - Home Assistant's signature
         """The hub rejected the token."""
         return await self.async_step_reauth_confirm()
 

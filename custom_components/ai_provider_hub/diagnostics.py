@@ -28,7 +28,8 @@ URL_PATTERN: Final = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNOREC
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: HubConfigEntry
+    hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's signature
+    entry: HubConfigEntry,
 ) -> dict[str, Any]:
     """Everything useful for a bug report, nothing that grants access or locates a host."""
     coordinator = entry.runtime_data.coordinator

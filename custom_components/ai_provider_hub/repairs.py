@@ -40,7 +40,10 @@ class ProviderKeyRepairFlow(RepairsFlow):
         self._entry_id = entry_id
         self._provider = provider
 
-    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+    async def async_step_init(
+        self,
+        user_input: dict[str, str] | None = None,  # noqa: ARG002 - Home Assistant's signature
+    ) -> RepairsFlowResult:
         """Start with the key form (the flow's init data is the issue, not a key)."""
         return await self.async_step_key()
 
@@ -75,9 +78,11 @@ class ProviderKeyRepairFlow(RepairsFlow):
 
 
 async def async_create_fix_flow(
-    hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
+    hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's signature
+    issue_id: str,  # noqa: ARG001 - one fix flow serves the only fixable issue
+    data: dict[str, Any] | None,
 ) -> RepairsFlow:
-    """The flow that fixes ``issue_id`` (only the key issue is fixable)."""
+    """The flow that fixes an issue (only the key issue is fixable)."""
     if data and data.get("entry_id") and data.get("provider"):
         return ProviderKeyRepairFlow(str(data["entry_id"]), str(data["provider"]))
     return ConfirmRepairFlow()

@@ -210,7 +210,10 @@ def extra_options() -> dict[str, Any]:
 
 @pytest.fixture
 async def hub(
-    fakes: dict[str, str], tmp_path: Path, extra_options: dict[str, Any], socket_enabled: None
+    fakes: dict[str, str],
+    tmp_path: Path,
+    extra_options: dict[str, Any],
+    socket_enabled: None,  # noqa: ARG001 - requested for its effect
 ) -> AsyncIterator[Hub]:
     """A fresh add-on (own data dir, so no state leaks between tests) on a free port."""
     port = free_port()

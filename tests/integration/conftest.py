@@ -22,13 +22,13 @@ pytest_plugins = ["tests.integration.addon_process"]
 
 
 @pytest.fixture(autouse=True)
-async def setup_core(hass: HomeAssistant, enable_custom_integrations: None) -> None:
+async def setup_core(hass: HomeAssistant, enable_custom_integrations: None) -> None:  # noqa: ARG001 - requested for its effect
     """Load the core integration (conversation needs it) and allow custom integrations."""
     assert await async_setup_component(hass, "homeassistant", {})
 
 
 @pytest.fixture
-async def fake_hub(socket_enabled: None) -> AsyncIterator[FakeHub]:
+async def fake_hub(socket_enabled: None) -> AsyncIterator[FakeHub]:  # noqa: ARG001 - requested for its effect
     """A loopback server impersonating the add-on."""
     hub = FakeHub()
     await hub.start()

@@ -47,7 +47,9 @@ class FakeCamera(camera.Camera):
         self.snapshots = 0
 
     async def async_camera_image(
-        self, width: int | None = None, height: int | None = None
+        self,
+        width: int | None = None,  # noqa: ARG002 - Home Assistant's entity API
+        height: int | None = None,  # noqa: ARG002 - Home Assistant's entity API
     ) -> bytes | None:
         self.snapshots += 1
         return self.content
@@ -75,13 +77,13 @@ class FakeLight(light.LightEntity):
     def __init__(self) -> None:
         self.before_turn_on: Callable[[], Awaitable[None]] | None = None
 
-    async def async_turn_on(self, **kwargs: Any) -> None:
+    async def async_turn_on(self, **kwargs: Any) -> None:  # noqa: ARG002 - Home Assistant's entity API
         if self.before_turn_on is not None:
             await self.before_turn_on()
         self._attr_is_on = True
         self.async_write_ha_state()
 
-    async def async_turn_off(self, **kwargs: Any) -> None:
+    async def async_turn_off(self, **kwargs: Any) -> None:  # noqa: ARG002 - Home Assistant's entity API
         self._attr_is_on = False
         self.async_write_ha_state()
 

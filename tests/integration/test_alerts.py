@@ -107,8 +107,9 @@ async def test_provider_back_before_the_delay(
     assert events == []
 
 
+@pytest.mark.usefixtures("loaded_entry")
 @pytest.mark.parametrize("entry_options", [{"down_minutes": 30}])
-async def test_down_delay_is_an_option(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+async def test_down_delay_is_an_option(hass: HomeAssistant) -> None:
     await later(hass, 10)
     assert issues(hass) == {}
     await later(hass, 31)
@@ -234,9 +235,8 @@ async def test_zero_budget_is_not_an_alert(
     assert not kinds(hass) & {"budget_warning", "budget_exhausted"}
 
 
-async def test_unload_drops_the_issues(
-    hass: HomeAssistant, fake_hub: FakeHub, loaded_entry: MockConfigEntry
-) -> None:
+@pytest.mark.usefixtures("fake_hub")
+async def test_unload_drops_the_issues(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     await later(hass, 10)
     assert issues(hass)
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)

@@ -92,7 +92,8 @@ async def test_deadline(fake_hub: FakeHub) -> None:
             await client.health()
 
 
-async def test_unreachable(socket_enabled: None) -> None:
+@pytest.mark.usefixtures("socket_enabled")
+async def test_unreachable() -> None:
     async with ClientSession() as session:
         client = HubClient(session, "http://127.0.0.1:9", "t")
         with pytest.raises(HubConnectionError):

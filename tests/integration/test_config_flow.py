@@ -191,7 +191,7 @@ async def test_reauth(
 
 
 @pytest.fixture
-async def other_hub(socket_enabled: None) -> AsyncIterator[FakeHub]:
+async def other_hub(socket_enabled: None) -> AsyncIterator[FakeHub]:  # noqa: ARG001 - requested for its effect
     """A second hub on another port."""
     hub = FakeHub()
     await hub.start()

@@ -112,7 +112,7 @@ async def test_error_mid_stream_keeps_no_partial_answer(
 async def test_agent_declares_streaming(hass: HomeAssistant) -> None:
     entity = hass.data[CONVERSATION_ENTITIES].get_entity(AGENT)
     assert isinstance(entity, HubConversationEntity)
-    assert entity._attr_supports_streaming is True
+    assert entity.supports_streaming is True
     assert not (entity.supported_features or 0) & conversation.ConversationEntityFeature.CONTROL
 
 
@@ -155,7 +155,7 @@ async def kitchen_light(hass: HomeAssistant) -> list[Any]:
 
 
 @pytest.fixture
-async def turn_on(hass: HomeAssistant, kitchen_light: list[Any]) -> str:
+async def turn_on(hass: HomeAssistant, kitchen_light: list[Any]) -> str:  # noqa: ARG001 - the light must exist
     """The name Assist gives the HassTurnOn tool."""
     return await assist_tool(hass, "HassTurnOn")
 

@@ -9,7 +9,6 @@ import pytest
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .addon_process import SAMPLE, Hub, act, refresh
 from .helpers import add_fake_camera, exception_message, state
@@ -109,7 +108,8 @@ async def test_conversation_agent_streams_through_hub(hass: HomeAssistant, hub: 
     assert request["body"]["stream"] is True
 
 
-async def test_sensors_reflect_usage(hass: HomeAssistant, hub_entry: MockConfigEntry) -> None:
+@pytest.mark.usefixtures("hub_entry")
+async def test_sensors_reflect_usage(hass: HomeAssistant) -> None:
     assert hass.states.get("sensor.openai_status") is not None
     result = await act(hass, "chat", prompt="Hello", tag="e2e")
     await refresh(hass)

@@ -19,7 +19,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_capture_events,
     async_fire_time_changed,
 )
@@ -145,9 +144,8 @@ async def test_ai_task_camera_and_structure(hass: HomeAssistant, hub: Hub) -> No
     assert (await hub.usage())["by_tag"]["ai_task.ai_provider_hub_ai_task"]["requests"] == 1
 
 
-async def test_automation_tag_reaches_the_ledger(
-    hass: HomeAssistant, hub: Hub, hub_entry: MockConfigEntry
-) -> None:
+@pytest.mark.usefixtures("hub_entry")
+async def test_automation_tag_reaches_the_ledger(hass: HomeAssistant, hub: Hub) -> None:
     automation = {
         "id": "doorbell_1",
         "alias": "Doorbell describe",

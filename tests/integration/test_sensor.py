@@ -133,9 +133,8 @@ async def test_provider_status_and_latency(
     assert state(hass, "sensor.ollama_average_latency") == latency
 
 
-async def test_usage_windows_are_asked_for(
-    fake_hub: FakeHub, loaded_entry: MockConfigEntry
-) -> None:
+@pytest.mark.usefixtures("loaded_entry")
+async def test_usage_windows_are_asked_for(fake_hub: FakeHub) -> None:
     """The last 24 hours (provider figures), and this UTC day and month (spend per caller)."""
     window, day, month = (
         datetime.fromisoformat(r.query["since"])

@@ -209,7 +209,8 @@ async def test_url_that_is_not_an_image(hass: HomeAssistant, fake_hub: FakeHub) 
     assert fake_hub.generation_requests() == []
 
 
-async def test_schema_rejects_bad_input(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+@pytest.mark.usefixtures("loaded_entry")
+async def test_schema_rejects_bad_input(hass: HomeAssistant) -> None:
     with pytest.raises(Exception, match="frames"):
         await call(
             hass, "analyze_image", {"prompt": "Hi", "camera_entity_id": "camera.x", "frames": 11}
@@ -238,8 +239,9 @@ async def test_add_on_errors_are_translated(
     assert events == []
 
 
+@pytest.mark.usefixtures("loaded_entry")
 async def test_rejected_token_during_action_starts_reauth(
-    hass: HomeAssistant, fake_hub: FakeHub, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, fake_hub: FakeHub
 ) -> None:
     fake_hub.token = "rotated"
     with pytest.raises(HomeAssistantError) as err:
@@ -249,9 +251,8 @@ async def test_rejected_token_during_action_starts_reauth(
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
 
-async def test_entry_choice(
-    hass: HomeAssistant, fake_hub: FakeHub, loaded_entry: MockConfigEntry
-) -> None:
+@pytest.mark.usefixtures("fake_hub")
+async def test_entry_choice(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     second = MockConfigEntry(domain=DOMAIN, unique_id="other:1", data=dict(loaded_entry.data))
     second.add_to_hass(hass)
     assert await hass.config_entries.async_setup(second.entry_id)

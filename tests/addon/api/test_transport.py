@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import AUTH, Fakes, HubClientFactory
+from tests.conftest import AUTH, HubClientFactory
 
 JSON_BODY = (
     b'{"prompt": "hi", "api_key": "sk-some-key-123456",'
@@ -138,7 +138,7 @@ def error_key(path: str, body: Any) -> str | None:
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
 async def test_malformed_transport_is_a_clear_4xx_on_every_body_route(
-    hub_client: HubClientFactory, fakes: Fakes, name: str
+    hub_client: HubClientFactory, name: str
 ) -> None:
     malformed = CORPUS[name]
     client = await hub_client()

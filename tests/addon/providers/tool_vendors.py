@@ -221,7 +221,7 @@ OLLAMA = ToolVendor(
     no_tools_model="llava:7b",
     is_generation=lambda request: request.path == "/api/chat",
     wire_choice=_ollama_choice,
-    wire_parallel=lambda body: None,
+    wire_parallel=lambda _body: None,
     parallel_switch=False,
     forces_calls=False,
     implied_auto=True,
