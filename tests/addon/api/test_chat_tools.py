@@ -55,7 +55,9 @@ def ledger_tool_calls(data_dir: Path) -> list[tuple[str, str, int]]:
 
 # --- a tool loop, as the Home Assistant integration runs it -------------------------------
 # Vendors whose fakes are steered with ``script_tools`` and whose providers stream tool calls.
-VENDORS = ["openai", "anthropic", "gemini"]
+VENDORS = ["openai", "anthropic", "gemini", "ollama"]
+# The configured Ollama model (gemma3:4b) calls no tools: the loop pins one that does.
+TOOL_MODELS = {"ollama": "llama3.2"}
 KITCHEN = ToolPlan("HassTurnOn", {"name": "kitchen light"})
 HALL = ToolPlan("HassTurnOff", {"name": "hall light"})
 
@@ -96,7 +98,8 @@ async def test_tool_loop_round_trip(
     client = await hub_client()
     fake = fakes.all[vendor]
     fake.script_tools(*plans)
-    body: dict[str, Any] = {"prompt": "Kitchen on, hall off", "provider": vendor, "tools": TOOLS}
+    pin = {"provider": vendor, "model": TOOL_MODELS.get(vendor)}
+    body: dict[str, Any] = {"prompt": "Kitchen on, hall off", "tools": TOOLS, **pin}
     first = await ask(client, body, stream=stream)
     assert first["finish_reason"] == "tool_calls"
     calls = first["tool_calls"]
@@ -108,9 +111,7 @@ async def test_tool_loop_round_trip(
         {"role": "assistant", "content": first["text"], "tool_calls": calls},
         *[{"role": "tool", "tool_call_id": c["id"], "content": '{"success": true}'} for c in calls],
     ]
-    final = await ask(
-        client, {"messages": history, "provider": vendor, "tools": TOOLS}, stream=stream
-    )
+    final = await ask(client, {"messages": history, "tools": TOOLS, **pin}, stream=stream)
     assert final["finish_reason"] == "stop"
     assert final["text"] == fake.state.reply.text
     assert final["tool_calls"] == []

@@ -273,7 +273,9 @@ async def test_bad_tool_input_is_400_naming_the_parameter(
 
 
 # Vendors whose fakes are steered with ``script_tools`` and whose providers stream tool calls.
-VENDORS = ["openai", "anthropic", "gemini"]
+VENDORS = ["openai", "anthropic", "gemini", "ollama"]
+# The configured Ollama model (gemma3:4b) calls no tools: the matrix pins one that does.
+TOOL_MODELS = {"ollama": "ollama/llama3.2"}
 
 
 async def _ask(
@@ -298,7 +300,8 @@ async def test_every_vendor_calls_tools_in_openai_shape(
     _, api = hub_and_client
     fake = fakes.all[vendor]
     fake.script_tools(*plans)
-    first = await _ask(api, ASK, vendor, stream)
+    model = TOOL_MODELS.get(vendor, vendor)
+    first = await _ask(api, ASK, model, stream)
     assert first.model.startswith(f"{vendor}/")
     assert first.choices[0].finish_reason == "tool_calls"
     calls = function_calls(first.choices[0].message.tool_calls)
@@ -308,7 +311,7 @@ async def test_every_vendor_calls_tools_in_openai_shape(
     results: list[ChatCompletionMessageParam] = [
         {"role": "tool", "tool_call_id": c.id, "content": '{"success": true}'} for c in calls
     ]
-    final = await _ask(api, [*ASK, assistant_turn(first), *results], vendor, stream)
+    final = await _ask(api, [*ASK, assistant_turn(first), *results], model, stream)
     assert final.choices[0].finish_reason == "stop"
     assert final.choices[0].message.content == fake.state.reply.text
     assert not final.choices[0].message.tool_calls
