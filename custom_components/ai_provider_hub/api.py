@@ -220,6 +220,7 @@ class HubUpstreamError(HubApiError):
 
 ERROR_CLASSES: Final[Mapping[str, type[HubApiError]]] = {
     "unauthorized": HubAuthError,
+    "forbidden": HubAuthError,
     "invalid_request": HubRequestError,
     "not_found": HubRequestError,
     "payload_too_large": HubRequestError,

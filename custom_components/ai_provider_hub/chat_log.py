@@ -45,10 +45,21 @@ def hub_messages(chat_log: conversation.ChatLog) -> tuple[str, list[Message]]:
                     "role": "tool",
                     "tool_call_id": content.tool_call_id,
                     "name": content.tool_name,
-                    "content": json_dumps(content.tool_result),
+                    "content": json_dumps(_tool_result(content)),
                 }
             )
     return "\n".join(system), messages
+
+
+def _tool_result(content: conversation.ToolResultContent) -> Any:
+    """The result's data: ``result.data`` from 2026.3 on, ``tool_result`` before.
+
+    (``tool_result`` is deprecated from 2026.3 and goes in 2027.11.)
+    """
+    result = getattr(content, "result", None)
+    if result is not None:
+        return getattr(result, "data", result)
+    return content.tool_result
 
 
 def _assistant_message(content: conversation.AssistantContent) -> Message | None:

@@ -15,6 +15,7 @@ HUB_ERROR_KEYS: Final = frozenset(
     {
         "invalid_request",
         "unauthorized",
+        "forbidden",
         "not_found",
         "payload_too_large",
         "unsupported_media",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from homeassistant.util.yaml import load_yaml_dict
 
 from custom_components.ai_provider_hub import PLATFORMS
+
+from .helpers import translations
 
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "ai_provider_hub"
 
@@ -47,3 +50,15 @@ def test_manifest_and_brand() -> None:
     assert manifest["version"]
     assert (INTEGRATION / "brand" / "icon.png").stat().st_size > 0
     assert (INTEGRATION / "icons.json").exists()
+
+
+def test_repair_issues_claim() -> None:
+    """Every alert the integration raises is a translated issue; the fixable one has a flow."""
+    assert status("repair-issues") == "done"
+    source = (INTEGRATION / "alerts.py").read_text(encoding="utf-8")
+    kinds = set(re.findall(r'Alert\(\s*"(\w+)"', source))
+    assert kinds == {"key_rejected", "provider_down", "budget_warning", "budget_exhausted"}
+    issues = translations()["issues"]
+    assert kinds <= set(issues)
+    assert "fix_flow" in issues["key_rejected"]
+    assert all("description" in issues[k] for k in kinds - {"key_rejected"})
