@@ -222,6 +222,16 @@ async def test_a_streamed_structured_answer_is_one_clean_json_piece(
     assert chunks[-1].done is True
 
 
+async def test_format_json_asks_for_a_json_object(api: ollama.AsyncClient, fakes: Fakes) -> None:
+    fakes.openai.state.reply = Reply(text='{"answer": 42}')
+    answer = await api.chat(model=OPENAI, messages=HI, format="json", stream=False)
+    assert json.loads(answer.message.content or "") == {"answer": 42}
+    assert fakes.openai.requests[-1].body["response_format"]["type"] in (
+        "json_object",
+        "json_schema",
+    )
+
+
 async def test_images_become_a_vision_request(api: ollama.AsyncClient, fakes: Fakes) -> None:
     message = {"role": "user", "content": "What colour?", "images": [jpeg()]}
     await api.chat(model=OPENAI, messages=[message], stream=False)
