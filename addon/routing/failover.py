@@ -7,10 +7,11 @@ failure ends the stream with its error.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from addon.errors import ProviderError
+from addon.errors import ProviderError, ProviderTimeoutError
 from addon.models import (
     ChatResponse,
     FinishReason,
@@ -28,10 +29,10 @@ from addon.routing.run import RunPlan, RunState
 async def answer(plan: RunPlan, request: HubRequest, candidates: list[Provider]) -> HubResponse:
     """The first good answer among ``candidates``, or the error that explains why none came."""
     run = RunState(plan, request, candidates)
-    while (admitted := await run.next()) is not None:
-        ticket, timeout = admitted
+    while (slot := await run.next()) is not None:
+        ticket = slot.ticket
         try:
-            response = await ticket.provider.chat(ticket.chat, timeout=timeout)
+            response = await ticket.provider.chat(ticket.chat, timeout=slot.first_byte)
         except ProviderError as err:
             await run.failed(ticket, err)
             continue
@@ -48,11 +49,11 @@ async def stream(
 ) -> AsyncIterator[StreamDelta | HubResponse]:
     """Yield the answer's deltas, then the final ``HubResponse``."""
     run = RunState(plan, request, candidates)
-    while (admitted := await run.next()) is not None:
-        ticket, timeout = admitted
-        iterator = ticket.provider.chat_stream(ticket.chat, timeout=timeout)
+    while (slot := await run.next()) is not None:
+        ticket = slot.ticket
+        iterator = ticket.provider.chat_stream(ticket.chat, timeout=slot.timeout)
         try:
-            first = await anext(iterator, StreamDelta())
+            first = await _first_delta(ticket, iterator, slot.first_byte)
         except ProviderError as err:
             await run.failed(ticket, err)
             continue
@@ -67,6 +68,19 @@ async def stream(
                 yield item
         return
     raise run.exhausted()
+
+
+async def _first_delta(
+    ticket: Ticket, iterator: AsyncIterator[StreamDelta], within: float
+) -> StreamDelta:
+    """The stream's first delta, or ``ProviderTimeoutError`` when none came ``within`` seconds."""
+    try:
+        async with asyncio.timeout(within):
+            return await anext(iterator, StreamDelta())
+    except TimeoutError as err:
+        raise ProviderTimeoutError(
+            f"{ticket.provider.name} sent nothing within {within:.3g}s"
+        ) from err
 
 
 async def _relay(

@@ -57,6 +57,22 @@ class RunPlan:
     backoff: Backoff
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One admitted call and its time bounds (seconds).
+
+    ``first_byte`` bounds the wait for the answer (a whole answer, or a stream's first delta):
+    while another candidate waits it is at most half of what is left of the request's
+    deadline, so a provider that hangs leaves room for the next. ``timeout`` bounds the whole
+    call (a stream that has started may use it): the provider's own ``timeout``, never past the
+    request's deadline.
+    """
+
+    ticket: Ticket
+    first_byte: float
+    timeout: float
+
+
 class RunState:
     """Walks the candidates of one request under one deadline and a bounded attempt count."""
 
@@ -77,8 +93,8 @@ class RunState:
     def _remaining(self) -> float:
         return self.deadline - self._guards.clock()
 
-    async def next(self) -> tuple[Ticket, float] | None:
-        """The next admitted call and its timeout, or None when nothing is left to try."""
+    async def next(self) -> Slot | None:
+        """The next admitted call and its time bounds, or None when nothing is left to try."""
         while self._queue and sum(self._tries.values()) < self._max_attempts:
             provider = self._queue.popleft()
             if self._remaining() <= 0:
@@ -97,7 +113,9 @@ class RunState:
             if remaining <= 0:
                 ticket.abandon()
                 raise self._timed_out()
-            return ticket, min(provider.settings.timeout, remaining)
+            timeout = min(provider.settings.timeout, remaining)
+            others_wait = bool(self._queue) and sum(self._tries.values()) < self._max_attempts
+            return Slot(ticket, min(timeout, remaining / 2) if others_wait else timeout, timeout)
         return None
 
     async def failed(self, ticket: Ticket, err: ProviderError) -> None:
