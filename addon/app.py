@@ -18,7 +18,12 @@ from addon.api.ollama.app import install_door
 from addon.api.openai_compat import openai_error_middleware
 from addon.api.routes import register_routes
 from addon.api.security import install as install_security
-from addon.api.transport import SERVER_ARGS, transport_middleware
+from addon.api.transport import (
+    BODY_DEADLINE,
+    READ_TIMEOUT,
+    server_args,
+    transport_middleware,
+)
 from addon.hub import build_manager
 from addon.manager import ProviderManager
 from addon.settings import Secret, Settings
@@ -39,6 +44,7 @@ def build_app(
     trusted_ingress: tuple[str, ...] = DEFAULT_TRUSTED_INGRESS,
     check_health_on_start: bool = True,
     max_body_bytes: int = MAX_BODY_BYTES,
+    read_timeout: float = READ_TIMEOUT,
     credentials: Credentials | None = None,
     supervisor: SupervisorLink | None = None,
     door_host: str = "0.0.0.0",
@@ -52,8 +58,9 @@ def build_app(
             auth_middleware,
             transport_middleware,
         ],
-        handler_args=SERVER_ARGS,
+        handler_args=server_args(read_timeout),
     )
+    app[BODY_DEADLINE] = read_timeout
     app[HUB_CONTEXT] = HubContext(
         settings=settings,
         manager=manager or build_manager(settings, data_dir=data_dir),

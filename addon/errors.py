@@ -55,10 +55,17 @@ class PayloadTooLargeError(HubError):
 
 
 class UnsupportedMediaError(HubError):
-    """An image is in a format the hub does not accept."""
+    """An image or a request body is in a format the hub does not accept."""
 
     key = "unsupported_media"
     status = 415
+
+
+class RequestTimeoutError(HubError):
+    """The request body did not arrive in time (a slow or stalled client)."""
+
+    key = "request_timeout"
+    status = 408
 
 
 class NoCapableProviderError(HubError):

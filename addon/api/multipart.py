@@ -10,13 +10,15 @@ request from monopolising the event loop: parts already buffered are parsed with
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from addon.api.schemas import MAX_IMAGES, VISION_FORM_SCHEMA, convert_form_field
-from addon.errors import InvalidRequestError, PayloadTooLargeError
+from addon.api.transport import body_deadline
+from addon.errors import InvalidRequestError, PayloadTooLargeError, RequestTimeoutError
 from addon.models import RawImage
 
 FORM_FIELDS: Final = frozenset(str(key) for key in VISION_FORM_SCHEMA.schema)
@@ -32,10 +34,14 @@ Form = tuple[dict[str, Any], tuple[RawImage, ...]]
 
 async def read_multipart(request: web.Request) -> Form:
     """Form fields as a body mapping, file parts as images (``invalid_request`` if malformed)."""
+    deadline = body_deadline(request)
     try:
-        return await _read(request, request.client_max_size)
+        async with asyncio.timeout(deadline):
+            return await _read(request, request.client_max_size)
     except MALFORMED as err:
         raise InvalidRequestError(f"Malformed multipart body: {_reason(err)}") from err
+    except TimeoutError as err:
+        raise RequestTimeoutError(f"The request body did not arrive within {deadline:g} s") from err
 
 
 async def _read(

@@ -10,10 +10,16 @@ covered without thinking about it:
 * The media types an operation takes come from the OpenAPI document (``requestBody``): a body
   on an operation without one is 400, multipart on an operation that takes only JSON is 415,
   and multipart without a boundary is 400.
+* Reading is bounded in time (slow clients, ``Content-Length`` larger than what is sent): a
+  JSON body is read here within ``READ_TIMEOUT`` (408 ``request_timeout`` after), multipart
+  bodies within the same deadline by their reader, and the server closes a connection whose
+  request headers have not arrived within it (aiohttp's keep-alive timer, which also closes
+  idle keep-alive connections). Responses, SSE streams included, are not bounded by it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
@@ -23,15 +29,25 @@ from aiohttp import web
 from aiohttp.helpers import parse_mimetype
 
 from addon.api.openapi import openapi_document
-from addon.errors import InvalidRequestError, UnsupportedMediaError
+from addon.errors import InvalidRequestError, RequestTimeoutError, UnsupportedMediaError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 UTF8_CODECS: Final = frozenset({"utf-8", "ascii"})
 IDENTITY: Final = frozenset({"", "identity"})
 MULTIPART: Final = "multipart/form-data"
-# Server settings the checks rely on (build_app passes them as the application's handler_args).
-SERVER_ARGS: Final[Mapping[str, Any]] = {"auto_decompress": False}
+READ_TIMEOUT: Final = 60.0
+BODY_DEADLINE: Final = web.AppKey("body_deadline", float)
+
+
+def server_args(read_timeout: float = READ_TIMEOUT) -> Mapping[str, Any]:
+    """Server settings the checks rely on (the application's ``handler_args``)."""
+    return {"auto_decompress": False, "keepalive_timeout": read_timeout}
+
+
+def body_deadline(request: web.Request) -> float:
+    """Seconds a request's body may take to arrive."""
+    return request.app.get(BODY_DEADLINE, READ_TIMEOUT)
 
 
 @cache
@@ -51,7 +67,19 @@ async def transport_middleware(request: web.Request, handler: Handler) -> web.St
     """Refuse a body the hub cannot read as declared, before its handler starts."""
     if request.body_exists and request.match_info.http_exception is None:
         check_transport(request)
+        if not request.content_type.startswith("multipart/"):
+            await read_body(request)
     return await handler(request)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The whole body (kept by aiohttp for the handler), or 408 when it is too slow to come."""
+    deadline = body_deadline(request)
+    try:
+        async with asyncio.timeout(deadline):
+            return await request.read()
+    except TimeoutError as err:
+        raise RequestTimeoutError(f"The request body did not arrive within {deadline:g} s") from err
 
 
 def check_transport(request: web.Request) -> None:

@@ -225,6 +225,7 @@ ERROR_CLASSES: Final[Mapping[str, type[HubApiError]]] = {
     "not_found": HubRequestError,
     "payload_too_large": HubRequestError,
     "unsupported_media": HubRequestError,
+    "request_timeout": HubRequestError,
     "no_capable_provider": HubRequestError,
     "capability_miss": HubRequestError,
     "provider_bad_request": HubRequestError,

@@ -19,6 +19,7 @@ HUB_ERROR_KEYS: Final = frozenset(
         "not_found",
         "payload_too_large",
         "unsupported_media",
+        "request_timeout",
         "no_capable_provider",
         "capability_miss",
         "rate_limited",
