@@ -42,6 +42,7 @@ from addon.routing.run import Backoff, RunPlan
 from addon.routing.strategy import Strategy
 from addon.sendable import check_sendable
 from addon.settings import ProviderSettings, RouteRule, Secret
+from addon.structure import check_structure
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class ProviderManager:
     async def run(self, request: HubRequest) -> HubResponse:
         """Answer ``request``: from the cache when allowed, else from the first good provider."""
         check_sendable(request.chat)
+        check_structure(request.chat)
         candidates = self.candidates(request)
         key = None
         if self.cache is not None and self.cache.should_cache(request, request.cache):
@@ -182,6 +184,7 @@ class ProviderManager:
         failure ends the stream with its error.
         """
         check_sendable(request.chat)
+        check_structure(request.chat)
         candidates = self.candidates(request)
         try:
             async for item in failover.stream(self._plan, request, candidates):

@@ -47,21 +47,25 @@ class HubRequest:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One try at one provider."""
+    """One try at one provider; ``message`` says why one that was not ``ok`` failed."""
 
     provider: str
     model: str
     outcome: str
     latency_ms: float
+    message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form for responses and error details."""
-        return {
+        """JSON form for responses and error details (``message`` only when there is one)."""
+        body: dict[str, Any] = {
             "provider": self.provider,
             "model": self.model,
             "outcome": self.outcome,
             "latency_ms": self.latency_ms,
         }
+        if self.message is not None:
+            body["message"] = self.message
+        return body
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from addon.errors import (
 )
 from addon.models import ChatRequest, ChatResponse, HealthStatus, ModelInfo, StreamDelta
 from addon.providers.tooling import check_tool_request
+from addon.structure import mismatch
 
 if TYPE_CHECKING:
     from addon.providers.traits import ModelTraits
@@ -75,18 +76,28 @@ class Provider(Protocol):
         """Release the SDK client."""
 
 
-def parse_structured(text: str) -> Any:
-    """Decode a structured-output answer; invalid JSON is an error, never a silent string."""
+def parse_structured(text: str, schema: Mapping[str, Any] | None = None) -> Any:
+    """Decode a structured-output answer and check it against ``schema``.
+
+    Invalid JSON or an answer that does not match is the provider's failure
+    (``ProviderResponseError``: another provider may be tried), never a silent string.
+    """
     candidate = text.strip()
     if candidate.startswith("```"):
         # Some models wrap JSON in a Markdown fence even when told not to.
         candidate = candidate.strip("`").removeprefix("json").strip()
     try:
-        return json.loads(candidate)
+        value = json.loads(candidate)
     except ValueError as err:
         raise ProviderResponseError(
             "The model did not return valid JSON for the requested structure"
         ) from err
+    problem = mismatch(value, schema) if schema is not None else None
+    if problem is not None:
+        raise ProviderResponseError(
+            f"The model's answer does not match the requested structure: {problem}"
+        )
+    return value
 
 
 def retry_after(
@@ -223,7 +234,8 @@ class BaseProvider:
         started = time.perf_counter()
         response = await self._guard(self._chat(request, timeout=timeout), timeout)
         latency_ms = (time.perf_counter() - started) * 1000
-        data = parse_structured(response.text) if request.json_schema is not None else response.data
+        schema = request.json_schema
+        data = parse_structured(response.text, schema) if schema is not None else response.data
         return ChatResponse(
             text=response.text,
             model=response.model,

@@ -106,7 +106,8 @@ async def _relay(
             finish = delta.finish_reason or finish
             delta = await anext(iterator, None)
         text = "".join(parts)
-        data = parse_structured(text) if ticket.chat.json_schema is not None else None
+        schema = ticket.chat.json_schema
+        data = parse_structured(text, schema) if schema is not None else None
     except ProviderError as err:
         await ticket.failed(err)
         raise

@@ -172,7 +172,7 @@ class Ticket:
         if isinstance(err, ProviderRateLimitError) and err.retry_after:
             guards.limits.retry_after_until(name, guards.clock() + err.retry_after)
         await self._account(err.key, self.chat.model, Usage(), latency)
-        return Attempt(name, self.chat.model, err.key, latency)
+        return Attempt(name, self.chat.model, err.key, latency, err.message)
 
     def abandon(self) -> None:
         """The call was cancelled (the client went away): free everything, record nothing."""

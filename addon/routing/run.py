@@ -106,7 +106,10 @@ class RunState:
                 ticket = await self._guards.admit(provider, chat, self._request, self._remaining())
             except ProviderSkipped as skipped:
                 self._skips.append(skipped.reason)
-                self.attempts.append(Attempt(provider.name, chat.model, skipped.reason.key, 0.0))
+                reason = skipped.reason
+                self.attempts.append(
+                    Attempt(provider.name, chat.model, reason.key, 0.0, reason.message)
+                )
                 continue
             self._tries[provider.name] += 1
             remaining = self._remaining()
