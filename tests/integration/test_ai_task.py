@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .fake_hub import FakeHub
-from .helpers import JPEG, add_fake_camera, exception_message
+from custom_components.ai_provider_hub.chat_log import read_images
+
+from .fake_hub import PNG, FakeHub
+from .helpers import JPEG, add_fake_camera, add_fake_image, exception_message
 
 TASK_ENTITY = "ai_task.ai_provider_hub_ai_task"
 STRUCTURE = {
@@ -114,3 +118,35 @@ async def test_hub_error_is_translated(hass: HomeAssistant, fake_hub: FakeHub) -
     assert str(err.value) == exception_message(
         "budget_exceeded", message="the daily budget is spent"
     )
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_image_entity_attachment(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    await add_fake_image(hass)
+    image = {"media_content_id": "media-source://image/image.doorbell", "media_content_type": ""}
+    await generate(hass, instructions="What is shown?", attachments=[image])
+    [sent] = fake_hub.generation_requests()
+    assert sent.path == "/api/v1/vision"
+    assert sent.body["images"] == [
+        {"data": base64.b64encode(PNG).decode(), "mime_type": "image/png"}
+    ]
+
+
+def test_only_images_are_sent(tmp_path: Path) -> None:
+    """A PDF or text file (a media-source file) is refused before anything is sent."""
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    attachment = conversation.Attachment(
+        media_content_id="media-source://media_source/local/notes.txt",
+        mime_type="text/plain",
+        path=text,
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        read_images([attachment])
+    assert err.value.translation_key == "unsupported_attachment"
+    picture = tmp_path / "door.jpg"
+    picture.write_bytes(JPEG)
+    ok = conversation.Attachment(media_content_id="x", mime_type="image/jpeg", path=picture)
+    assert read_images([ok]) == [
+        {"data": base64.b64encode(JPEG).decode(), "mime_type": "image/jpeg"}
+    ]
