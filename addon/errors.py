@@ -47,6 +47,13 @@ class NotFoundError(HubError):
     status = 404
 
 
+class MethodNotAllowedError(HubError):
+    """The route exists, but not for this HTTP method (``allowed`` lists those it takes)."""
+
+    key = "method_not_allowed"
+    status = 405
+
+
 class PayloadTooLargeError(HubError):
     """The request body or one of its images is over a limit."""
 

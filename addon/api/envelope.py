@@ -19,6 +19,7 @@ from aiohttp import web
 from addon.errors import (
     HubError,
     InvalidRequestError,
+    MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
     UnsupportedMediaError,
@@ -59,7 +60,7 @@ def error_response(err: HubError, rid: str) -> web.Response:
     """The JSON error response for ``err``."""
     body = error_body(err)
     body["error"]["request_id"] = rid
-    headers = {REQUEST_ID_HEADER: rid, **retry_after_header(err)}
+    headers = {REQUEST_ID_HEADER: rid, **retry_after_header(err), **allow_header(err)}
     return web.json_response(body, status=err.status, headers=headers)
 
 
@@ -74,7 +75,7 @@ def retry_after_header(err: HubError) -> dict[str, str]:
 _HTTP_ERRORS: Mapping[int, type[HubError]] = {
     400: InvalidRequestError,
     404: NotFoundError,
-    405: InvalidRequestError,
+    405: MethodNotAllowedError,
     413: PayloadTooLargeError,
     415: UnsupportedMediaError,
 }
@@ -86,9 +87,25 @@ def _from_http_exception(exc: web.HTTPException) -> HubError:
         return PayloadTooLargeError(f"Request body too large: {exc.text or exc.reason}")
     if exc.status == 404:
         return NotFoundError("No such endpoint")
-    if exc.status == 405:
-        return InvalidRequestError(f"Method {exc.reason}: see /api/v1/openapi.json")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return method_not_allowed(exc)
     return error_class(exc.text or exc.reason)
+
+
+def method_not_allowed(exc: web.HTTPMethodNotAllowed) -> MethodNotAllowedError:
+    """The 405 for ``exc``, naming the methods the route takes."""
+    allowed = sorted(exc.allowed_methods)
+    return MethodNotAllowedError(
+        f"Method {exc.method} is not allowed here; use {', '.join(allowed)} "
+        "(see /api/v1/openapi.json)",
+        allowed=allowed,
+    )
+
+
+def allow_header(err: HubError) -> dict[str, str]:
+    """``Allow`` for a 405 (RFC 9110 15.5.6)."""
+    allowed = err.details.get("allowed")
+    return {"Allow": ", ".join(allowed)} if isinstance(allowed, list) else {}
 
 
 @web.middleware

@@ -25,7 +25,13 @@ from aiohttp import web
 
 from addon.api.body import read_json
 from addon.api.context import hub
-from addon.api.envelope import REQUEST_ID_HEADER, request_id, retry_after_header
+from addon.api.envelope import (
+    REQUEST_ID_HEADER,
+    allow_header,
+    method_not_allowed,
+    request_id,
+    retry_after_header,
+)
 from addon.api.openai_request import (
     AUTO_MODEL,
     CompletionRequest,
@@ -99,7 +105,7 @@ def error_attempts(err: HubError) -> list[dict[str, Any]]:
 
 def openai_error_response(err: HubError) -> web.Response:
     """The JSON error response in OpenAI's shape (``Retry-After`` kept for rate limits)."""
-    headers = retry_after_header(err)
+    headers = {**retry_after_header(err), **allow_header(err)}
     attempts = error_attempts(err)
     if attempts:
         headers[ATTEMPTS_HEADER] = format_attempts(
@@ -113,8 +119,8 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> HubErr
         return NotFoundError(f"No such endpoint: {request.path}")
     if exc.status == 413:
         return PayloadTooLargeError(f"Request body too large: {exc.text or exc.reason}")
-    if exc.status == 405:
-        return InvalidRequestError(f"Method {request.method} is not allowed on {request.path}")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return method_not_allowed(exc)
     return InvalidRequestError(exc.text or exc.reason)
 
 

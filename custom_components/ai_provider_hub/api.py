@@ -226,6 +226,7 @@ ERROR_CLASSES: Final[Mapping[str, type[HubApiError]]] = {
     "payload_too_large": HubRequestError,
     "unsupported_media": HubRequestError,
     "request_timeout": HubRequestError,
+    "method_not_allowed": HubRequestError,
     "no_capable_provider": HubRequestError,
     "capability_miss": HubRequestError,
     "provider_bad_request": HubRequestError,

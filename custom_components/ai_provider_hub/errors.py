@@ -20,6 +20,7 @@ HUB_ERROR_KEYS: Final = frozenset(
         "payload_too_large",
         "unsupported_media",
         "request_timeout",
+        "method_not_allowed",
         "no_capable_provider",
         "capability_miss",
         "rate_limited",
