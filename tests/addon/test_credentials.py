@@ -434,9 +434,13 @@ def test_store_survives_sigkill_at_random_moments(tmp_path: Path) -> None:
         for _ in range(KILL_ITERATIONS):
             helper.stdin.write(f"go {rng.randrange(1 << 30)}\n".encode())
             helper.stdin.flush()
+            # The parent's "child PID" and the writer's "ready GEN" share one pipe: either may
+            # come first.
             lines = reader.until("ready")
+            if not any(line.startswith("child") for line in lines):
+                lines += reader.until("child")
             child = int(next(line for line in lines if line.startswith("child")).split()[1])
-            start = int(lines[-1].split()[1])
+            start = int(next(line for line in lines if line.startswith("ready")).split()[1])
             time.sleep(rng.uniform(0, MAX_KILL_DELAY))  # a random kill moment, not a wait
             os.kill(child, signal.SIGKILL)
             kills += 1
