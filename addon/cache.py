@@ -3,12 +3,15 @@
 The cache answers only a request identical in every way that can change the answer: the
 messages (images by the SHA-256 of their bytes), the pinned provider and model, the sampling
 parameters, the requested structure and tools, and the set of candidate providers (so a route
-change never serves a stale provider). The tag, the strategy and the request id do not count.
-It is used from the event loop only, so it needs no lock.
+change never serves a stale provider). A media request (embeddings...) counts by its whole body
+(audio by the SHA-256 of its bytes), its pinned provider and the candidates. The tag, the
+strategy and the request id do not count. It is used from the event loop only, so it needs no
+lock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,7 +21,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from addon.models import HubRequest, HubResponse, Message, ToolCall, ToolSpec
+from addon.models import (
+    HubRequest,
+    HubResponse,
+    MediaRequest,
+    MediaResponse,
+    Message,
+    ToolCall,
+    ToolSpec,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -100,8 +111,37 @@ def cache_key(request: HubRequest, candidates: Sequence[str]) -> str:
     return _digest(_canonical_json(payload).encode("utf-8"))
 
 
-def estimate_size(response: HubResponse) -> int:
+def media_cache_key(request: MediaRequest[Any], candidates: Sequence[str]) -> str:
+    """The canonical SHA-256 key of a media ``request`` answered by one of ``candidates``."""
+    payload = {
+        "v": KEY_VERSION,
+        "capability": str(request.capability),
+        "body": _fields(request.body),
+        "provider": request.provider,
+        "candidates": sorted(set(candidates)),
+    }
+    return _digest(_canonical_json(payload).encode("utf-8"))
+
+
+def _fields(value: Any) -> Any:
+    """A dataclass as plain values; bytes by their digest."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _fields(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, bytes):
+        return _digest(value)
+    if isinstance(value, (list, tuple)):
+        return [_fields(item) for item in value]
+    return value
+
+
+type Cached = HubResponse | MediaResponse[Any]
+"""What the cache holds: chat answers and media answers."""
+
+
+def estimate_size(response: Cached) -> int:
     """Approximate memory of one cached response in bytes (text, data, names, overhead)."""
+    if isinstance(response, MediaResponse):
+        return ENTRY_OVERHEAD_BYTES + len(response.provider) + _footprint(response.result)
     size = ENTRY_OVERHEAD_BYTES + len(response.text.encode("utf-8"))
     size += len(response.provider) + len(response.model) + len(response.finish_reason)
     if response.data is not None:
@@ -111,7 +151,22 @@ def estimate_size(response: HubResponse) -> int:
     return size
 
 
-def as_cached(response: HubResponse, request_id: str, *, latency_ms: float = 0.0) -> HubResponse:
+def _footprint(value: Any) -> int:
+    """Rough bytes of a result: its bytes and strings, 32 per number (a float and its slot)."""
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    if isinstance(value, (int, float)) or value is None:
+        return 32
+    if isinstance(value, (list, tuple)):
+        return 56 + sum(_footprint(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return 64 + sum(_footprint(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return 64
+
+
+def as_cached[R: Cached](response: R, request_id: str, *, latency_ms: float = 0.0) -> R:
     """A cached answer for a new request: its own id, ``cached``, no cost and no attempts."""
     return replace(
         response,
@@ -148,7 +203,7 @@ class CacheStats:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    response: HubResponse
+    response: Cached
     size: int
     expires_at: float
 
@@ -198,7 +253,7 @@ class ResponseCache:
         temperature = request.chat.temperature
         return temperature is not None and temperature == 0
 
-    def get(self, key: str) -> HubResponse | None:
+    def get(self, key: str) -> Cached | None:
         """The stored response for ``key`` (marking it recently used), or None."""
         entry = self._entries.get(key)
         if entry is not None and entry.expires_at <= self._clock():
@@ -212,7 +267,7 @@ class ResponseCache:
         self._hits += 1
         return entry.response
 
-    def put(self, key: str, response: HubResponse) -> bool:
+    def put(self, key: str, response: Cached) -> bool:
         """Store ``response`` under ``key``; False when it cannot be stored at all."""
         if not self.enabled:
             return False

@@ -20,7 +20,7 @@ from addon.providers import create_provider
 from addon.providers.base import Provider
 from addon.routing.breaker import BreakerBoard
 from addon.routing.budget import BudgetGuard
-from addon.routing.estimate import cost_estimator
+from addon.routing.costs import cost_estimator
 from addon.routing.guard import Guards
 from addon.routing.health import HealthBoard
 from addon.routing.limits import Limits

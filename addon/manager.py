@@ -1,10 +1,11 @@
 """ProviderManager: the only place a request meets providers, and the hub's façade.
 
-For one request: filter capable candidates (pinned provider, vision, routes), let the strategy
-order them, then walk them (``routing.failover``) under the request's total deadline. Handlers
-and the application reach everything else through the manager too: status, models, usage,
-keys, metrics and the lifecycle (ledger, budgets, health monitor). Data flows one way:
-handler -> manager -> (routing, providers, ledger).
+For one request, whatever its capability (chat, vision, embeddings, transcription, speech,
+images): filter capable candidates (pinned provider, capability, routes), let the strategy
+order them, then walk them (``routing.failover``, through the request's call spec) under the
+request's total deadline. Handlers and the application reach everything else through the
+manager too: status, models, usage, keys, metrics and the lifecycle (ledger, budgets, health
+monitor). Data flows one way: handler -> manager -> (routing, providers, ledger).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from addon import overview
-from addon.cache import ResponseCache, as_cached, cache_key
-from addon.errors import HubError, NoCapableProviderError, NotFoundError
+from addon.cache import ResponseCache, as_cached, cache_key, media_cache_key
+from addon.errors import HubError, NotFoundError
 from addon.hub_keys import KeyCheck, check_key
 from addon.hub_status import (
     HubStatus,
@@ -30,14 +31,35 @@ from addon.hub_status import (
     publish_state,
 )
 from addon.hub_usage import UsageOverview, usage_overview
-from addon.models import HealthStatus, HubRequest, HubResponse, StreamDelta
+from addon.models import (
+    AudioChunk,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    HealthStatus,
+    HubRequest,
+    HubResponse,
+    ImageRequest,
+    ImageResponse,
+    MediaRequest,
+    MediaResponse,
+    SpeechRequest,
+    SpeechResponse,
+    StreamDelta,
+    TranscriptDelta,
+    TranscriptionRequest,
+    TranscriptionResponse,
+)
 from addon.providers import create_provider
 from addon.providers.base import Provider
 from addon.routing import failover
+from addon.routing.calls import CallSpec
+from addon.routing.candidates import CandidatePicker
+from addon.routing.chat_call import ChatCall
 from addon.routing.guard import Guards, credential_fingerprint
 from addon.routing.health import HealthBoard
+from addon.routing.media import EmbedCall, ImageCall, SpeakCall, TranscribeCall
 from addon.routing.monitor import HealthMonitor
-from addon.routing.prepare import ImagePreparer, model_for, passthrough_images
+from addon.routing.prepare import ImagePreparer, passthrough_images
 from addon.routing.run import Backoff, RunPlan
 from addon.routing.strategy import Strategy
 from addon.sendable import check_sendable
@@ -81,6 +103,12 @@ class ProviderManager:
         self.cache = cache
         backoff = Backoff(rng or random.Random(), sleep)  # noqa: S311 - jitter, not crypto
         self._plan = RunPlan(guards, request_timeout, prepare_images, backoff)
+        self._picker = CandidatePicker(
+            self.providers,  # a live view: follows replaced providers
+            strategies=strategies,
+            default_strategy=default_strategy,
+            routes=self.routes,
+        )
         self._provider_factory = provider_factory
         self._retention_days = retention_days
         self.monitor = HealthMonitor(
@@ -99,57 +127,9 @@ class ProviderManager:
     # --- candidates ---------------------------------------------------------------------
     def candidates(self, request: HubRequest) -> list[Provider]:
         """Enabled providers able to serve ``request``, in the order they will be tried."""
-        pool = [p for p in self.providers.values() if p.settings.enabled]
-        if request.provider is not None:
-            pool = [p for p in pool if p.name == request.provider]
-            if not pool:
-                known = ", ".join(sorted(self.providers)) or "none"
-                raise NoCapableProviderError(
-                    f"No enabled provider named {request.provider!r} (configured: {known})"
-                )
-        pool = self._capable(pool, request)
-        route = self._route(request)
-        if route is not None:
-            pool = [p for p in pool if p.name in route.providers]
-            if not pool:
-                raise NoCapableProviderError(
-                    f"Route {route.match!r} allows only {', '.join(route.providers)}, "
-                    "and none of them can serve this request"
-                )
-        strategy_name = request.strategy or self.default_strategy
-        ordered = self.strategies[strategy_name].order(pool, request)
-        if route is not None and strategy_name == "priority":
-            ordered.sort(key=lambda p: route.providers.index(p.name))
-        return ordered
+        return self._picker.for_chat(request)
 
-    def _capable(self, pool: list[Provider], request: HubRequest) -> list[Provider]:
-        """The providers whose model can do what ``request`` needs (images, tools)."""
-        if request.needs_vision:
-            pool = [p for p in pool if p.supports_vision(model_for(p, request))]
-            if not pool:
-                raise NoCapableProviderError(
-                    "No enabled provider has a vision-capable model: set a vision_model"
-                )
-        if request.chat.uses_tools:
-            pool = [p for p in pool if p.traits(model_for(p, request)).tools]
-            if not pool:
-                raise NoCapableProviderError(
-                    "No enabled provider has a model that can call tools: pick a tool-capable "
-                    "model (see DOCS.md, Tool calling)"
-                )
-        return pool
-
-    def _route(self, request: HubRequest) -> RouteRule | None:
-        """The routing rule for the request's tag, else for its capability; a pin has none."""
-        if request.provider is not None:
-            return None
-        capability = "vision" if request.needs_vision else "chat"
-        by_match = {rule.match: rule for rule in self.routes}
-        if request.tag and request.tag in by_match:
-            return by_match[request.tag]
-        return by_match.get(capability)
-
-    # --- requests -----------------------------------------------------------------------
+    # --- requests: chat -----------------------------------------------------------------
     async def run(self, request: HubRequest) -> HubResponse:
         """Answer ``request``: from the cache when allowed, else from the first good provider."""
         check_sendable(request.chat)
@@ -158,21 +138,10 @@ class ProviderManager:
         key = None
         if self.cache is not None and self.cache.should_cache(request, request.cache):
             key = cache_key(request, [p.name for p in candidates])
-            hit = self.cache.get(key)
-            if hit is not None:
-                await self.guards.record_cached(request, hit.provider, hit.model)
-                self._observe("ok", cached=True)
+            hit = await self._cached(key, request)
+            if isinstance(hit, HubResponse):
                 return as_cached(hit, request.request_id)
-            if self.guards.metrics is not None:
-                self.guards.metrics.cache_miss()
-        try:
-            response = await failover.answer(self._plan, request, candidates)
-        except HubError as err:
-            self._observe(err.key, cached=False)
-            raise
-        except Exception as err:
-            raise self._internal(err) from err
-        self._observe("ok", cached=False)
+        response = await self._answer(self._chat_call(request), candidates)
         if key is not None and self.cache is not None:
             self.cache.put(key, response)
         return response
@@ -185,10 +154,111 @@ class ProviderManager:
         """
         check_sendable(request.chat)
         check_structure(request.chat)
-        candidates = self.candidates(request)
+        async for item in self._stream(self._chat_call(request), self.candidates(request)):
+            yield item
+
+    def _chat_call(self, request: HubRequest) -> ChatCall:
+        return ChatCall(request, self._plan.prepare_images)
+
+    # --- requests: beyond chat ----------------------------------------------------------
+    async def embed(
+        self, request: MediaRequest[EmbeddingRequest]
+    ) -> MediaResponse[EmbeddingResponse]:
+        """One vector per input (cached: the same inputs give the same vectors)."""
+        return await self._media(EmbedCall(request), cache_by_default=True)
+
+    async def transcribe(
+        self, request: MediaRequest[TranscriptionRequest]
+    ) -> MediaResponse[TranscriptionResponse]:
+        """The transcript of the request's audio."""
+        return await self._media(TranscribeCall(request))
+
+    async def transcribe_stream(
+        self, request: MediaRequest[TranscriptionRequest]
+    ) -> AsyncIterator[TranscriptDelta | MediaResponse[TranscriptionResponse]]:
+        """Transcript pieces as they come, then the final response."""
+        spec = TranscribeCall(request)
+        async for item in self._stream(spec, self._media_candidates(request)):
+            yield item
+
+    async def speak(self, request: MediaRequest[SpeechRequest]) -> MediaResponse[SpeechResponse]:
+        """The request's text spoken."""
+        return await self._media(SpeakCall(request))
+
+    async def speak_stream(
+        self, request: MediaRequest[SpeechRequest]
+    ) -> AsyncIterator[AudioChunk | MediaResponse[SpeechResponse]]:
+        """Audio chunks as they come, then the final response (its usage and cost)."""
+        spec = SpeakCall(request)
+        async for item in self._stream(spec, self._media_candidates(request)):
+            yield item
+
+    async def generate_image(
+        self, request: MediaRequest[ImageRequest]
+    ) -> MediaResponse[ImageResponse]:
+        """The images the request's prompt asks for."""
+        return await self._media(ImageCall(request))
+
+    async def _media[C, A, P](
+        self, spec: CallSpec[C, A, P, MediaResponse[A]], *, cache_by_default: bool = False
+    ) -> MediaResponse[A]:
+        """Answer a media request: from the cache when it applies, else through failover.
+
+        Only deterministic capabilities are cached by default (embeddings); the others when
+        the caller asks (``cache: true``).
+        """
+        request = cast("MediaRequest[Any]", spec.request)
+        candidates = self._media_candidates(request)
+        key = None
+        wanted = request.cache if request.cache is not None else cache_by_default
+        if self.cache is not None and self.cache.enabled and wanted:
+            key = media_cache_key(request, [p.name for p in candidates])
+            hit = await self._cached(key, request)
+            if isinstance(hit, MediaResponse):
+                return cast("MediaResponse[A]", as_cached(hit, request.request_id))
+        response = await self._answer(spec, candidates)
+        if key is not None and self.cache is not None:
+            self.cache.put(key, response)
+        return response
+
+    def _media_candidates(self, request: MediaRequest[Any]) -> list[Provider]:
+        check_sendable(request.body)
+        return self._picker.for_media(request)
+
+    # --- the attempt loop ---------------------------------------------------------------
+    async def _cached(
+        self, key: str, request: HubRequest | MediaRequest[Any]
+    ) -> HubResponse | MediaResponse[Any] | None:
+        """The cached answer under ``key`` (ledgered as a free hit), or None (a miss)."""
+        assert self.cache is not None
+        hit = self.cache.get(key)
+        if hit is None:
+            if self.guards.metrics is not None:
+                self.guards.metrics.cache_miss()
+            return None
+        await self.guards.record_cached(request, hit.provider, hit.model)
+        self._observe("ok", cached=True)
+        return hit
+
+    async def _answer[C, A, P, H](
+        self, spec: CallSpec[C, A, P, H], candidates: list[Provider]
+    ) -> H:
         try:
-            async for item in failover.stream(self._plan, request, candidates):
-                if isinstance(item, HubResponse):
+            response = await failover.answer(self._plan, spec, candidates)
+        except HubError as err:
+            self._observe(err.key, cached=False)
+            raise
+        except Exception as err:
+            raise self._internal(err) from err
+        self._observe("ok", cached=False)
+        return response
+
+    async def _stream[C, A, P, H](
+        self, spec: CallSpec[C, A, P, H], candidates: list[Provider]
+    ) -> AsyncIterator[P | H]:
+        try:
+            async for item in failover.stream(self._plan, spec, candidates):
+                if isinstance(item, HubResponse | MediaResponse):  # the last item
                     self._observe("ok", cached=False)
                 yield item
         except HubError as err:

@@ -1,12 +1,17 @@
-"""The pricing table: what one call to a model costs, in USD.
+"""The pricing table: what one call to a model costs, in USD, in each capability's units.
 
-Prices come from ``pricing.yaml`` (per million tokens, first matching glob wins per provider
-type) and can be overridden per provider with the ``input_price`` / ``output_price`` options.
+Prices come from ``pricing.yaml``: chat (and vision) per million tokens under ``models``, and
+one section per capability beyond chat (``embeddings``, ``transcription``, ``speech``,
+``images``) whose entries list the units their model is billed in: ``input`` / ``output`` (per
+million tokens), ``audio_minute`` (per minute of audio), ``characters`` (per million
+characters), ``image`` (per image, flat or by ``"<quality> <size>"``). For each provider type
+the first matching glob wins. A provider's ``input_price`` / ``output_price`` options override
+its chat prices; both at 0 make the provider free for every capability (a local server).
 Ollama runs locally and is free. A cloud model the table does not know is never free: it is
-flagged ``known=False`` and priced at its vendor's highest listed input and output prices, so a
-budget can only be reached early, never overrun. ``openai_compatible`` servers look up their own
-entries, then the cloud vendors' entries by bare model name (``openai/gpt-4o`` on OpenRouter is
-``gpt-4o``), then a conservative fallback from the file's ``unknown`` section.
+flagged ``known=False`` and priced at its vendor's highest listed price in each unit of that
+capability, so a budget can only be reached early, never overrun. ``openai_compatible`` servers
+look up their own entries, then the cloud vendors' entries by bare model name (``openai/gpt-4o``
+on OpenRouter is ``gpt-4o``), then a conservative fallback.
 """
 
 from __future__ import annotations
@@ -14,19 +19,17 @@ from __future__ import annotations
 import fnmatch
 import logging
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-import voluptuous as vol
 import yaml
 
 from addon.errors import ConfigError
-from addon.models import Usage
-from addon.settings import PROVIDER_TYPES, ProviderSettings
-from addon.validation import humanize
+from addon.models import Capability, Usage
+from addon.pricing_file import CHAT_SECTION, MEDIA_SECTIONS, validate
+from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,56 +37,76 @@ PRICING_FILE: Final = Path(__file__).with_name("pricing.yaml")
 LOCAL_TYPES: Final = frozenset({"ollama"})
 CLOUD_TYPES: Final = ("openai", "anthropic", "gemini")
 PER_TOKENS: Final = 1_000_000
-
-_USD = vol.All(vol.Any(int, float), vol.Coerce(float), vol.Range(min=0))
-_PATTERNS = vol.Any(
-    vol.All(str, vol.Length(min=1)), vol.All([vol.All(str, vol.Length(min=1))], vol.Length(min=1))
-)
-_RULE = vol.Schema({vol.Required("match"): _PATTERNS, vol.Required("input"): _USD,
-                    vol.Required("output"): _USD})  # fmt: skip
-_PRICE = vol.Schema({vol.Required("input"): _USD, vol.Required("output"): _USD})
-_TYPE = vol.In(PROVIDER_TYPES)
-FILE_SCHEMA = vol.Schema(
-    {
-        vol.Required("version"): 1,
-        vol.Optional("checked"): vol.Any(str, date),
-        vol.Required("models"): {_TYPE: vol.Any(None, [_RULE])},
-        vol.Optional("unknown", default=dict): {_TYPE: _PRICE},
-    }
-)
+PER_CHARACTERS: Final = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class ModelPrice:
-    """USD per million input and output tokens of one model, and where that figure came from.
+    """What one model costs in each unit, and where that figure came from.
 
-    ``source`` is ``options`` (the provider's own override), ``pricing_file``, ``local``
-    (Ollama, free) or ``unknown`` (not listed: a conservative stand-in, ``known`` is False).
+    USD per million input and output tokens, per minute of audio, per million characters and
+    per image (``image_prices``: ``(pattern, usd)`` by ``"<quality> <size>"``, first match
+    wins, the dearest when none matches). ``source`` is ``options`` (the provider's own
+    override), ``pricing_file``, ``local`` (Ollama, free) or ``unknown`` (not listed: a
+    conservative stand-in, ``known`` is False).
     """
 
     input_per_mtok: float
     output_per_mtok: float
     known: bool
     source: str
+    audio_per_minute: float = 0.0
+    characters_per_m: float = 0.0
+    image_prices: tuple[tuple[str, float], ...] = ()
+
+    def describe(self) -> str:
+        """The units this price charges, for messages (``$0.13/1M input tokens``...)."""
+        units = [
+            (self.input_per_mtok, "1M input tokens"),
+            (self.output_per_mtok, "1M output tokens"),
+            (self.audio_per_minute, "audio minute"),
+            (self.characters_per_m, "1M characters"),
+        ]
+        parts = [f"${amount:g}/{unit}" for amount, unit in units if amount]
+        parts += [f"${amount:g}/image ({pattern})" for pattern, amount in self.image_prices]
+        return ", ".join(parts) or "free"
+
+    def per_image(self, variant: str | None) -> float:
+        """USD of one image of ``variant`` (``"<quality> <size>"``); 0 when not billed so.
+
+        An unknown variant (None) costs the dearest listed image.
+        """
+        if not self.image_prices:
+            return 0.0
+        if variant is None:
+            return max(usd_each for _, usd_each in self.image_prices)
+        name = variant.lower()
+        for pattern, usd_each in self.image_prices:
+            if fnmatch.fnmatchcase(name, pattern):
+                return usd_each
+        return max(usd_each for _, usd_each in self.image_prices)
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    patterns: tuple[str, ...]
-    input_per_mtok: float
-    output_per_mtok: float
-
-    def matches(self, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.patterns)
+FREE: Final = ModelPrice(0.0, 0.0, known=True, source="local")
 
 
-def cost(price: ModelPrice, usage: Usage) -> float:
-    """The USD cost of ``usage`` at ``price``."""
-    return _usd(price, usage.input_tokens, usage.output_tokens)
+def cost(price: ModelPrice, usage: Usage, variant: str | None = None) -> float:
+    """The USD cost of ``usage`` at ``price`` (``variant``: the images' quality and size)."""
+    tokens = _usd(price, usage.input_tokens, usage.output_tokens)
+    if usage.audio_seconds < 0 or usage.characters < 0 or usage.images < 0:
+        raise ValueError(f"usage cannot be negative ({usage})")
+    return math.fsum(
+        (
+            tokens,
+            usage.audio_seconds / 60 * price.audio_per_minute,
+            usage.characters * price.characters_per_m / PER_CHARACTERS,
+            usage.images * price.per_image(variant),
+        )
+    )
 
 
 def worst_case(price: ModelPrice, input_tokens: int, max_output_tokens: int) -> float:
-    """The most a call can cost: its input plus every output token it may produce."""
+    """The most a chat call can cost: its input plus every output token it may produce."""
     return _usd(price, input_tokens, max_output_tokens)
 
 
@@ -115,11 +138,31 @@ def model_key(model: str) -> str:
     return model.strip().lower().rsplit("/", 1)[-1]
 
 
-class PricingTable:
-    """Per-model prices by provider type; build it with ``load`` or ``from_mapping``.
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    patterns: tuple[str, ...]
+    price: ModelPrice
 
-    A model no rule lists costs its provider type's fallback: the ``unknown`` entry of the file,
-    else the highest prices of that vendor's rules, else the highest prices of the whole table.
+    def matches(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.patterns)
+
+
+type _Rules = Mapping[str, tuple[_Rule, ...]]
+
+
+def section_of(capability: Capability) -> str:
+    """The pricing file's section for ``capability`` (chat and vision share ``models``)."""
+    if capability in (Capability.CHAT, Capability.VISION):
+        return CHAT_SECTION
+    return str(capability)
+
+
+class PricingTable:
+    """Per-model prices by capability and provider type; build it with ``load``/``from_mapping``.
+
+    A model no rule lists costs its provider type's fallback for that capability: the
+    ``unknown`` entry of the file (chat), else the highest prices of that vendor's rules, else
+    the highest prices of the capability's whole section.
     """
 
     cost = staticmethod(cost)
@@ -127,16 +170,14 @@ class PricingTable:
 
     def __init__(
         self,
-        rules: Mapping[str, tuple[_Rule, ...]],
-        fallbacks: Mapping[str, tuple[float, float]],
+        rules: Mapping[str, _Rules],
+        fallbacks: Mapping[str, Mapping[str, ModelPrice]],
     ) -> None:
-        self._rules = dict(rules)
-        self._fallbacks = dict(fallbacks)
-        every = tuple(rule for table in self._rules.values() for rule in table)
-        if not every:
+        self._rules = {section: dict(by_type) for section, by_type in rules.items()}
+        self._fallbacks = {section: dict(by_type) for section, by_type in fallbacks.items()}
+        if not any(self._rules.get(CHAT_SECTION, {}).values()):
             raise ConfigError("Invalid pricing data: it lists no model prices")
-        self._default = _highest(every)
-        self._warned: set[tuple[str, str]] = set()
+        self._warned: set[tuple[str, str, str]] = set()
 
     @classmethod
     def load(cls, path: Path | None = None) -> PricingTable:
@@ -151,27 +192,38 @@ class PricingTable:
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = "pricing data") -> PricingTable:
         """Validate parsed pricing data (the YAML file's structure) and build the table."""
-        if not isinstance(raw, dict):
-            raise ConfigError(f"Invalid pricing file {source}: expected a mapping")
-        try:
-            data = FILE_SCHEMA(raw)
-        except vol.Invalid as err:
-            raise ConfigError(f"Invalid pricing file {source}: {humanize(err)}") from err
-        rules = {
-            provider_type: tuple(_rule(entry) for entry in entries or ())
-            for provider_type, entries in data["models"].items()
-        }
-        fallbacks = {t: (p["input"], p["output"]) for t, p in data["unknown"].items()}
-        for provider_type in CLOUD_TYPES:
-            if rules.get(provider_type):
-                fallbacks.setdefault(provider_type, _highest(rules[provider_type]))
+        data = validate(raw, source)
+        rules: dict[str, _Rules] = {}
+        fallbacks: dict[str, dict[str, ModelPrice]] = {}
+        for section in (CHAT_SECTION, *MEDIA_SECTIONS):
+            by_type = {
+                provider_type: tuple(_rule(entry) for entry in entries or ())
+                for provider_type, entries in (data.get(section) or {}).items()
+            }
+            rules[section] = by_type
+            fallbacks[section] = {
+                provider_type: _highest(by_type[provider_type])
+                for provider_type in CLOUD_TYPES
+                if by_type.get(provider_type)
+            }
+        for provider_type, entry in data["unknown"].items():
+            fallbacks[CHAT_SECTION][provider_type] = _unknown(entry["input"], entry["output"])
         return cls(rules, fallbacks)
 
-    def price(self, provider: ProviderSettings, model: str) -> ModelPrice:
-        """What ``model`` costs on ``provider``: options first, then local, file, fallback."""
-        price = self._listed(provider.type, model)
-        if provider.input_price is not None or provider.output_price is not None:
-            price = ModelPrice(
+    def price(
+        self, provider: ProviderSettings, model: str, capability: Capability = Capability.CHAT
+    ) -> ModelPrice:
+        """What ``model`` costs on ``provider`` for ``capability``.
+
+        The provider's options first, then local (free), the file, else the fallback.
+        """
+        if provider.input_price == 0 and provider.output_price == 0:
+            return replace(FREE, source="options")  # a local server, free for everything
+        price = self._listed(provider.type, model, section_of(capability))
+        chat = capability in (Capability.CHAT, Capability.VISION)
+        if chat and (provider.input_price is not None or provider.output_price is not None):
+            price = replace(
+                price,
                 input_per_mtok=_pick(provider.input_price, price.input_per_mtok),
                 output_per_mtok=_pick(provider.output_price, price.output_per_mtok),
                 known=(provider.input_price is not None and provider.output_price is not None)
@@ -179,48 +231,90 @@ class PricingTable:
                 source="options",
             )
         if not price.known:
-            self._warn_unknown(provider.name, model, price)
+            self._warn_unknown(provider.name, model, capability, price)
         return price
 
-    def _listed(self, provider_type: str, model: str) -> ModelPrice:
+    def _listed(self, provider_type: str, model: str, section: str) -> ModelPrice:
         if provider_type in LOCAL_TYPES:
-            return ModelPrice(0.0, 0.0, known=True, source="local")
+            return FREE
         name = model_key(model)
         search = [provider_type]
         if provider_type == "openai_compatible":
             search.extend(CLOUD_TYPES)
+        rules = self._rules.get(section, {})
         for table in search:
-            for rule in self._rules.get(table, ()):
+            for rule in rules.get(table, ()):
                 if rule.matches(name):
-                    return ModelPrice(
-                        rule.input_per_mtok, rule.output_per_mtok, known=True, source="pricing_file"
-                    )
-        fallback = self._fallbacks.get(provider_type, self._default)
-        return ModelPrice(fallback[0], fallback[1], known=False, source="unknown")
+                    return rule.price
+        fallback = self._fallbacks.get(section, {}).get(provider_type)
+        if fallback is None:
+            fallback = _highest(tuple(rule for table in rules.values() for rule in table))
+        return fallback
 
-    def _warn_unknown(self, provider: str, model: str, price: ModelPrice) -> None:
-        if (provider, model) in self._warned:
+    def _warn_unknown(
+        self, provider: str, model: str, capability: Capability, price: ModelPrice
+    ) -> None:
+        if (provider, model, capability) in self._warned:
             return
-        self._warned.add((provider, model))
+        self._warned.add((provider, model, capability))
+        if section_of(capability) == CHAT_SECTION:
+            _LOGGER.warning(
+                "No price listed for model %s of provider %s: budgeting it at %.2f/%.2f USD per "
+                "million input/output tokens; set input_price and output_price to correct this",
+                model,
+                provider,
+                price.input_per_mtok,
+                price.output_per_mtok,
+            )
+            return
         _LOGGER.warning(
-            "No price listed for model %s of provider %s: budgeting it at %.2f/%.2f USD per "
-            "million input/output tokens; set input_price and output_price to correct this",
+            "No %s price listed for model %s of provider %s: budgeting it at the highest %s "
+            "prices listed (%s); list it in pricing.yaml, or set input_price and output_price to "
+            "0 for a local server",
+            capability,
             model,
             provider,
-            price.input_per_mtok,
-            price.output_per_mtok,
+            capability,
+            price.describe(),
         )
 
 
 def _rule(entry: Mapping[str, Any]) -> _Rule:
     match = entry["match"]
     patterns = (match,) if isinstance(match, str) else tuple(match)
-    return _Rule(tuple(p.lower() for p in patterns), entry["input"], entry["output"])
+    image = entry.get("image")
+    images = image.items() if isinstance(image, Mapping) else [("*", image)] if image else []
+    price = ModelPrice(
+        input_per_mtok=entry.get("input", 0.0),
+        output_per_mtok=entry.get("output", 0.0),
+        known=True,
+        source="pricing_file",
+        audio_per_minute=entry.get("audio_minute", 0.0),
+        characters_per_m=entry.get("characters", 0.0),
+        image_prices=tuple((str(k).lower(), float(v)) for k, v in images),
+    )
+    return _Rule(tuple(p.lower() for p in patterns), price)
 
 
-def _highest(rules: tuple[_Rule, ...]) -> tuple[float, float]:
-    # Each price on its own: the stand-in is never cheaper than any listed model on either side.
-    return (max(r.input_per_mtok for r in rules), max(r.output_per_mtok for r in rules))
+def _unknown(input_per_mtok: float, output_per_mtok: float) -> ModelPrice:
+    return ModelPrice(input_per_mtok, output_per_mtok, known=False, source="unknown")
+
+
+def _highest(rules: Iterable[_Rule]) -> ModelPrice:
+    """Each unit's highest price among ``rules``: never cheaper than any of them in any unit."""
+    prices = [rule.price for rule in rules]
+    if not prices:
+        return _unknown(0.0, 0.0)
+    images = [usd_each for price in prices for _, usd_each in price.image_prices]
+    return ModelPrice(
+        input_per_mtok=max(p.input_per_mtok for p in prices),
+        output_per_mtok=max(p.output_per_mtok for p in prices),
+        known=False,
+        source="unknown",
+        audio_per_minute=max(p.audio_per_minute for p in prices),
+        characters_per_m=max(p.characters_per_m for p in prices),
+        image_prices=(("*", max(images)),) if images else (),
+    )
 
 
 def _pick(override: float | None, listed: float) -> float:

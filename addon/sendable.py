@@ -21,14 +21,14 @@ from collections.abc import Iterator, Mapping
 from typing import Final
 
 from addon.errors import InvalidRequestError
-from addon.models import ChatRequest
+from addon.models import ChatRequest, MediaBody
 
 UNSENDABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
-def check_sendable(chat: ChatRequest) -> None:
+def check_sendable(request: ChatRequest | MediaBody) -> None:
     """Raise ``InvalidRequestError`` naming the first field whose text no provider accepts."""
-    for path, text in _strings(chat, ""):
+    for path, text in _strings(request, ""):
         found = UNSENDABLE.search(text)
         if found is not None:
             char = found.group()

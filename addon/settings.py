@@ -38,7 +38,8 @@ STRATEGIES: Final = (
     "fastest",
     "cost",
 )
-CAPABILITIES: Final = ("vision", "chat")
+CAPABILITIES: Final = ("vision", "chat", "embeddings", "transcription", "speech", "images")
+"""What a route may ``match`` besides a tag (``addon.models.Capability``'s values)."""
 DEFAULT_OLLAMA_HOST: Final = "http://localhost:11434"
 
 DEFAULT_MODELS: Final[Mapping[str, str]] = {
@@ -48,6 +49,30 @@ DEFAULT_MODELS: Final[Mapping[str, str]] = {
     "ollama": "gemma3:4b",
     "openai_compatible": "",
 }
+MEDIA_MODEL_OPTIONS: Final[Mapping[str, str]] = {
+    "embeddings": "embedding_model",
+    "transcription": "transcription_model",
+    "speech": "speech_model",
+    "images": "image_model",
+}
+"""The provider option naming the model of each capability beyond chat."""
+DEFAULT_MEDIA_MODELS: Final[Mapping[str, Mapping[str, str]]] = {
+    "openai": {
+        "embeddings": "text-embedding-3-small",
+        "transcription": "gpt-4o-mini-transcribe",
+        "speech": "gpt-4o-mini-tts",
+        "images": "gpt-image-1",
+    },
+    "gemini": {
+        "embeddings": "gemini-embedding-001",
+        "transcription": "gemini-2.5-flash",
+        "speech": "gemini-2.5-flash-preview-tts",
+        "images": "gemini-2.5-flash-image",
+    },
+    "ollama": {"embeddings": "embeddinggemma"},
+}
+"""The model each provider type uses for a capability when its option is empty (none: the
+type offers the capability only with a configured model)."""
 ENV_KEYS: Final[Mapping[str, str]] = {
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
@@ -105,6 +130,10 @@ PROVIDER_SCHEMA = vol.Schema(
         vol.Optional("base_url", default=""): str,
         vol.Optional("model", default=""): str,
         vol.Optional("vision_model", default=""): str,
+        vol.Optional("embedding_model", default=""): str,
+        vol.Optional("transcription_model", default=""): str,
+        vol.Optional("speech_model", default=""): str,
+        vol.Optional("image_model", default=""): str,
         vol.Optional("priority", default=100): vol.All(vol.Coerce(int), vol.Range(min=0, max=1000)),
         vol.Optional("enabled", default=True): bool,
         vol.Optional("timeout", default=60): vol.All(vol.Coerce(float), vol.Range(min=1, max=600)),
@@ -186,6 +215,17 @@ class ProviderSettings:
     budget_monthly_usd: float | None = None
     input_price: float | None = None  # USD per million tokens, overriding the pricing file
     output_price: float | None = None
+    # The model of each capability beyond chat; "" = the type's default (DEFAULT_MEDIA_MODELS).
+    embedding_model: str = ""
+    transcription_model: str = ""
+    speech_model: str = ""
+    image_model: str = ""
+
+    def media_model(self, capability: str) -> str:
+        """The model for ``capability`` (embeddings...): the option, else the type's default."""
+        option = MEDIA_MODEL_OPTIONS.get(capability)
+        configured: str = getattr(self, option) if option else ""
+        return configured or DEFAULT_MEDIA_MODELS.get(self.type, {}).get(capability, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +401,10 @@ def _provider_settings(option: Mapping[str, Any]) -> ProviderSettings:
         api_key=Secret(key),
         base_url=option["base_url"].strip().rstrip("/"),
         vision_model=option["vision_model"],
+        embedding_model=option["embedding_model"].strip(),
+        transcription_model=option["transcription_model"].strip(),
+        speech_model=option["speech_model"].strip(),
+        image_model=option["image_model"].strip(),
         priority=option["priority"],
         enabled=option["enabled"],
         timeout=option["timeout"],

@@ -49,6 +49,7 @@ class RequestRecord:
             "ts": self.ended,
             "time": datetime.fromtimestamp(self.ended, UTC).isoformat(),
             "tag": answer.tag,
+            "capability": answer.capability,
             "provider": answer.provider,
             "model": answer.model,
             "outcome": answer.outcome,
@@ -84,4 +85,7 @@ def _attempt(row: LedgerRow) -> dict[str, Any]:
         "output_tokens": row.output_tokens,
         "cached": row.cached,
         "tool_calls": row.tool_calls,
+        "audio_seconds": row.audio_seconds,
+        "characters": row.characters,
+        "images": row.images,
     }

@@ -36,6 +36,10 @@ class LedgerRow:
     outcome: str
     cached: bool = False
     tool_calls: int = 0  # tool calls the model made in this attempt
+    capability: str = "chat"  # addon.models.Capability's value
+    audio_seconds: float = 0.0  # audio transcribed or spoken
+    characters: int = 0  # characters spoken
+    images: int = 0  # images generated
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,9 @@ class UsageStats:
     success_rate: float | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    audio_seconds: float = 0.0
+    characters: int = 0
+    images: int = 0
     cost_usd: float = 0.0
     avg_latency_ms: float | None = None
     p50_latency_ms: float | None = None
@@ -66,6 +73,9 @@ class UsageStats:
             "success_rate": self.success_rate,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "audio_seconds": self.audio_seconds,
+            "characters": self.characters,
+            "images": self.images,
             "cost_usd": self.cost_usd,
             "avg_latency_ms": self.avg_latency_ms,
             "p50_latency_ms": self.p50_latency_ms,
@@ -84,6 +94,7 @@ class UsageReport:
     by_provider: Mapping[str, UsageStats] = field(default_factory=dict)
     by_model: Mapping[str, UsageStats] = field(default_factory=dict)
     by_tag: Mapping[str, UsageStats] = field(default_factory=dict)
+    by_capability: Mapping[str, UsageStats] = field(default_factory=dict)
     by_day: Mapping[str, UsageStats] = field(default_factory=dict)
     by_day_provider: Mapping[str, Mapping[str, UsageStats]] = field(default_factory=dict)
 
@@ -96,6 +107,7 @@ class UsageReport:
             "by_provider": _dicts(self.by_provider),
             "by_model": _dicts(self.by_model),
             "by_tag": _dicts(self.by_tag),
+            "by_capability": _dicts(self.by_capability),
             "by_day": _dicts(self.by_day),
             "by_day_provider": {
                 day: _dicts(self.by_day_provider[day]) for day in sorted(self.by_day_provider)
@@ -129,8 +141,11 @@ class _Bucket:
 
     __slots__ = (
         "attempts",
+        "audio",
+        "characters",
         "costs",
         "failed_attempts",
+        "images",
         "input_tokens",
         "latencies",
         "ok_ids",
@@ -145,6 +160,9 @@ class _Bucket:
         self.failed_attempts = 0
         self.input_tokens = 0
         self.output_tokens = 0
+        self.audio: list[float] = []
+        self.characters = 0
+        self.images = 0
         self.costs: list[float] = []
         self.latencies: list[float] = []
 
@@ -153,6 +171,9 @@ class _Bucket:
         self.attempts += 1
         self.input_tokens += row.input_tokens
         self.output_tokens += row.output_tokens
+        self.audio.append(row.audio_seconds)
+        self.characters += row.characters
+        self.images += row.images
         self.costs.append(row.cost_usd)
         if row.outcome == OK:
             self.ok_ids.add(row.request_id)
@@ -173,6 +194,9 @@ class _Bucket:
             success_rate=succeeded / requests if requests else None,
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
+            audio_seconds=math.fsum(self.audio),
+            characters=self.characters,
+            images=self.images,
             cost_usd=math.fsum(self.costs),
             avg_latency_ms=mean(self.latencies),
             p50_latency_ms=_tenths(percentile(self.latencies, 50)),
@@ -203,6 +227,7 @@ def build_report(rows: Iterable[LedgerRow], since: float, until: float, tz: tzin
         "provider": _Grouping(lambda row: row.provider),
         "model": _Grouping(lambda row: row.model),
         "tag": _Grouping(lambda row: row.tag),
+        "capability": _Grouping(lambda row: row.capability),
         "day": _Grouping(lambda row: day_of(row.ts, tz)),
         "day_provider": _Grouping(lambda row: f"{day_of(row.ts, tz)} {row.provider}"),
     }
@@ -218,6 +243,7 @@ def build_report(rows: Iterable[LedgerRow], since: float, until: float, tz: tzin
         by_provider=groups["provider"].stats(),
         by_model=groups["model"].stats(),
         by_tag=groups["tag"].stats(),
+        by_capability=groups["capability"].stats(),
         by_day=groups["day"].stats(),
         by_day_provider=_nest(groups["day_provider"].stats()),
     )

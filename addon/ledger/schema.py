@@ -52,8 +52,22 @@ def _v3_request_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX attempts_request ON attempts (request_id)")
 
 
+def _v4_capabilities(conn: sqlite3.Connection) -> None:
+    # Rows written before other capabilities existed were chat (or vision) requests and used
+    # tokens only: the defaults are their true values.
+    conn.execute("ALTER TABLE attempts ADD COLUMN capability TEXT NOT NULL DEFAULT 'chat'")
+    conn.execute("ALTER TABLE attempts ADD COLUMN audio_seconds REAL NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE attempts ADD COLUMN characters INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE attempts ADD COLUMN images INTEGER NOT NULL DEFAULT 0")
+
+
 # MIGRATIONS[n] takes a database from version n to n + 1; append, never edit a released one.
-MIGRATIONS: list[Migration] = [_v1_attempts, _v2_tool_calls, _v3_request_index]
+MIGRATIONS: list[Migration] = [
+    _v1_attempts,
+    _v2_tool_calls,
+    _v3_request_index,
+    _v4_capabilities,
+]
 
 
 @contextmanager

@@ -35,7 +35,7 @@ _T = TypeVar("_T")
 
 COLUMNS: Final = (
     "ts, request_id, tag, provider, model, input_tokens, output_tokens, cost_usd, latency_ms,"
-    " outcome, cached, tool_calls"
+    " outcome, cached, tool_calls, capability, audio_seconds, characters, images"
 )
 SELECT_RANGE: Final = f"SELECT {COLUMNS} FROM attempts WHERE ts >= ? AND ts < ?"  # noqa: S608
 # The newest ``?`` request ids (by their last attempt, among the newest ``?`` rows), then
@@ -213,7 +213,7 @@ def _set_aside(path: Path, now: float, err: sqlite3.DatabaseError) -> None:
 
 def _row(values: tuple[object, ...]) -> LedgerRow:
     (ts, request_id, tag, provider, model, tokens_in, tokens_out, cost, latency, outcome, cached,
-     tool_calls) = values  # fmt: skip
+     tool_calls, capability, audio_seconds, characters, images) = values  # fmt: skip
     return LedgerRow(
         ts=float(ts),  # type: ignore[arg-type]
         request_id=str(request_id),
@@ -227,4 +227,8 @@ def _row(values: tuple[object, ...]) -> LedgerRow:
         outcome=str(outcome),
         cached=bool(cached),
         tool_calls=int(tool_calls),  # type: ignore[call-overload]
+        capability=str(capability),
+        audio_seconds=float(audio_seconds),  # type: ignore[arg-type]
+        characters=int(characters),  # type: ignore[call-overload]
+        images=int(images),  # type: ignore[call-overload]
     )

@@ -28,8 +28,8 @@ MAX_GROUP: Final = 512  # record jobs per transaction: bounds the size of one co
 
 INSERT: Final = (
     "INSERT INTO attempts (ts, request_id, tag, provider, model, input_tokens, output_tokens,"
-    " cost_usd, latency_ms, outcome, cached, tool_calls)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " cost_usd, latency_ms, outcome, cached, tool_calls, capability, audio_seconds, characters,"
+    " images) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -48,6 +48,10 @@ def row_values(row: LedgerRow) -> tuple[Any, ...]:
         row.outcome,
         int(row.cached),
         int(row.tool_calls),
+        row.capability,
+        float(row.audio_seconds),
+        int(row.characters),
+        int(row.images),
     )
 
 

@@ -1,32 +1,47 @@
 """The provider contract: the protocol and the behaviour every provider shares.
 
 SDK types never leave a provider module: providers take a ``ChatRequest`` and give back a
-``ChatResponse`` (or ``StreamDelta`` items), the hub's vocabulary from ``addon.models``;
-everything in this module is SDK-free.
+``ChatResponse`` (or ``StreamDelta`` items), the hub's vocabulary from ``addon.models``, and
+likewise for the capabilities beyond chat (``media_calls``); everything here is SDK-free.
+Class layers: ``core.ProviderCore`` (identity, traits, errors, deadlines) <
+``media_calls.MediaCalls`` (embeddings, speech, images) < ``BaseProvider`` (chat, health).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from addon.errors import (
-    HubError,
-    ProviderAuthError,
     ProviderBadRequestError,
     ProviderCapabilityError,
     ProviderError,
     ProviderResponseError,
-    ProviderTimeoutError,
 )
-from addon.models import ChatRequest, ChatResponse, HealthStatus, ModelInfo, StreamDelta
+from addon.models import (
+    AudioChunk,
+    Capability,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    HealthStatus,
+    ImageRequest,
+    ImageResponse,
+    ModelInfo,
+    SpeechRequest,
+    SpeechResponse,
+    StreamDelta,
+    TranscriptDelta,
+    TranscriptionRequest,
+    TranscriptionResponse,
+)
+from addon.providers.media_calls import MediaCalls
 from addon.providers.tooling import check_tool_request
 from addon.structure import mismatch
 
@@ -34,7 +49,6 @@ if TYPE_CHECKING:
     from addon.providers.traits import ModelTraits
     from addon.settings import ProviderSettings
 
-T = TypeVar("T")
 # Given to an SDK when no key is configured, so it never falls back to a key from the
 # environment; ``BaseProvider.require_key`` stops such a call before it is sent.
 PLACEHOLDER_API_KEY: Final = "not-needed"
@@ -57,11 +71,41 @@ class Provider(Protocol):
     def supports_vision(self, model: str) -> bool:
         """True when ``model`` on this provider accepts images."""
 
+    def supports(self, capability: Capability, model: str) -> bool:
+        """True when ``model`` on this provider can serve ``capability``."""
+
+    def default_model(self, capability: Capability) -> str:
+        """The model used for ``capability`` when the request pins none ("" = none)."""
+
     async def chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
         """Answer ``request`` within ``timeout`` seconds."""
 
     def chat_stream(self, request: ChatRequest, *, timeout: float) -> AsyncIterator[StreamDelta]:
         """Stream the answer; ``timeout`` bounds the whole stream."""
+
+    async def embed(self, request: EmbeddingRequest, *, timeout: float) -> EmbeddingResponse:
+        """One vector per input, in order."""
+
+    async def transcribe(
+        self, request: TranscriptionRequest, *, timeout: float
+    ) -> TranscriptionResponse:
+        """The transcript of the audio."""
+
+    def transcribe_stream(
+        self, request: TranscriptionRequest, *, timeout: float
+    ) -> AsyncIterator[TranscriptDelta | TranscriptionResponse]:
+        """Transcript pieces, then the whole ``TranscriptionResponse``."""
+
+    async def speak(self, request: SpeechRequest, *, timeout: float) -> SpeechResponse:
+        """The text spoken."""
+
+    def speak_stream(
+        self, request: SpeechRequest, *, timeout: float
+    ) -> AsyncIterator[AudioChunk | SpeechResponse]:
+        """Audio chunks, then the ``SpeechResponse`` with the usage."""
+
+    async def generate_image(self, request: ImageRequest, *, timeout: float) -> ImageResponse:
+        """The generated images."""
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """Models the provider offers."""
@@ -152,36 +196,13 @@ def _http_date(value: str) -> float | None:
     return moment.timestamp()
 
 
-class BaseProvider:
-    """Shared behaviour: model resolution, traits, deadlines, timing.
+class BaseProvider(MediaCalls):
+    """Chat on top of the shared behaviour: model resolution, checks, timing, health.
 
     Subclasses implement ``_chat``, ``_chat_stream``, ``list_models`` and
-    ``validate_credentials``; they map SDK exceptions with their own ``map_error``.
+    ``validate_credentials`` (and the media hooks of their ``media_capabilities``); they map
+    SDK exceptions with their own ``map_error``.
     """
-
-    provider_type: str = ""
-    requires_api_key: bool = False
-    sdk_errors: ClassVar[tuple[type[Exception], ...]] = ()
-    """The exception classes the SDK and its transport raise; ``map_error`` maps them (and
-    ``TimeoutError``). Anything else raised during a call is a bug in the hub's own code: it is
-    not a provider failure and escapes unmapped, to be logged and answered ``internal_error``."""
-
-    def __init__(self, settings: ProviderSettings) -> None:
-        self.name = settings.name
-        self.settings = settings
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} model={self.settings.model}>"
-
-    def traits(self, model: str) -> ModelTraits:
-        """Capabilities and quirks of ``model`` (from the traits data file)."""
-        from addon.providers.traits import traits_for
-
-        return traits_for(self.provider_type, model)
-
-    def supports_vision(self, model: str) -> bool:
-        """Vision-capable: the traits say so, or the user named it as the vision model."""
-        return self.traits(model).vision or (model == self.settings.vision_model != "")
 
     def resolve_model(self, request: ChatRequest) -> str:
         """The pinned model, else the vision model for images, else the default model."""
@@ -190,28 +211,6 @@ class BaseProvider:
         if request.has_images and self.settings.vision_model:
             return self.settings.vision_model
         return self.settings.model
-
-    def is_sdk_error(self, err: Exception) -> bool:
-        """True for what the SDK or its transport raised (a timeout included)."""
-        return isinstance(err, (TimeoutError, *self.sdk_errors))
-
-    def map_error(self, err: Exception) -> ProviderError:
-        """Map an SDK exception into the hub's hierarchy. Subclasses extend this."""
-        if isinstance(err, ProviderError):
-            return err
-        if isinstance(err, TimeoutError):
-            return ProviderTimeoutError(f"{self.name} did not answer in time")
-        return ProviderResponseError(f"{self.name} failed: {type(err).__name__}")
-
-    def without_key(self, text: str) -> str:
-        """``text`` with this provider's key blanked: vendors echo keys in their error messages."""
-        key = self.settings.api_key.reveal()
-        return text.replace(key, "***") if len(key) >= 4 else text
-
-    def require_key(self) -> None:
-        """Refuse a call before anything is sent when this provider needs a key and has none."""
-        if self.requires_api_key and not self.settings.api_key:
-            raise ProviderAuthError(f"{self.name} has no API key configured")
 
     def check_request(self, request: ChatRequest) -> None:
         """Refuse what this model cannot honour (or a call without a key), with a clear message."""
@@ -251,17 +250,8 @@ class BaseProvider:
     ) -> AsyncIterator[StreamDelta]:
         """Stream ``_chat_stream`` under one deadline for the whole stream, mapping errors."""
         self.check_request(request)
-        async with self._deadline(timeout):
-            iterator = self._chat_stream(request, timeout=timeout)
-            try:
-                async for delta in iterator:
-                    yield delta
-            except HubError:
-                raise
-            except Exception as err:
-                if not self.is_sdk_error(err):
-                    raise
-                raise self.map_error(err) from err
+        async for delta in self._relay(self._chat_stream(request, timeout=timeout), timeout):
+            yield delta
 
     async def health(self, *, timeout: float) -> HealthStatus:
         """Check liveness by listing models (free for every vendor)."""
@@ -278,27 +268,6 @@ class BaseProvider:
 
     async def close(self) -> None:
         """Release the SDK client (subclasses override when they hold one)."""
-
-    async def _guard(self, awaitable: Awaitable[T], timeout: float) -> T:
-        """Await under a hard deadline and map the SDK's errors once (only theirs)."""
-        async with self._deadline(timeout):
-            try:
-                return await awaitable
-            except HubError:
-                raise
-            except Exception as err:
-                if not self.is_sdk_error(err):
-                    raise
-                raise self.map_error(err) from err
-
-    @asynccontextmanager
-    async def _deadline(self, timeout: float) -> AsyncIterator[None]:
-        """A backstop deadline on top of the SDK's own timeout."""
-        try:
-            async with asyncio.timeout(timeout):
-                yield
-        except TimeoutError as err:
-            raise ProviderTimeoutError(f"{self.name} did not answer within {timeout:g}s") from err
 
     async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
         raise NotImplementedError

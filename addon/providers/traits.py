@@ -24,6 +24,10 @@ class ModelTraits:
     ``system_prompt`` is False where the vendor refuses a separate system prompt (Gemma on the
     Gemini API), so the provider folds it into the first user turn; ``thought_signatures``
     marks models that refuse a replayed tool call without its signature (Gemini 3).
+
+    The capabilities beyond chat: ``embeddings``, ``transcription`` (audio in, text out),
+    ``speech`` (text in, audio out) and ``images`` (image generation); ``chat`` is False for a
+    model that only does one of those (an embedding model cannot chat).
     """
 
     vision: bool = False
@@ -35,6 +39,11 @@ class ModelTraits:
     thinking: bool = False
     system_prompt: bool = True
     thought_signatures: bool = False
+    chat: bool = True
+    embeddings: bool = False
+    transcription: bool = False
+    speech: bool = False
+    images: bool = False
 
 
 _FIELDS = {f.name for f in fields(ModelTraits)}

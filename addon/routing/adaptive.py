@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from addon.models import HubRequest
+from addon.models import Routed
 from addon.providers.base import Provider
 from addon.routing.ordering import Availability, CostEstimator
 from addon.routing.stats import StatsBoard
@@ -61,7 +61,7 @@ class AdaptiveStrategy:
         self._rng = rng
         self.tuning = tuning
 
-    def scores(self, candidates: Sequence[Provider], request: HubRequest) -> dict[str, float]:
+    def scores(self, candidates: Sequence[Provider], request: Routed) -> dict[str, float]:
         """Expected cost of each candidate (lower is better)."""
         tuning = self.tuning
         prices = shares({p.name: self._estimate_cost(p, request) for p in candidates})
@@ -78,7 +78,7 @@ class AdaptiveStrategy:
             )
         return scores
 
-    def order(self, candidates: Sequence[Provider], request: HubRequest) -> list[Provider]:
+    def order(self, candidates: Sequence[Provider], request: Routed) -> list[Provider]:
         """Usable candidates by expected cost (one maybe explored first), then the down ones."""
         scores = self.scores(candidates, request)
         up, down = self._availability.split(candidates)

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from typing import Final
 
 from addon.images import estimate_image_tokens
-from addon.models import ChatRequest, HubRequest
-from addon.pricing import PricingTable, worst_case
-from addon.providers.base import Provider
+from addon.models import ChatRequest
 from addon.providers.traits import ModelTraits
-from addon.routing.prepare import chat_with_model
 
 CHARS_PER_TOKEN: Final = 3.0  # English averages ~4; 3 keeps the estimate on the safe side
 MESSAGE_OVERHEAD: Final = 8  # role markers and separators per message
@@ -64,24 +60,3 @@ def _tool_characters(chat: ChatRequest) -> int:
 def output_cap(chat: ChatRequest, traits: ModelTraits) -> int:
     """The most output tokens this call may produce (thinking included)."""
     return chat.max_tokens or traits.default_max_tokens or DEFAULT_OUTPUT_CAP
-
-
-def worst_case_usd(
-    pricing: PricingTable, provider: Provider, chat: ChatRequest, detail: str | None
-) -> float:
-    """Worst-case USD cost of ``chat`` (its model resolved) on ``provider``."""
-    price = pricing.price(provider.settings, chat.model)
-    tokens_in = estimate_input_tokens(chat, provider.settings.type, detail)
-    return worst_case(price, tokens_in, output_cap(chat, provider.traits(chat.model)))
-
-
-def cost_estimator(pricing: PricingTable) -> Callable[[Provider, HubRequest], float]:
-    """The strategies' cost function: worst-case USD of a request on a provider.
-
-    Images are not yet counted (they are measured once prepared for a provider type).
-    """
-
-    def estimate(provider: Provider, request: HubRequest) -> float:
-        return worst_case_usd(pricing, provider, chat_with_model(provider, request), request.detail)
-
-    return estimate

@@ -1,125 +1,98 @@
 """The attempt loop: try the candidates in order until one answers (one-shot and streaming).
 
 ``RunState`` decides what to try next and accounts for each outcome; this module makes the
-calls. A stream fails over only before its first delta: once text has reached the caller, a
-failure ends the stream with its error.
+calls through the request's call spec, the same way for every capability. A stream fails over
+only before its first piece: once a piece has reached the caller, a failure ends the stream
+with its error.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
-from addon.errors import ProviderError, ProviderTimeoutError
-from addon.models import (
-    ChatResponse,
-    FinishReason,
-    HubRequest,
-    HubResponse,
-    StreamDelta,
-    ToolCall,
-    Usage,
-)
-from addon.providers.base import Provider, parse_structured
+from addon.errors import ProviderError, ProviderResponseError, ProviderTimeoutError
+from addon.providers.base import Provider
+from addon.routing.calls import CallSpec
 from addon.routing.guard import Ticket
 from addon.routing.run import RunPlan, RunState
 
 
-async def answer(plan: RunPlan, request: HubRequest, candidates: list[Provider]) -> HubResponse:
+async def answer[C, A, P, H](
+    plan: RunPlan, spec: CallSpec[C, A, P, H], candidates: list[Provider]
+) -> H:
     """The first good answer among ``candidates``, or the error that explains why none came."""
-    run = RunState(plan, request, candidates)
+    run = RunState(plan, spec, candidates)
     while (slot := await run.next()) is not None:
         ticket = slot.ticket
         try:
-            response = await ticket.provider.chat(ticket.chat, timeout=slot.first_byte)
+            result = await spec.invoke(ticket.provider, slot.call, slot.first_byte)
         except ProviderError as err:
             await run.failed(ticket, err)
             continue
         except BaseException:
             ticket.abandon()
             raise
-        run.attempts.append(await ticket.succeeded(response))
-        return run.response(ticket, response)
+        return await run.succeeded(ticket, result)
     raise run.exhausted()
 
 
-async def stream(
-    plan: RunPlan, request: HubRequest, candidates: list[Provider]
-) -> AsyncIterator[StreamDelta | HubResponse]:
-    """Yield the answer's deltas, then the final ``HubResponse``."""
-    run = RunState(plan, request, candidates)
+async def stream[C, A, P, H](
+    plan: RunPlan, spec: CallSpec[C, A, P, H], candidates: list[Provider]
+) -> AsyncIterator[P | H]:
+    """Yield the answer's pieces, then the hub's response."""
+    run = RunState(plan, spec, candidates)
     while (slot := await run.next()) is not None:
         ticket = slot.ticket
-        iterator = ticket.provider.chat_stream(ticket.chat, timeout=slot.timeout)
+        items = spec.stream(ticket.provider, slot.call, slot.timeout)
         try:
-            first = await _first_delta(ticket, iterator, slot.first_byte)
+            first = await _first(items, ticket, slot.first_byte)
         except ProviderError as err:
             await run.failed(ticket, err)
             continue
         except BaseException:
             ticket.abandon()
             raise
-        async for item in _relay(ticket, first, iterator):
-            if isinstance(item, ChatResponse):
-                run.attempts.append(await ticket.succeeded(item))
-                yield run.response(ticket, item)
-            else:
-                yield item
+        async for item in _relay(run, ticket, first, items):
+            yield item
         return
     raise run.exhausted()
 
 
-async def _first_delta(
-    ticket: Ticket, iterator: AsyncIterator[StreamDelta], within: float
-) -> StreamDelta:
-    """The stream's first delta, or ``ProviderTimeoutError`` when none came ``within`` seconds."""
+async def _relay[C, A, P, H](
+    run: RunState[C, A, P, H], ticket: Ticket, first: P | A, items: AsyncIterator[P | A]
+) -> AsyncIterator[P | H]:
+    """Pass the pieces on; settle the call when its answer comes (or fails) at the end."""
+    item = first
     try:
-        async with asyncio.timeout(within):
-            return await anext(iterator, StreamDelta())
-    except TimeoutError as err:
-        raise ProviderTimeoutError(
-            f"{ticket.provider.name} sent nothing within {within:.3g}s"
-        ) from err
-
-
-async def _relay(
-    ticket: Ticket, first: StreamDelta, iterator: AsyncIterator[StreamDelta]
-) -> AsyncIterator[StreamDelta | ChatResponse]:
-    """Pass deltas through while collecting the whole answer for the final response.
-
-    A structured answer is parsed once complete (as for one-shot calls), so the final response
-    carries ``data``; JSON that does not parse fails the attempt after the text went out.
-    """
-    parts: list[str] = []
-    calls: list[ToolCall] = []
-    usage, finish, model = Usage(), None, ticket.chat.model
-    delta: StreamDelta | None = first
-    try:
-        while delta is not None:
-            model = delta.model or model
-            if delta.text or delta.tool_calls:
-                parts.append(delta.text)
-                calls.extend(delta.tool_calls)
-                yield replace(delta, provider=ticket.provider.name, model=model)
-            usage = delta.usage or usage
-            finish = delta.finish_reason or finish
-            delta = await anext(iterator, None)
-        text = "".join(parts)
-        schema = ticket.chat.json_schema
-        data = parse_structured(text, schema) if schema is not None else None
+        while not run.spec.is_answer(item):
+            yield item
+            item = await _next(items, ticket)
     except ProviderError as err:
         await ticket.failed(err)
         raise
     except BaseException:
         ticket.abandon()
         raise
-    yield ChatResponse(
-        text=text,
-        data=data,
-        model=model,
-        usage=usage,
-        latency_ms=ticket.latency_ms,
-        finish_reason=finish or FinishReason.STOP,
-        tool_calls=tuple(calls),
-    )
+    yield await run.succeeded(ticket, item)
+
+
+async def _first[T](items: AsyncIterator[T], ticket: Ticket, within: float) -> T:
+    """The stream's first item, or ``ProviderTimeoutError`` when none came ``within`` seconds."""
+    try:
+        async with asyncio.timeout(within):
+            return await _next(items, ticket)
+    except TimeoutError as err:
+        raise ProviderTimeoutError(
+            f"{ticket.provider.name} sent nothing within {within:.3g}s"
+        ) from err
+
+
+async def _next[T](items: AsyncIterator[T], ticket: Ticket) -> T:
+    """The next item; a stream that ends before its answer is the provider's failure."""
+    try:
+        return await anext(items)
+    except StopAsyncIteration:
+        raise ProviderResponseError(
+            f"{ticket.provider.name}'s stream ended without its answer"
+        ) from None

@@ -1,10 +1,12 @@
 """Everything around one provider call: admission before it, accounting after it.
 
 Before a call the guard checks the provider's ``Retry-After``, reserves the worst-case cost
-against the budgets, asks the circuit breaker, and takes a rate-limit/concurrency permit. After
-the call a ``Ticket`` settles the tokens and the cost, feeds the breaker, statistics and health
-board, writes the ledger row (durably, before the response goes out) and updates the metrics.
-A provider that may not be called now raises ``ProviderSkipped`` carrying the reason.
+(the call's ``Quote``) against the budgets, asks the circuit breaker, and takes a
+rate-limit/concurrency permit. After the call a ``Ticket`` settles the tokens and the cost,
+feeds the breaker, statistics and health board, writes the ledger row with the capability and
+its units (durably, before the response goes out) and updates the metrics. A provider that may
+not be called now raises ``ProviderSkipped`` carrying the reason. Nothing here depends on the
+capability: chat and media calls are admitted and settled alike.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from addon.errors import (
     BudgetExceededError,
@@ -25,12 +27,12 @@ from addon.errors import (
 )
 from addon.ledger import Ledger, LedgerRow
 from addon.metrics import HubMetrics
-from addon.models import Attempt, ChatRequest, ChatResponse, HubRequest, Usage
-from addon.pricing import ModelPrice, PricingTable, cost, worst_case
+from addon.models import Attempt, Routed, Usage
+from addon.pricing import PricingTable
 from addon.providers.base import Provider
 from addon.routing.breaker import BreakerBoard
 from addon.routing.budget import BudgetGuard, Reservation
-from addon.routing.estimate import estimate_input_tokens, output_cap
+from addon.routing.calls import Quote, Settled
 from addon.routing.health import HealthBoard
 from addon.routing.limits import Limits, Permit
 from addon.routing.stats import StatsBoard
@@ -66,7 +68,7 @@ class Guards:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
 
-    async def record_cached(self, request: HubRequest, provider: str, model: str) -> None:
+    async def record_cached(self, request: Routed, provider: str, model: str) -> None:
         """Ledger a cache hit: the request counts, it costs nothing and used no tokens."""
         if self.metrics is not None:
             self.metrics.cache_hit()
@@ -85,7 +87,7 @@ class Guards:
             await self.ledger.record([row])
 
     async def admit(
-        self, provider: Provider, chat: ChatRequest, request: HubRequest, remaining: float
+        self, provider: Provider, request: Routed, quote: Quote, remaining: float
     ) -> Ticket:
         """Let one call to ``provider`` start, or raise ``ProviderSkipped``."""
         name = provider.name
@@ -94,13 +96,8 @@ class Guards:
             raise ProviderSkipped(
                 RateLimitedError(f"{name} asked to wait", retry_after=blocked - self.clock())
             )
-        price = self.pricing.price(provider.settings, chat.model)
-        tokens_in = estimate_input_tokens(chat, provider.settings.type, request.detail)
-        cap = output_cap(chat, provider.traits(chat.model))
-        if price.output_per_mtok > 0 and chat.max_tokens is None:
-            chat = replace(chat, max_tokens=cap)  # a bound output keeps the reservation honest
         try:
-            reservation = self.budgets.reserve(name, worst_case(price, tokens_in, cap))
+            reservation = self.budgets.reserve(name, quote.worst_usd)
         except BudgetExceededError as err:
             raise ProviderSkipped(err) from err
         breaker = self.breakers.get(name)
@@ -109,7 +106,7 @@ class Guards:
             raise ProviderSkipped(CircuitOpenError(f"{name}'s circuit breaker is open"))
         try:
             permit = await self.limits.acquire(
-                name, tokens_in + cap, wait=min(self.queue_timeout, max(0.0, remaining))
+                name, quote.worst.total_tokens, wait=min(self.queue_timeout, max(0.0, remaining))
             )
         except BaseException as err:  # also a cancelled wait must give its holds back
             breaker.release_probe()
@@ -118,7 +115,7 @@ class Guards:
                 raise ProviderSkipped(err) from err
             raise
         self.stats.get(name).start()
-        return Ticket(self, provider, chat, request, price, reservation, permit, self.clock())
+        return Ticket(self, provider, request, quote, reservation, permit, self.clock())
 
 
 @dataclass(slots=True)
@@ -127,9 +124,8 @@ class Ticket:
 
     guards: Guards
     provider: Provider
-    chat: ChatRequest
-    request: HubRequest
-    price: ModelPrice
+    request: Routed
+    quote: Quote
     reservation: Reservation
     permit: Permit
     started: float
@@ -140,17 +136,22 @@ class Ticket:
         """Milliseconds since the call started."""
         return round((self.guards.clock() - self.started) * 1000, 1)
 
-    async def succeeded(self, response: ChatResponse) -> Attempt:
-        """Settle a successful call: tokens, cost, breaker, stats, ledger, metrics."""
+    @property
+    def model(self) -> str:
+        """The model the call asked for."""
+        return self.quote.model
+
+    async def succeeded(self, settled: Settled) -> Attempt:
+        """Settle a successful call: units, cost, breaker, stats, ledger, metrics."""
         guards, name = self.guards, self.provider.name
         latency = self.latency_ms
-        self.cost_usd = round(cost(self.price, response.usage), 8)
-        self._close(response.usage.total_tokens, self.cost_usd)
+        self.cost_usd = self.quote.cost_of(settled.usage)
+        self._close(settled.usage.total_tokens, self.cost_usd)
         guards.stats.get(name).finish(latency, ok=True)
         guards.breakers.get(name).record_success()
         guards.health.record_success(name, latency)
-        model = response.model or self.chat.model
-        await self._account("ok", model, response.usage, latency, len(response.tool_calls))
+        model = settled.model or self.model
+        await self._account("ok", model, settled.usage, latency, settled.tool_calls)
         return Attempt(name, model, "ok", latency)
 
     async def failed(self, err: ProviderError) -> Attempt:
@@ -171,8 +172,8 @@ class Ticket:
             guards.health.record_failure(name, err.key, err.message)
         if isinstance(err, ProviderRateLimitError) and err.retry_after:
             guards.limits.retry_after_until(name, guards.clock() + err.retry_after)
-        await self._account(err.key, self.chat.model, Usage(), latency)
-        return Attempt(name, self.chat.model, err.key, latency, err.message)
+        await self._account(err.key, self.model, Usage(), latency)
+        return Attempt(name, self.model, err.key, latency, err.message)
 
     def abandon(self) -> None:
         """The call was cancelled (the client went away): free everything, record nothing."""
@@ -213,7 +214,7 @@ class Ticket:
 
 def _row(
     guards: Guards,
-    request: HubRequest,
+    request: Routed,
     *,
     provider: str,
     model: str,
@@ -237,4 +238,8 @@ def _row(
         outcome=outcome,
         cached=cached,
         tool_calls=tool_calls,
+        capability=str(request.capability),
+        audio_seconds=usage.audio_seconds,
+        characters=usage.characters,
+        images=usage.images,
     )

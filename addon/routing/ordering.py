@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from addon.models import HubRequest
+from addon.models import Routed
 from addon.providers.base import Provider
 from addon.routing.breaker import BreakerBoard
 from addon.routing.health import HealthBoard, ProviderState
 
-CostEstimator = Callable[[Provider, HubRequest], float]
+CostEstimator = Callable[[Provider, Routed], float]
 """Estimated USD cost of ``request`` on ``provider`` (injected by the manager)."""
 
 
@@ -19,7 +19,7 @@ class Strategy(Protocol):
 
     name: str
 
-    def order(self, candidates: Sequence[Provider], request: HubRequest, /) -> list[Provider]:
+    def order(self, candidates: Sequence[Provider], request: Routed, /) -> list[Provider]:
         """Return ``candidates`` in the order they should be tried."""
 
 

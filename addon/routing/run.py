@@ -1,4 +1,8 @@
-"""The state of one request's walk through its candidates: attempts, skips, retries, deadline."""
+"""The state of one request's walk through its candidates: attempts, skips, retries, deadline.
+
+Written once for every capability: what differs per capability is the request's call spec
+(``routing.calls.CallSpec``).
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,11 @@ from addon.errors import (
     RateLimitedError,
     UpstreamTimeoutError,
 )
-from addon.models import Attempt, ChatResponse, HubRequest, HubResponse
+from addon.models import Attempt
 from addon.providers.base import Provider
+from addon.routing.calls import Answered, CallSpec
 from addon.routing.guard import Guards, ProviderSkipped, Ticket
-from addon.routing.prepare import CallPreparer, ImagePreparer
+from addon.routing.prepare import ImagePreparer
 
 MIN_ATTEMPTS: Final = 3
 """Calls one request may make: at least this many, or one per candidate when there are more."""
@@ -58,10 +63,10 @@ class RunPlan:
 
 
 @dataclass(frozen=True, slots=True)
-class Slot:
-    """One admitted call and its time bounds (seconds).
+class Slot[C]:
+    """One admitted call, what to send, and its time bounds (seconds).
 
-    ``first_byte`` bounds the wait for the answer (a whole answer, or a stream's first delta):
+    ``first_byte`` bounds the wait for the answer (a whole answer, or a stream's first piece):
     while another candidate waits it is at most half of what is left of the request's
     deadline, so a provider that hangs leaves room for the next. ``timeout`` bounds the whole
     call (a stream that has started may use it): the provider's own ``timeout``, never past the
@@ -69,23 +74,25 @@ class Slot:
     """
 
     ticket: Ticket
+    call: C
     first_byte: float
     timeout: float
 
 
-class RunState:
+class RunState[C, A, P, H]:
     """Walks the candidates of one request under one deadline and a bounded attempt count."""
 
-    def __init__(self, plan: RunPlan, request: HubRequest, candidates: list[Provider]) -> None:
+    def __init__(
+        self, plan: RunPlan, spec: CallSpec[C, A, P, H], candidates: list[Provider]
+    ) -> None:
         self._plan = plan
         self._guards = plan.guards
-        self._request = request
+        self.spec = spec
         self.started = self._guards.clock()
         self.deadline = self.started + plan.request_timeout
         self._queue = deque(candidates)
         self._tries: Counter[str] = Counter()
         self._max_attempts = max(MIN_ATTEMPTS, len(candidates))
-        self._calls = CallPreparer(request, plan.prepare_images)
         self.attempts: list[Attempt] = []
         self._errors: list[ProviderError] = []
         self._skips: list[HubError] = []
@@ -93,7 +100,7 @@ class RunState:
     def _remaining(self) -> float:
         return self.deadline - self._guards.clock()
 
-    async def next(self) -> Slot | None:
+    async def next(self) -> Slot[C] | None:
         """The next admitted call and its time bounds, or None when nothing is left to try."""
         while self._queue and sum(self._tries.values()) < self._max_attempts:
             provider = self._queue.popleft()
@@ -101,15 +108,8 @@ class RunState:
                 raise self._timed_out()
             if self._tries[provider.name]:
                 await self._plan.backoff.wait(self._tries[provider.name], self._remaining())
-            chat = await self._calls.chat_for(provider, self._remaining())
-            try:
-                ticket = await self._guards.admit(provider, chat, self._request, self._remaining())
-            except ProviderSkipped as skipped:
-                self._skips.append(skipped.reason)
-                reason = skipped.reason
-                self.attempts.append(
-                    Attempt(provider.name, chat.model, reason.key, 0.0, reason.message)
-                )
+            call, ticket = await self._admit(provider)
+            if ticket is None:
                 continue
             self._tries[provider.name] += 1
             remaining = self._remaining()
@@ -118,8 +118,27 @@ class RunState:
                 raise self._timed_out()
             timeout = min(provider.settings.timeout, remaining)
             others_wait = bool(self._queue) and sum(self._tries.values()) < self._max_attempts
-            return Slot(ticket, min(timeout, remaining / 2) if others_wait else timeout, timeout)
+            first_byte = min(timeout, remaining / 2) if others_wait else timeout
+            return Slot(ticket, call, first_byte, timeout)
         return None
+
+    async def _admit(self, provider: Provider) -> tuple[C, Ticket | None]:
+        """The call for ``provider`` and its ticket; no ticket when the guard skipped it."""
+        request = self.spec.request
+        call = await self.spec.prepare(provider, self._remaining())
+        model = self.spec.model_of(call)
+        price = self._guards.pricing.price(provider.settings, model, request.capability)
+        call, quote = self.spec.bound(provider, call, price)
+        try:
+            ticket = await self._guards.admit(provider, request, quote, self._remaining())
+        except ProviderSkipped as skipped:
+            reason = skipped.reason
+            self._skips.append(reason)
+            self.attempts.append(
+                Attempt(provider.name, quote.model, reason.key, 0.0, reason.message)
+            )
+            return call, None
+        return call, ticket
 
     async def failed(self, ticket: Ticket, err: ProviderError) -> None:
         """Account a failed call; stop at once for what another provider would not fix."""
@@ -133,21 +152,20 @@ class RunState:
         ):
             self._queue.append(ticket.provider)  # transient: worth another try later
 
-    def response(self, ticket: Ticket, response: ChatResponse) -> HubResponse:
-        """The hub's answer from a successful call."""
-        return HubResponse(
-            request_id=self._request.request_id,
-            text=response.text,
-            data=response.data,
+    async def succeeded(self, ticket: Ticket, answer: A) -> H:
+        """Settle a successful call and build the hub's answer from it."""
+        settled = self.spec.settled(answer)
+        self.attempts.append(await ticket.succeeded(settled))
+        answered = Answered(
+            request_id=self.spec.request.request_id,
             provider=ticket.provider.name,
-            model=response.model or ticket.chat.model,
-            usage=response.usage,
+            model=settled.model or ticket.model,
+            usage=settled.usage,
+            cost_usd=ticket.cost_usd,
             latency_ms=round((self._guards.clock() - self.started) * 1000, 1),
             attempts=tuple(self.attempts),
-            cost_usd=ticket.cost_usd,
-            finish_reason=str(response.finish_reason),
-            tool_calls=response.tool_calls,
         )
+        return self.spec.respond(answer, answered)
 
     def exhausted(self) -> HubError:
         """The error for a request no candidate answered.

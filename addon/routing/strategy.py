@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from addon.errors import ConfigError
-from addon.models import HubRequest
+from addon.models import Routed
 from addon.providers.base import Provider
 from addon.routing.adaptive import ADAPTIVE_TUNING, AdaptiveStrategy, AdaptiveTuning
 from addon.routing.breaker import BreakerBoard
@@ -50,10 +50,10 @@ class _KeyedStrategy:
     def __init__(self, availability: Availability) -> None:
         self._availability = availability
 
-    def _key(self, provider: Provider, request: HubRequest, /) -> float:
+    def _key(self, provider: Provider, request: Routed, /) -> float:
         raise NotImplementedError
 
-    def order(self, candidates: Sequence[Provider], request: HubRequest, /) -> list[Provider]:
+    def order(self, candidates: Sequence[Provider], request: Routed, /) -> list[Provider]:
         """Usable candidates by ascending key, then the down ones by the same key."""
         up, down = self._availability.split(candidates)
         return sorted(up, key=lambda p: self._key(p, request)) + sorted(
@@ -69,7 +69,7 @@ class PriorityStrategy(_KeyedStrategy):
     def __init__(self, health: HealthBoard, breakers: BreakerBoard | None = None) -> None:
         super().__init__(Availability(health, breakers))
 
-    def _key(self, provider: Provider, _request: HubRequest, /) -> float:
+    def _key(self, provider: Provider, _request: Routed, /) -> float:
         return float(provider.settings.priority)
 
 
@@ -82,7 +82,7 @@ class LeastLoadedStrategy(_KeyedStrategy):
         super().__init__(availability)
         self._stats = stats
 
-    def _key(self, provider: Provider, _request: HubRequest, /) -> float:
+    def _key(self, provider: Provider, _request: Routed, /) -> float:
         cap = provider.settings.max_concurrency or UNCAPPED_CONCURRENCY
         return self._stats.get(provider.name).in_flight / cap
 
@@ -96,7 +96,7 @@ class FastestStrategy(_KeyedStrategy):
         super().__init__(availability)
         self._stats = stats
 
-    def _key(self, provider: Provider, _request: HubRequest, /) -> float:
+    def _key(self, provider: Provider, _request: Routed, /) -> float:
         return self._stats.get(provider.name).latency_estimate()
 
 
@@ -109,7 +109,7 @@ class CostStrategy(_KeyedStrategy):
         super().__init__(availability)
         self._estimate_cost = estimate_cost
 
-    def _key(self, provider: Provider, request: HubRequest, /) -> float:
+    def _key(self, provider: Provider, request: Routed, /) -> float:
         return self._estimate_cost(provider, request)
 
 
@@ -122,7 +122,7 @@ class RoundRobinStrategy:
         self._availability = availability
         self._turn = 0
 
-    def order(self, candidates: Sequence[Provider], _request: HubRequest, /) -> list[Provider]:
+    def order(self, candidates: Sequence[Provider], _request: Routed, /) -> list[Provider]:
         """The usable ring rotated by this request's turn, then the down ones."""
         up, down = self._availability.split(candidates)
         if not up:
@@ -145,7 +145,7 @@ class WeightedStrategy:
         self._availability = availability
         self._current: dict[str, float] = {}
 
-    def order(self, candidates: Sequence[Provider], _request: HubRequest, /) -> list[Provider]:
+    def order(self, candidates: Sequence[Provider], _request: Routed, /) -> list[Provider]:
         """Pick the first by smooth weighted round robin; then by weight, then the down ones."""
         up, down = self._availability.split(candidates)
         rest = sorted(up, key=lambda p: -p.settings.weight)

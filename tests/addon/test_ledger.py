@@ -36,6 +36,9 @@ STAT_KEYS = {
     "success_rate",
     "input_tokens",
     "output_tokens",
+    "audio_seconds",
+    "characters",
+    "images",
     "cost_usd",
     "avg_latency_ms",
     "p50_latency_ms",
@@ -129,7 +132,7 @@ async def test_rows_round_trip_through_a_reopened_ledger(tmp_path: Path) -> None
 async def test_database_is_wal_with_a_versioned_schema(ledger: Ledger) -> None:
     with closing(sqlite3.connect(ledger.path)) as conn, conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert user_version(conn) == len(MIGRATIONS) == 3
+        assert user_version(conn) == len(MIGRATIONS) == 4
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"attempts_ts", "attempts_provider_ts", "attempts_request"} <= indexes
 
@@ -244,7 +247,7 @@ async def test_report_shape_and_breakdowns(ledger: Ledger) -> None:
     await ledger.record(ROWS)
     report = (await ledger.usage(DAY0, at(3, 0))).to_dict()
     assert list(report) == ["since", "until", "totals", "by_provider", "by_model", "by_tag",
-                            "by_day", "by_day_provider"]  # fmt: skip
+                            "by_capability", "by_day", "by_day_provider"]  # fmt: skip
     assert report["since"] == "2025-03-01T00:00:00+00:00"
     assert report["until"] == "2025-03-04T00:00:00+00:00"
     groups = [report["totals"]] + [
@@ -296,12 +299,16 @@ async def test_an_empty_range_has_undefined_rates_not_zeroes(ledger: Ledger) -> 
         "success_rate": None,
         "input_tokens": 0,
         "output_tokens": 0,
+        "audio_seconds": 0.0,
+        "characters": 0,
+        "images": 0,
         "cost_usd": 0.0,
         "avg_latency_ms": None,
         "p50_latency_ms": None,
         "p95_latency_ms": None,
     }
     assert report["by_provider"] == report["by_model"] == report["by_tag"] == {}
+    assert report["by_capability"] == {}
     assert report["by_day"] == report["by_day_provider"] == {}
 
 
