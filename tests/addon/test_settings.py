@@ -169,3 +169,28 @@ def test_secret_never_shows_itself() -> None:
         {"providers": [{"name": "c", "type": "openai", "api_key": "sk-live-abcdefghijklmnop"}]}
     )
     assert "abcdefgh" not in repr(settings)
+
+
+def test_media_models_are_options_with_a_default_per_type() -> None:
+    settings = parse_options(
+        {
+            "providers": [
+                {"name": "cloud", "type": "openai", "api_key": "k", "speech_model": " tts-1 "},
+                {"name": "local", "type": "openai_compatible", "base_url": "http://nas:8000/v1",
+                 "model": "llama3", "transcription_model": "whisper-large-v3"},
+                {"name": "claude", "type": "anthropic", "api_key": "k"},
+            ]
+        }
+    )  # fmt: skip
+    cloud, local, claude = settings.providers
+    assert cloud.speech_model == "tts-1"  # trimmed, as the other names
+    assert cloud.embedding_model == ""  # empty: the type's default applies
+    assert [cloud.media_model(c) for c in ("embeddings", "speech", "images")] == [
+        "text-embedding-3-small",
+        "tts-1",
+        "gpt-image-1",
+    ]
+    assert local.media_model("transcription") == "whisper-large-v3"
+    assert local.media_model("embeddings") == ""  # a compatible server has no default
+    assert claude.media_model("embeddings") == ""  # Anthropic offers none
+    assert cloud.media_model("chat") == ""  # not a media option
