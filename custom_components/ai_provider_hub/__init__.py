@@ -57,6 +57,6 @@ async def async_remove_config_entry_device(
 ) -> bool:
     """Let the user delete a provider's device once the hub no longer has that provider."""
     data = entry.runtime_data.coordinator.data
-    current = {(DOMAIN, provider_device_id(entry.entry_id, p["name"])) for p in data.providers}
+    current = {(DOMAIN, provider_device_id(entry.entry_id, p.name)) for p in data.providers}
     kept = {(DOMAIN, entry.entry_id)} | {(DOMAIN, sub) for sub in entry.subentries}
     return not any(identifier in current or identifier in kept for identifier in device.identifiers)

@@ -57,7 +57,7 @@ class HubTaskEntity(ai_task.AITaskEntity, HubLLMEntity):
             return ai_task.GenDataTaskResult(
                 conversation_id=chat_log.conversation_id, data=text or ""
             )
-        data = structured_data(task.structure, result.get("data"), text)
+        data = structured_data(task.structure, result.data if result else None, text)
         return ai_task.GenDataTaskResult(conversation_id=chat_log.conversation_id, data=data)
 
 

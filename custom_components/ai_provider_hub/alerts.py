@@ -21,6 +21,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
+from .api_models import Budget, BudgetWindow
 from .const import (
     CONF_BUDGET_WARNING,
     CONF_DOWN_MINUTES,
@@ -98,7 +99,7 @@ class HubAlerts:
 
     def _track_down(self, data: HubData) -> None:
         """Start a timer for each provider that went down; drop those that came back."""
-        down = {p["name"] for p in data.providers if p.get("state") in DOWN_STATES}
+        down = {p.name for p in data.providers if p.state in DOWN_STATES}
         for name in set(self._down_timers) - down:
             self._down_timers.pop(name)()
         self._down_long &= down
@@ -118,14 +119,14 @@ class HubAlerts:
 
     def _provider_alerts(self, data: HubData) -> Iterator[Alert]:
         for provider in data.providers:
-            name = provider["name"]
-            if provider.get("error_key") == KEY_REJECTED:
+            name = provider.name
+            if provider.error_key == KEY_REJECTED:
                 yield Alert(
                     "key_rejected", name, {"provider": name}, ir.IssueSeverity.ERROR, fixable=True
                 )
             elif name in self._down_long:
                 minutes = int(self._down_delay.total_seconds() // 60)
-                state = str(provider.get("state"))
+                state = provider.state
                 yield Alert(
                     "provider_down",
                     name,
@@ -133,17 +134,21 @@ class HubAlerts:
                 )
 
     def _budget_alerts(self, data: HubData) -> Iterator[Alert]:
-        budget: Mapping[str, Any] = (data.usage or {}).get("budget") or {}
-        scopes: list[tuple[str, Mapping[str, Any]]] = [("hub", budget)]
-        scopes += sorted((budget.get("providers") or {}).items())
+        budget = data.usage.budget if data.usage else Budget()
+        scopes: list[tuple[str, Mapping[str, BudgetWindow]]] = [
+            ("hub", {"daily": budget.daily, "monthly": budget.monthly})
+        ]
+        scopes += sorted(budget.providers.items())
         for scope, windows in scopes:
             for window in WINDOWS:
-                if alert := self._budget_alert(scope, window, windows.get(window) or {}):
+                if alert := self._budget_alert(
+                    scope, window, windows.get(window) or BudgetWindow()
+                ):
                     yield alert
 
-    def _budget_alert(self, scope: str, window: str, state: Mapping[str, Any]) -> Alert | None:
-        limit, spent = state.get("limit_usd"), state.get("spent_usd") or 0.0
-        if not isinstance(limit, int | float) or limit <= 0:
+    def _budget_alert(self, scope: str, window: str, state: BudgetWindow) -> Alert | None:
+        limit, spent = state.limit_usd, state.spent_usd
+        if limit is None or limit <= 0:
             return None  # no budget, or a zero budget that deliberately allows nothing
         placeholders = {
             "scope": scope,

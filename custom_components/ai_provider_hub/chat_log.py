@@ -16,6 +16,7 @@ from homeassistant.components import conversation
 from homeassistant.helpers import llm
 from homeassistant.helpers.json import json_dumps
 
+from .api_models import GenerationResult, StreamEvent, TextDelta, ToolCall
 from .compat import openapi_schema
 from .const import MAX_IMAGE_BYTES, MAX_IMAGES
 from .errors import validation_error
@@ -138,39 +139,32 @@ def _read(path: Path, name: str) -> str:
 class HubStream:
     """One streamed hub answer as chat log deltas; keeps the final result."""
 
-    def __init__(self, events: AsyncIterator[tuple[str, dict[str, Any]]]) -> None:
+    def __init__(self, events: AsyncIterator[StreamEvent]) -> None:
         self._events = events
         self._seen: set[str] = set()
-        self.result: dict[str, Any] | None = None
+        self.result: GenerationResult | None = None
 
     async def deltas(self) -> AsyncIterator[conversation.AssistantContentDeltaDict]:
         """``role`` first, then text pieces and tool calls as they complete."""
         yield {"role": "assistant"}
-        async for event, data in self._events:
-            if event == "delta" and data.get("text"):
-                yield {"content": data["text"]}
-            elif event == "tool_call":
-                if calls := self._new_calls([data]):
-                    yield {"tool_calls": calls}
-            elif event == "done":
-                self.result = data
-                # An add-on that sends the calls only with ``done`` still gets them run.
-                if calls := self._new_calls(data.get("tool_calls") or []):
-                    yield {"tool_calls": calls}
+        async for event in self._events:
+            match event:
+                case TextDelta(text=text) if text:
+                    yield {"content": text}
+                case ToolCall():
+                    if calls := self._new_calls([event]):
+                        yield {"tool_calls": calls}
+                case GenerationResult():
+                    self.result = event
+                    # An add-on that sends the calls only with ``done`` still gets them run.
+                    if calls := self._new_calls(event.tool_calls):
+                        yield {"tool_calls": calls}
 
-    def _new_calls(self, raw: list[dict[str, Any]]) -> list[llm.ToolInput]:
+    def _new_calls(self, raw: list[ToolCall]) -> list[llm.ToolInput]:
         calls: list[llm.ToolInput] = []
         for call in raw:
-            call_id = str(call.get("id") or "")
-            if not call_id or call_id in self._seen:
+            if not call.id or call.id in self._seen:
                 continue
-            self._seen.add(call_id)
-            arguments = call.get("arguments")
-            calls.append(
-                llm.ToolInput(
-                    id=call_id,
-                    tool_name=str(call.get("name")),
-                    tool_args=arguments if isinstance(arguments, dict) else {},
-                )
-            )
+            self._seen.add(call.id)
+            calls.append(llm.ToolInput(id=call.id, tool_name=call.name, tool_args=call.arguments))
         return calls

@@ -11,15 +11,8 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import (
-    Health,
-    HubApiError,
-    HubAuthError,
-    HubClient,
-    ProviderInfo,
-    UsageReport,
-    UsageTotals,
-)
+from .api import HubApiError, HubAuthError, HubClient
+from .api_models import Health, ProviderInfo, UsageReport, UsageTotals
 from .const import DOMAIN, UPDATE_INTERVAL, USAGE_WINDOW
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,13 +31,12 @@ class HubData:
 
     def provider(self, name: str) -> ProviderInfo | None:
         """The provider called ``name``, if the hub still has it."""
-        return next((p for p in self.providers if p["name"] == name), None)
+        return next((p for p in self.providers if p.name == name), None)
 
     def provider_usage(self, name: str) -> UsageTotals:
         """The provider's figures over the usage window (empty when it had no calls)."""
-        by_provider = (self.usage or {}).get("by_provider") or {}
-        totals = by_provider.get(name)
-        return totals if isinstance(totals, dict) else {}
+        by_provider = self.usage.by_provider if self.usage else {}
+        return by_provider.get(name) or UsageTotals()
 
 
 @dataclass(slots=True)
@@ -106,7 +98,7 @@ class HubCoordinator(DataUpdateCoordinator[HubData]):
         day = dt_util.utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         today = await self.client.usage(day.isoformat())
         month = await self.client.usage(day.replace(day=1).isoformat())
-        return _by_tag(today), _by_tag(month)
+        return today.by_tag, month.by_tag
 
     async def _fetch_usage(self) -> UsageReport | None:
         since = (dt_util.utcnow() - USAGE_WINDOW).isoformat()
@@ -117,8 +109,3 @@ class HubCoordinator(DataUpdateCoordinator[HubData]):
                 _LOGGER.debug("The hub has no usage endpoint yet")
                 return None
             raise
-
-
-def _by_tag(report: UsageReport) -> dict[str, UsageTotals]:
-    by_tag = report.get("by_tag") or {}
-    return {tag: totals for tag, totals in by_tag.items() if isinstance(totals, dict)}

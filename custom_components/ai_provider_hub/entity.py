@@ -10,7 +10,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .api import ProviderInfo
+from .api_models import ProviderInfo
 from .const import DEFAULT_NAME, DOMAIN, MANUFACTURER
 from .coordinator import HubConfigEntry, HubCoordinator
 
@@ -35,7 +35,7 @@ def async_remove_provider_devices(
 def hub_device_info(coordinator: HubCoordinator) -> DeviceInfo:
     """The hub's service device."""
     entry = coordinator.config_entry
-    version = coordinator.data.health.get("version") if coordinator.data else None
+    version = coordinator.data.health.version if coordinator.data else None
     return DeviceInfo(
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
@@ -69,13 +69,13 @@ class ProviderEntity(CoordinatorEntity[HubCoordinator]):
         super().__init__(coordinator)
         entry_id = coordinator.config_entry.entry_id
         self.entity_description = description
-        self.provider_name = provider["name"]
+        self.provider_name = provider.name
         self._attr_unique_id = f"{entry_id}_{self.provider_name}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, provider_device_id(entry_id, self.provider_name))},
             name=self.provider_name,
-            manufacturer=provider.get("type"),
-            model=provider.get("model"),
+            manufacturer=provider.type or None,
+            model=provider.model or None,
             entry_type=DeviceEntryType.SERVICE,
         )
 

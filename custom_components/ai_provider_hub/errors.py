@@ -6,46 +6,13 @@ from typing import Final
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .api import HubApiError
+from .api_errors import CLIENT_ERROR_KEYS, ERROR_CLASSES, HubApiError
 from .const import DOMAIN
 
-# Every key the add-on (or the client) can answer with has a translation under
-# ``exceptions``; anything else falls back to ``unknown_error``.
-HUB_ERROR_KEYS: Final = frozenset(
-    {
-        "invalid_request",
-        "unauthorized",
-        "forbidden",
-        "not_found",
-        "payload_too_large",
-        "unsupported_media",
-        "request_timeout",
-        "method_not_allowed",
-        "no_capable_provider",
-        "capability_miss",
-        "rate_limited",
-        "budget_exceeded",
-        "all_providers_failed",
-        "circuit_open",
-        "provider_auth",
-        "provider_bad_request",
-        "provider_error",
-        "provider_rate_limited",
-        "provider_timeout",
-        "provider_connection",
-        "provider_bad_response",
-        "upstream_timeout",
-        "internal_error",
-        "invalid_config",
-        "ledger_error",
-        "credentials_unreadable",
-        "supervisor_error",
-        "cannot_connect",
-        "timeout",
-        "invalid_response",
-        "unknown_error",
-    }
-)
+# Every key the add-on (or the client) can answer with has a translation under ``exceptions``;
+# anything else falls back to ``unknown_error``. The add-on's keys come from one place, the
+# client's ``ERROR_CLASSES`` (its tests keep that equal to the add-on's own list).
+HUB_ERROR_KEYS: Final = frozenset(ERROR_CLASSES) | CLIENT_ERROR_KEYS
 # The caller can fix these by changing the action's input.
 VALIDATION_KEYS: Final = frozenset(
     {

@@ -17,6 +17,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
 from .api import HubApiError, HubAuthError
+from .api_models import GenerationResult
 from .caller import caller_tag
 from .chat_log import (
     HubStream,
@@ -73,7 +74,7 @@ class HubLLMEntity(Entity):
 
     async def _async_handle_chat_log(
         self, chat_log: conversation.ChatLog, structure: Any = None
-    ) -> dict[str, Any]:
+    ) -> GenerationResult | None:
         """Answer the log through the hub, running tool rounds; return the last hub result."""
         payload = self.routing()
         if tools := hub_tools(chat_log.llm_api):
@@ -98,7 +99,7 @@ class HubLLMEntity(Entity):
 
     async def _async_round(
         self, chat_log: conversation.ChatLog, payload: dict[str, Any], endpoint: str
-    ) -> dict[str, Any]:
+    ) -> GenerationResult | None:
         client = self.entry.runtime_data.client
         stream = HubStream(client.chat_stream(payload, endpoint=endpoint))
         try:
@@ -111,4 +112,4 @@ class HubLLMEntity(Entity):
             raise translated_hub_error(err) from err
         except HubApiError as err:
             raise translated_hub_error(err) from err
-        return stream.result or {}
+        return stream.result

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, cast
+from typing import Any, Final
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -19,7 +19,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .api import Budget, ProviderInfo, UsageReport, UsageTotals
+from .api_models import Budget, ProviderInfo, UsageTotals
 from .const import DEGRADED_MIN_REQUESTS, DEGRADED_SUCCESS_RATE, MAX_CALLERS
 from .coordinator import HubConfigEntry, HubData
 from .entity import HubEntity, ProviderEntity, async_remove_provider_devices
@@ -57,36 +57,37 @@ class ProviderSensorDescription(SensorEntityDescription):
     value_fn: Callable[[HubData, ProviderInfo], StateValue]
 
 
-def _usage(data: HubData, period: str) -> UsageTotals:
-    usage: UsageReport = data.usage or {}
-    totals = usage.get(period)
-    return cast(UsageTotals, totals) if isinstance(totals, dict) else {}
+def _today(data: HubData) -> UsageTotals:
+    return data.usage.today if data.usage else UsageTotals()
 
 
-def _budget_left(data: HubData, window: Literal["daily", "monthly"]) -> float | None:
-    budget: Budget = (data.usage or {}).get("budget") or {}
-    return budget.get(window, {}).get("left_usd")
+def _month(data: HubData) -> UsageTotals:
+    return data.usage.month if data.usage else UsageTotals()
+
+
+def _budget(data: HubData) -> Budget:
+    return data.usage.budget if data.usage else Budget()
 
 
 def _tokens(totals: UsageTotals) -> int | None:
-    if "input_tokens" not in totals and "output_tokens" not in totals:
+    if totals.input_tokens is None and totals.output_tokens is None:
         return None
-    return totals.get("input_tokens", 0) + totals.get("output_tokens", 0)
+    return (totals.input_tokens or 0) + (totals.output_tokens or 0)
 
 
 def _provider_state(data: HubData, provider: ProviderInfo) -> str | None:
     """The hub's state for the provider; ``healthy`` turns ``degraded`` when calls often fail."""
-    state = provider.get("state")
+    state = provider.state
     if state not in PROVIDER_STATES:
         return None
-    if state == "healthy" and _often_fails(data.provider_usage(provider["name"])):
+    if state == "healthy" and _often_fails(data.provider_usage(provider.name)):
         return "degraded"
     return state
 
 
 def _often_fails(totals: UsageTotals) -> bool:
-    rate = totals.get("success_rate")
-    requests = totals.get("requests") or 0
+    rate = totals.success_rate
+    requests = totals.requests or 0
     return rate is not None and requests >= DEGRADED_MIN_REQUESTS and rate < DEGRADED_SUCCESS_RATE
 
 
@@ -95,12 +96,11 @@ def _average_latency(data: HubData, provider: ProviderInfo) -> float | None:
 
     A provider without calls in the window shows its latest health check's latency.
     """
-    totals = data.provider_usage(provider["name"])
-    for key in ("avg_latency_ms", "p50_latency_ms"):
-        value = totals.get(key)
-        if isinstance(value, int | float):
-            return float(value)
-    return provider.get("latency_ms")
+    totals = data.provider_usage(provider.name)
+    for value in (totals.avg_latency_ms, totals.p50_latency_ms):
+        if value is not None:
+            return value
+    return provider.latency_ms
 
 
 def _start_of_day(now: datetime) -> datetime:
@@ -115,7 +115,7 @@ def _start_of_month(now: datetime) -> datetime:
 def spend_by_caller(callers: dict[str, UsageTotals]) -> dict[str, float]:
     """Cost per caller tag, largest first: the top ``MAX_CALLERS``, the rest as ``other``."""
     costs = sorted(
-        ((tag, float(t.get("cost_usd") or 0.0)) for tag, t in callers.items()),
+        ((tag, t.cost_usd or 0.0) for tag, t in callers.items()),
         key=lambda item: (-item[1], item[0]),
     )
     shown = dict(costs[:MAX_CALLERS])
@@ -152,18 +152,18 @@ HUB_SENSORS: Final[tuple[HubSensorDescription, ...]] = (
         device_class=SensorDeviceClass.ENUM,
         options=HUB_STATES,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.health.get("status"),
+        value_fn=lambda data: data.health.status,
         needs_usage=False,
     ),
     _monetary(
         "spend_today",
-        lambda data: _usage(data, "today").get("cost_usd"),
+        lambda data: _today(data).cost_usd,
         _start_of_day,
         lambda data: {"by_caller": spend_by_caller(data.callers_today)},
     ),
     _monetary(
         "spend_month",
-        lambda data: _usage(data, "month").get("cost_usd"),
+        lambda data: _month(data).cost_usd,
         _start_of_month,
         lambda data: {"by_caller": spend_by_caller(data.callers_month)},
     ),
@@ -171,16 +171,16 @@ HUB_SENSORS: Final[tuple[HubSensorDescription, ...]] = (
         key="requests_today",
         translation_key="requests_today",
         state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=lambda data: _usage(data, "today").get("requests"),
+        value_fn=lambda data: _today(data).requests,
     ),
     HubSensorDescription(
         key="tokens_today",
         translation_key="tokens_today",
         state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=lambda data: _tokens(_usage(data, "today")),
+        value_fn=lambda data: _tokens(_today(data)),
     ),
-    _monetary("budget_left_today", lambda data: _budget_left(data, "daily")),
-    _monetary("budget_left_month", lambda data: _budget_left(data, "monthly")),
+    _monetary("budget_left_today", lambda data: _budget(data).daily.left_usd),
+    _monetary("budget_left_month", lambda data: _budget(data).monthly.left_usd),
 )
 
 PROVIDER_SENSORS: Final[tuple[ProviderSensorDescription, ...]] = (
@@ -217,12 +217,12 @@ async def async_setup_entry(
     def sync_providers() -> None:
         if not coordinator.last_update_success:
             return  # a failed poll says nothing about which providers exist
-        current = {p["name"] for p in coordinator.data.providers}
+        current = {p.name for p in coordinator.data.providers}
         if gone := known - current:
             known.difference_update(gone)
             async_remove_provider_devices(hass, entry, gone)
-        new = [p for p in coordinator.data.providers if p["name"] not in known]
-        known.update(p["name"] for p in new)
+        new = [p for p in coordinator.data.providers if p.name not in known]
+        known.update(p.name for p in new)
         async_add_entities(
             ProviderSensor(coordinator, description, provider)
             for provider in new

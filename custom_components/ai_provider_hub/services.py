@@ -17,7 +17,8 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import config_validation as cv
 
-from .api import GenerationResult, HubApiError, HubAuthError
+from .api import HubApiError, HubAuthError
+from .api_models import GenerationResult
 from .caller import caller_tag
 from .compat import vol
 from .const import (
@@ -156,7 +157,8 @@ async def _run(
         raise translated_hub_error(err) from err
     except HubApiError as err:
         raise translated_hub_error(err) from err
-    response: dict[str, Any] = {key: result.get(key) for key in RESPONSE_FIELDS}
+    answer = result.to_dict()
+    response: dict[str, Any] = {key: answer[key] for key in RESPONSE_FIELDS}
     call.hass.bus.async_fire(
         EVENT_RESPONSE,
         {"action": call.service, "tag": payload.get(CONF_TAG), **response},

@@ -101,7 +101,7 @@ class HubSubentryFlow(ConfigSubentryFlow):
         entry: HubConfigEntry = self._get_entry()
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="entry_not_loaded")
-        providers = [p["name"] for p in entry.runtime_data.coordinator.data.providers]
+        providers = [p.name for p in entry.runtime_data.coordinator.data.providers]
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _errors(user_input, providers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp import ClientSession
@@ -18,6 +19,12 @@ from custom_components.ai_provider_hub.api import (
     HubTimeoutError,
     HubUpstreamError,
     normalize_url,
+)
+from custom_components.ai_provider_hub.api_models import (
+    GenerationResult,
+    TextDelta,
+    TokenUsage,
+    ToolCall,
 )
 
 from .fake_hub import RESULT, FakeHub
@@ -50,11 +57,67 @@ async def client(fake_hub: FakeHub) -> AsyncIterator[HubClient]:
 
 async def test_bodies(client: HubClient, fake_hub: FakeHub) -> None:
     health = await client.validate()
-    assert health["status"] == "degraded"
-    assert [p["name"] for p in await client.providers()] == ["openai", "ollama"]
-    assert (await client.usage())["today"]["requests"] == 7
-    assert await client.chat({"prompt": "Hi"}) == RESULT
+    assert (health.status, health.version) == ("degraded", "0.1.0")
+    assert [(p.name, p.state) for p in health.providers] == [
+        ("openai", "healthy"),
+        ("ollama", "circuit_open"),
+    ]
+    providers = await client.providers()
+    assert [p.name for p in providers] == ["openai", "ollama"]
+    assert (providers[0].latency_ms, providers[1].error_key) == (812.5, "provider_connection")
+    usage = await client.usage()
+    assert (usage.today.requests, usage.month.cost_usd) == (7, 1.5)
+    assert usage.budget.daily.left_usd == 0.9877
+    assert usage.budget.monthly.limit_usd is None
+    assert usage.by_provider["openai"].success_rate == 1.0
+    result = await client.chat({"prompt": "Hi"})
+    assert result.usage == TokenUsage(input_tokens=100, output_tokens=12)
+    assert [(a.provider, a.outcome) for a in result.attempts] == [("openai", "ok")]
+    assert result.to_dict() == {**RESULT, "finish_reason": "stop", "tool_calls": []}
     assert fake_hub.requests[0].headers.get("Authorization") is None  # /health needs none
+
+
+async def test_newer_add_on_fields_are_ignored(client: HubClient, fake_hub: FakeHub) -> None:
+    fake_hub.bodies["/api/v1/chat"].update(reasoning="...", tool_calls=[], new_block={"a": 1})
+    fake_hub.bodies["/api/v1/providers"]["providers"][0]["circuit"] = {"state": "closed"}
+    assert (await client.chat({"prompt": "Hi"})).text == RESULT["text"]
+    assert (await client.providers())[0].name == "openai"
+
+
+async def test_older_add_on_fields_default(client: HubClient, fake_hub: FakeHub) -> None:
+    fake_hub.bodies["/api/v1/usage"] = {"today": {"requests": 2}}
+    usage = await client.usage()
+    assert (usage.today.requests, usage.today.cost_usd) == (2, None)
+    assert usage.budget.daily.limit_usd is None
+    assert usage.by_tag == {}
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "call", "named"),
+    [
+        ("/health", {"status": None}, "health", "status is missing"),
+        ("/api/v1/providers", {"providers": [{"name": "x"}]}, "providers", "providers.state is"),
+        ("/api/v1/providers", {"providers": "nope"}, "providers", "providers is not of"),
+        ("/api/v1/usage", {"today": ["not", "totals"]}, "usage", "today is not of"),
+        ("/api/v1/usage", {"budget": {"daily": {"spent_usd": "x"}}}, "usage", "daily.spent_usd"),
+    ],
+)
+async def test_answers_that_do_not_fit_the_model(
+    client: HubClient, fake_hub: FakeHub, path: str, change: dict[str, Any], call: str, named: str
+) -> None:
+    fake_hub.bodies[path] = {**fake_hub.bodies[path], **change}
+    if change.get("status", "") is None:
+        del fake_hub.bodies[path]["status"]
+    with pytest.raises(HubResponseError) as err:
+        await getattr(client, call)()
+    assert err.value.message.startswith(f"GET {path}: ")
+    assert named in err.value.message
+
+
+async def test_generation_without_its_required_fields(client: HubClient, fake_hub: FakeHub) -> None:
+    del fake_hub.bodies["/api/v1/chat"]["provider"]
+    with pytest.raises(HubResponseError, match="provider"):
+        await client.chat({"prompt": "Hi"})
 
 
 @pytest.mark.parametrize(("status", "key", "cls"), ERROR_TABLE)
@@ -79,9 +142,9 @@ async def test_error_without_envelope(client: HubClient, fake_hub: FakeHub) -> N
 
 
 async def test_answer_that_is_not_an_object(client: HubClient, fake_hub: FakeHub) -> None:
-    fake_hub.bodies["/api/v1/providers"] = {"providers": "nope"}
-    with pytest.raises(HubResponseError):
-        await client.providers()
+    fake_hub.bodies["/api/v1/models"] = ["not", "an", "object"]
+    with pytest.raises(HubResponseError, match="not a JSON object"):
+        await client.models()
 
 
 async def test_deadline(fake_hub: FakeHub) -> None:
@@ -101,11 +164,24 @@ async def test_unreachable() -> None:
 
 
 async def test_stream(client: HubClient, fake_hub: FakeHub) -> None:
+    call: dict[str, Any] = {"id": "c1", "name": "HassTurnOn", "arguments": {"name": "Light"}}
+    fake_hub.turns = [{"chunks": ["Hello", " there"], "tool_calls": [call]}]
     events = [event async for event in client.chat_stream({"prompt": "Hi"})]
-    assert events[:3] == [("delta", {"text": t}) for t in ("Hello", " there", "!")]
-    assert events[3][0] == "done"
-    assert events[3][1]["text"] == "Hello there!"
+    assert events[:3] == [TextDelta("Hello"), TextDelta(" there"), ToolCall(**call)]
+    [done] = events[3:]
+    assert isinstance(done, GenerationResult)
+    assert (done.text, done.finish_reason, done.tool_calls) == (
+        "Hello there",
+        "tool_calls",
+        [ToolCall(**call)],
+    )
     assert fake_hub.requests[-1].body == {"prompt": "Hi", "stream": True}
+
+
+async def test_stream_event_that_does_not_fit(client: HubClient, fake_hub: FakeHub) -> None:
+    fake_hub.turns = [{"tool_calls": [{"id": "c1", "arguments": {}}]}]  # no name
+    with pytest.raises(HubResponseError, match="tool_call event"):
+        [event async for event in client.chat_stream({"prompt": "Hi"})]
 
 
 async def test_stream_error_before_first_event(client: HubClient, fake_hub: FakeHub) -> None:

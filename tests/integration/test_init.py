@@ -14,7 +14,7 @@ from .helpers import entry_state
 
 async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     assert loaded_entry.state is ConfigEntryState.LOADED
-    assert loaded_entry.runtime_data.coordinator.data.health["version"] == "0.1.0"
+    assert loaded_entry.runtime_data.coordinator.data.health.version == "0.1.0"
     assert hass.services.has_service(DOMAIN, "chat")
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()

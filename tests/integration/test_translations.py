@@ -2,55 +2,56 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 
+import pytest
 from homeassistant.util.yaml import load_yaml_dict
 
-from addon import errors as addon_errors
-from custom_components.ai_provider_hub.api import ERROR_CLASSES
+from custom_components.ai_provider_hub.api_errors import ERROR_CLASSES
 from custom_components.ai_provider_hub.errors import HUB_ERROR_KEYS
 
+from .addon_process import hub_python
 from .helpers import translations
 
 ROOT = Path(__file__).parents[2]
 INTEGRATION = ROOT / "custom_components" / "ai_provider_hub"
-# ``key = "..."`` class attributes anywhere in the add-on (errors outside addon/errors.py too);
-# exactly one indent, so a function's local ``key = "..."`` is not one.
-KEY_ATTRIBUTE = re.compile(r'^    key = "(\w+)"', re.MULTILINE)
 
 
+@pytest.fixture(scope="module")
 def addon_error_keys() -> set[str]:
-    found: set[str] = set()
-    pending: list[type[addon_errors.HubError]] = [addon_errors.HubError]
-    while pending:
-        cls = pending.pop()
-        found.add(cls.key)
-        pending.extend(cls.__subclasses__())
-    for source in (ROOT / "addon").rglob("*.py"):
-        found.update(KEY_ATTRIBUTE.findall(source.read_text(encoding="utf-8")))
-    return found
+    """The add-on's own list of its error keys (``python -m addon.error_keys``)."""
+    listed = subprocess.run(
+        [hub_python(), "-m", "addon.error_keys"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        text=True,
+        timeout=120,
+    )
+    keys: list[str] = json.loads(listed.stdout)
+    return set(keys)
 
 
-def test_add_on_keys_are_found() -> None:
-    keys = addon_error_keys()
-    assert {"circuit_open", "budget_exceeded", "rate_limited", "ledger_error"} <= keys
+def test_add_on_keys_are_found(addon_error_keys: set[str]) -> None:
+    assert {"circuit_open", "budget_exceeded", "rate_limited", "ledger_error"} <= addon_error_keys
+
+
+def test_client_classes_cover_exactly_the_add_on_keys(addon_error_keys: set[str]) -> None:
+    """A key the add-on gained needs a client class; one it dropped leaves the client too."""
+    assert set(ERROR_CLASSES) == addon_error_keys
+
+
+def test_every_key_is_translated() -> None:
+    assert HUB_ERROR_KEYS - set(translations()["exceptions"]) == set()
 
 
 def test_english_is_the_only_source() -> None:
     """Custom integrations ship translations/en.json; strings.json is a core build input."""
     assert not (INTEGRATION / "strings.json").exists()
     assert translations()["exceptions"]
-
-
-def test_every_add_on_error_key_is_translated() -> None:
-    exceptions = translations()["exceptions"]
-    missing = {k for k in addon_error_keys() if k not in HUB_ERROR_KEYS or k not in exceptions}
-    assert missing == set()
-
-
-def test_every_add_on_error_key_has_a_client_class() -> None:
-    assert addon_error_keys() - set(ERROR_CLASSES) == set()
 
 
 def test_every_translation_key_in_code_exists() -> None:
