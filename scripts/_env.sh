@@ -17,18 +17,22 @@ find_python() {
   return 1
 }
 
+# One marker scheme for every script: .installed-<requirements file>-<hash of all pinned lists>.
+# requirements-dev.txt includes requirements.txt, so its marker also satisfies the runtime list:
+# ./scripts/test then ./scripts/demo (or the other way round) installs nothing the second time.
 ensure_venv() {  # ensure_venv DIR REQUIREMENTS
-  local venv="$1" requirements="$2" stamp
+  local venv="$1" requirements="$2" hash name
   if [ ! -x "$venv/bin/python" ]; then
     "$(find_python)" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   fi
-  stamp="$venv/.installed-$(cat "$requirements" requirements*.txt constraints/*.txt 2>/dev/null | sha256sum | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-    rm -f "$venv"/.installed-*
-    touch "$stamp"
-  fi
+  hash="$({ cat requirements*.txt constraints/*.txt 2>/dev/null || true; } | sha256sum | cut -c1-16)"
+  name="$(basename "$requirements" .txt)"
+  [ -f "$venv/.installed-$name-$hash" ] && return 0
+  [ "$name" = requirements ] && [ -f "$venv/.installed-requirements-dev-$hash" ] && return 0
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  find "$venv" -maxdepth 1 -name '.installed-*' ! -name "*-$hash" -delete
+  touch "$venv/.installed-$name-$hash"
 }
 
 ensure_browser() {  # Debian's Chromium and playwright-core (package-lock.json) for the dashboard tests

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -207,12 +208,28 @@ def show_spend(usage: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    """Run the demo."""
+    """Run the demo in a fresh temporary directory, removed on every way out."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-wait", action="store_true", help="exit after the walk-through")
     parser.add_argument("--port", type=int, default=0, help="hub port (default: a free one)")
     args = parser.parse_args()
+    # SIGTERM (a closed terminal, a process manager) unwinds like Ctrl-C: the finally blocks
+    # stop the processes and remove the directory, which holds options, keys and a ledger.
+    signal.signal(signal.SIGTERM, _terminate)
     work = Path(tempfile.mkdtemp(prefix="ai-provider-hub-demo-"))
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
+    """Start the simulated providers and the hub in ``work``, walk through, maybe keep serving."""
     ready = work / "fakes.json"
     fakes_log, hub_log = work / "fakes.log", work / "hub.log"
     print("Starting simulated providers (OpenAI, Anthropic, Gemini, Ollama) on loopback...")
@@ -241,22 +258,28 @@ def main() -> int:
         processes.append(hub)
         url = f"http://127.0.0.1:{port}"
         asyncio.run(walk_through(url, fakes, hub, hub_log))
-        print(f"\nThe hub is running at {url} (token: {DEMO_TOKEN}); its upstreams are simulated.")
-        print(
-            f"Try:  curl -H 'Authorization: Bearer {DEMO_TOKEN}'"
-            f" -H 'Content-Type: application/json'"
-            f' -d \'{{"prompt": "hello"}}\' {url}/api/v1/chat'
-        )
-        print(f"      curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/api/v1/usage")
-        if not args.no_wait:
-            print("Press Ctrl-C to stop.")
-            with contextlib.suppress(KeyboardInterrupt):
-                hub.wait()
+        if args.no_wait:
+            print("\nWalk-through done.")
+        else:
+            keep_serving(url, hub)
     finally:
         for process in reversed(processes):
             stop(process)
-    print("Stopped the hub and the simulated providers.")
-    return 0
+        print("Stopped the hub and the simulated providers.")
+
+
+def keep_serving(url: str, hub: subprocess.Popen[bytes]) -> None:
+    """Say how to try the running hub, then wait for Ctrl-C."""
+    print(f"\nThe hub is running at {url} (token: {DEMO_TOKEN}); its upstreams are simulated.")
+    print(
+        f"Try:  curl -H 'Authorization: Bearer {DEMO_TOKEN}'"
+        f" -H 'Content-Type: application/json'"
+        f' -d \'{{"prompt": "hello"}}\' {url}/api/v1/chat'
+    )
+    print(f"      curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/api/v1/usage")
+    print("Press Ctrl-C to stop.", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        hub.wait()
 
 
 if __name__ == "__main__":
