@@ -102,10 +102,14 @@ class FakeServer:
     """Base of the vendor fakes. Subclasses add routes in ``setup_routes`` and render errors."""
 
     vendor = "fake"
+    #: Largest body the fake reads (above every vendor's own limit, so its handler can refuse).
+    client_max_size = 64 * 1024 * 1024
 
     def __init__(self, *, api_key: str | None = None, models: list[str] | None = None) -> None:
         self.state = FakeState(api_key=api_key, models=list(models or []))
-        self.app = web.Application(middlewares=[self._record_middleware])
+        self.app = web.Application(
+            middlewares=[self._record_middleware], client_max_size=self.client_max_size
+        )
         self._add_control_routes(self.app)
         self.setup_routes(self.app)
         self._runner: web.AppRunner | None = None

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
+from tests.fakes.openai_audio import OpenAIAudioRoutes
 from tests.fakes.openai_tools import (
     legacy_plans,
     planned_calls,
@@ -144,7 +145,7 @@ def _split(text: str, pieces: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
-class FakeOpenAI(FakeServer):
+class FakeOpenAI(FakeServer, OpenAIAudioRoutes):
     """OpenAI's API on loopback: chat completions (JSON and SSE), models, errors, faults.
 
     ``model_aliases`` maps a requested model to the snapshot the fake reports (OpenAI answers
@@ -157,7 +158,7 @@ class FakeOpenAI(FakeServer):
     ``finish_reason: "length"``. Queued faults hit chat completions only; a fault set with
     ``fail_always`` also hits ``/v1/models``; ``fail_next(Fault.SERVER_ERROR, mid_stream=True)``
     sends a streamed answer's first piece and then the ``data: {"error": {...}}`` frame OpenAI
-    ends a failing stream with.
+    ends a failing stream with. The audio endpoints come from ``OpenAIAudioRoutes``.
     """
 
     vendor = "openai"
@@ -176,6 +177,7 @@ class FakeOpenAI(FakeServer):
         """``POST /v1/chat/completions`` and ``GET /v1/models``."""
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_get("/v1/models", self._models)
+        self.add_audio_routes(app)
 
     async def stop(self) -> None:
         """Release held requests first so shutdown does not wait for them."""
