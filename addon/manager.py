@@ -42,6 +42,7 @@ from addon.models import (
     ImageResponse,
     MediaRequest,
     MediaResponse,
+    ModelInfo,
     SpeechRequest,
     SpeechResponse,
     StreamDelta,
@@ -54,6 +55,7 @@ from addon.providers.base import Provider
 from addon.routing import failover
 from addon.routing.calls import CallSpec
 from addon.routing.candidates import CandidatePicker
+from addon.routing.catalog import ModelCatalog
 from addon.routing.chat_call import ChatCall
 from addon.routing.guard import Guards, credential_fingerprint
 from addon.routing.health import HealthBoard
@@ -103,11 +105,13 @@ class ProviderManager:
         self.cache = cache
         backoff = Backoff(rng or random.Random(), sleep)  # noqa: S311 - jitter, not crypto
         self._plan = RunPlan(guards, request_timeout, prepare_images, backoff)
+        self.catalog = ModelCatalog(clock=guards.clock)
         self._picker = CandidatePicker(
             self.providers,  # a live view: follows replaced providers
             strategies=strategies,
             default_strategy=default_strategy,
             routes=self.routes,
+            catalog=self.catalog,
         )
         self._provider_factory = provider_factory
         self._retention_days = retention_days
@@ -134,6 +138,7 @@ class ProviderManager:
         """Answer ``request``: from the cache when allowed, else from the first good provider."""
         check_sendable(request.chat)
         check_structure(request.chat)
+        await self._picker.learn_models(request)
         candidates = self.candidates(request)
         key = None
         if self.cache is not None and self.cache.should_cache(request, request.cache):
@@ -154,6 +159,7 @@ class ProviderManager:
         """
         check_sendable(request.chat)
         check_structure(request.chat)
+        await self._picker.learn_models(request)
         async for item in self._stream(self._chat_call(request), self.candidates(request)):
             yield item
 
@@ -296,7 +302,15 @@ class ProviderManager:
 
     async def models(self) -> ModelListing:
         """The models every enabled provider offers (asked live, concurrently)."""
-        return await list_models(list(self.providers.values()), MODELS_TIMEOUT)
+        listing = await list_models(list(self.providers.values()), MODELS_TIMEOUT)
+        for provider in self.providers.values():
+            if provider.settings.enabled:  # what routing a bare model name needs to know
+                rows = [m for m in listing.models if m.provider == provider.name]
+                failed = provider.name in listing.errors
+                self.catalog.record(
+                    provider.name, None if failed else [ModelInfo(m.id) for m in rows]
+                )
+        return listing
 
     async def usage(self, since: float | None = None, until: float | None = None) -> UsageOverview:
         """Ledger figures for ``[since, until)`` (default this UTC month) and budget state."""
@@ -355,6 +369,7 @@ class ProviderManager:
         old = self.providers[provider.name]
         self.providers[provider.name] = provider
         self.health.reset(provider.name)
+        self.catalog.forget(provider.name)
         self.guards.breakers.get(provider.name).credentials_changed(
             credential_fingerprint(provider)
         )

@@ -1,8 +1,9 @@
 """Which providers may answer a request, and in which order: pin, capability, route, strategy.
 
 One walk for every capability: the pinned provider (if any), then the providers whose model
-can do what the request needs, then the route for the request's tag (else its capability),
-then the strategy's order.
+can do what the request needs (for a chat that names a bare model: only those that serve it,
+see ``ModelCatalog``), then the route for the request's tag (else its capability), then the
+strategy's order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from addon.errors import NoCapableProviderError
 from addon.models import HubRequest, MediaRequest, Routed
 from addon.providers.base import Provider
+from addon.routing.catalog import ModelCatalog
 from addon.routing.media import media_model
 from addon.routing.prepare import model_for
 from addon.routing.strategy import Strategy
@@ -31,15 +33,41 @@ class CandidatePicker:
         strategies: Mapping[str, Strategy],
         default_strategy: str,
         routes: Sequence[RouteRule] = (),
+        catalog: ModelCatalog | None = None,
     ) -> None:
         self._providers = providers
         self._strategies = strategies
         self._default_strategy = default_strategy
         self._routes = {rule.match: rule for rule in routes}
+        self.catalog = catalog or ModelCatalog()
 
     def for_chat(self, request: HubRequest) -> list[Provider]:
         """Candidates of a chat or vision request, in the order they will be tried."""
-        return self._pick(request, lambda pool: _chat_capable(pool, request))
+        return self._pick(
+            request, lambda pool: _chat_capable(self._serving(pool, request), request)
+        )
+
+    async def learn_models(self, request: HubRequest) -> None:
+        """Before routing a bare model no provider is configured with: refresh stale lists."""
+        model = request.chat.model
+        if request.provider is not None or not model:
+            return
+        enabled = [p for p in self._providers.values() if p.settings.enabled]
+        if not self.catalog.configured_anywhere(model, enabled):
+            await self.catalog.refresh(enabled)
+
+    def _serving(self, pool: list[Provider], request: HubRequest) -> list[Provider]:
+        """For a bare model (no pinned provider): the providers that serve it."""
+        model = request.chat.model
+        if request.provider is not None or not model:
+            return pool
+        serving = self.catalog.serving(model, pool)
+        if not serving:
+            raise NoCapableProviderError(
+                f"No enabled provider offers model {model!r} (as its model, its vision_model or "
+                "in its model list): name the provider too, as <provider>/<model>"
+            )
+        return serving
 
     def for_media(self, request: MediaRequest[Any]) -> list[Provider]:
         """Candidates of an embeddings, transcription, speech or image request."""

@@ -179,3 +179,87 @@ async def test_a_bug_answers_internal_error_on_the_openai_door_and_in_a_batch(
     )
     assert [r["status"] for r in batch.body["results"]] == [500, 200]
     assert batch.body["results"][0]["error"]["key"] == "internal_error"
+
+
+# --- a bare model name goes to who serves it (issue 10, item 14) ----------------------------
+async def completion(hub: Any, model: str) -> tuple[int, dict[str, Any]]:
+    """``POST /v1/chat/completions`` with a model name."""
+    body = {"model": model, "messages": [{"role": "user", "content": "Hi"}]}
+    response = await hub.client.post("/v1/chat/completions", json=body, headers=AUTH)
+    return response.status, await response.json()
+
+
+def generations(hub: Any) -> dict[str, int]:
+    """Generation requests each fake received (model listings aside)."""
+    return {vendor: hub.calls(vendor) for vendor in hub.fakes.all if hub.calls(vendor)}
+
+
+LOCAL_FIRST = {"ollama": {"priority": 1}}  # the local model would be tried first
+
+
+@pytest.mark.parametrize(
+    ("model", "vendor"),
+    [
+        pytest.param("gpt-4.1-mini", "openai", id="configured model"),
+        pytest.param("claude-haiku-4-5", "anthropic", id="configured default model"),
+        pytest.param("gpt-4o", "openai", id="listed by the provider"),
+        pytest.param("llama3.2", "ollama", id="listed as name:latest"),
+    ],
+)
+async def test_a_bare_model_on_v1_goes_to_the_provider_that_serves_it(
+    make_hub: HubFactory, model: str, vendor: str
+) -> None:
+    hub = await make_hub(providers=LOCAL_FIRST)
+    status, body = await completion(hub, model)
+    assert status == 200, body
+    assert body["model"].startswith(f"{vendor}/")
+    assert generations(hub) == {vendor: 1}
+
+
+async def test_a_bare_model_on_the_native_api_goes_to_the_provider_that_serves_it(
+    make_hub: HubFactory,
+) -> None:
+    hub = await make_hub(providers=LOCAL_FIRST)
+    answer = await hub.chat(model="claude-haiku-4-5")
+    assert answer.status == 200, answer.body
+    assert answer.outcomes == [("anthropic", "ok")]
+
+
+async def test_a_model_served_by_several_is_left_to_the_strategy_among_them(
+    make_hub: HubFactory,
+) -> None:
+    hub = await make_hub(providers=LOCAL_FIRST)
+    hub.fakes.ollama.state.models.append("gemma-3-27b-it")  # Gemini lists it too
+    answer = await hub.chat(model="gemma-3-27b-it")
+    assert answer.status == 200, answer.body
+    assert [provider for provider, _ in answer.outcomes] == ["ollama"]  # priority 1 first
+    hub.fakes.ollama.fail_next(Fault.SERVER_ERROR)
+    failed_over = await hub.chat(model="gemma-3-27b-it", cache=False)
+    assert failed_over.outcomes == [("ollama", "provider_bad_response"), ("gemini", "ok")]
+    assert "openai" not in generations(hub)
+    assert "anthropic" not in generations(hub)
+
+
+async def test_a_model_nobody_serves_is_422_before_any_call(make_hub: HubFactory) -> None:
+    hub = await make_hub()
+    status, body = await completion(hub, "no-such-model-9")
+    assert status == 422
+    assert body["error"]["code"] == "no_capable_provider"
+    assert "no-such-model-9" in body["error"]["message"]
+    assert generations(hub) == {}
+
+
+async def test_model_lists_are_cached_between_requests(make_hub: HubFactory) -> None:
+    hub = await make_hub()
+    for _ in range(3):
+        assert (await completion(hub, "gpt-4o"))[0] == 200
+    listings = [r for r in hub.fakes.openai.requests if r.path.endswith("/models")]
+    assert len(listings) == 1
+
+
+async def test_no_price_warning_for_pairings_nobody_configured(
+    make_hub: HubFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = await make_hub(strategy="cost")  # estimates the price of every candidate
+    assert (await completion(hub, "claude-haiku-4-5"))[0] == 200
+    assert not [r for r in caplog.records if "No price listed" in r.getMessage()]
