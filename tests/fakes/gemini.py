@@ -23,6 +23,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
+from tests.fakes.embeddings import Refusal, gemini_batch
 from tests.fakes.gemini_tools import (
     call_parts,
     config_problem,
@@ -151,6 +152,7 @@ class FakeGemini(FakeServer):
         self.signatures: set[bytes] = set()  # thought signatures given out (Gemini 3)
         self.block_reason: str | None = None
         self.default_page_size = 50
+        self.embedding_usage = True  # batchEmbedContents answers carry usageMetadata
         self._ids = itertools.count(1)
         self._release = asyncio.Event()
 
@@ -278,6 +280,8 @@ class FakeGemini(FakeServer):
 
     async def _model_method(self, request: web.Request) -> web.StreamResponse:
         model, _, method = request.match_info["target"].partition(":")
+        if method == "batchEmbedContents":
+            return await self._batch_embed(request, model)
         if method not in ("generateContent", "streamGenerateContent"):
             return google_error(404, f"Method {method!r} not found.")
         if (denied := self._check_key(request)) is not None:
@@ -305,6 +309,21 @@ class FakeGemini(FakeServer):
             # Without alt=sse Google streams one JSON array; the SDK always asks for SSE.
             return web.json_response(self._chunks(model, body))
         return web.json_response(self._response(model, body))
+
+    async def _batch_embed(self, request: web.Request, model: str) -> web.StreamResponse:
+        """``models/{model}:batchEmbedContents`` (``tests.fakes.embeddings``)."""
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        fault = self.next_fault()
+        if fault is not None and (answer := await self.apply_fault(request, *fault)) is not None:
+            return answer
+        try:
+            body = await request.json()
+            return web.json_response(gemini_batch(model, body, usage=self.embedding_usage))
+        except Refusal as refused:
+            return google_error(refused.status, refused.message)
+        except ValueError:
+            return google_error(400, "Invalid JSON payload received.")
 
     async def _act_out(
         self, request: web.Request, fault: tuple[Fault, dict[str, Any]], *, streaming: bool

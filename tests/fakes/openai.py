@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
+from tests.fakes.embeddings import Refusal, openai_embeddings
 from tests.fakes.openai_audio import OpenAIAudioRoutes
 from tests.fakes.openai_tools import (
     legacy_plans,
@@ -174,8 +175,9 @@ class FakeOpenAI(FakeServer, OpenAIAudioRoutes):
 
     # --- routes -------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
-        """``POST /v1/chat/completions`` and ``GET /v1/models``."""
+        """``POST /v1/chat/completions``, ``POST /v1/embeddings`` and ``GET /v1/models``."""
         app.router.add_post("/v1/chat/completions", self._chat_completions)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
         self.add_audio_routes(app)
 
@@ -253,6 +255,29 @@ class FakeOpenAI(FakeServer, OpenAIAudioRoutes):
             stall = fault is not None and fault[0] is Fault.STALL_STREAM
             return await self._stream(request, body, text, stall=stall, fail=mid_stream)
         return self._json(self._completion(body, text))
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        """``POST /v1/embeddings`` (``tests.fakes.embeddings``); queued faults hit it too."""
+        denied = self._check_key(request)
+        if denied is not None:
+            return denied
+        fault = self.next_fault()
+        if fault is not None:
+            answer = await self.apply_fault(request, *fault)
+            if answer is not None:
+                return answer
+        body = self.requests[-1].body
+        try:
+            payload = openai_embeddings(
+                body, known=lambda m: not self.strict_models or m in self.state.models
+            )
+        except Refusal as refused:
+            kind = "invalid_request_error"
+            return self._error(
+                refused.status, refused.message, error_type=kind, code=refused.code,
+                param=refused.param,
+            )  # fmt: skip
+        return self._json(payload)
 
     # --- request validation -------------------------------------------------------------
     def _unknown_model(self, body: dict[str, Any]) -> web.Response | None:
