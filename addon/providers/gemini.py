@@ -32,8 +32,11 @@ from addon.errors import (
     ProviderTimeoutError,
 )
 from addon.models import (
+    Capability,
     ChatRequest,
     ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     FinishReason,
     Message,
     ModelInfo,
@@ -43,6 +46,7 @@ from addon.models import (
     Usage,
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
+from addon.providers.gemini_embed import embed_contents
 from addon.providers.gemini_schema import Restorer
 from addon.providers.gemini_tools import (
     CallReader,
@@ -58,6 +62,7 @@ from addon.settings import ProviderSettings
 _LOGGER = logging.getLogger(__name__)
 
 API_VERSION: Final = "v1beta"
+NOT_FOUND: Final = 404
 NO_RETRIES: Final = types.HttpRetryOptions(attempts=1)
 AUTH_REASONS: Final = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
 CONTENT_FILTER_REASONS: Final = frozenset(
@@ -110,6 +115,7 @@ class GeminiProvider(BaseProvider):
         pydantic.ValidationError,
     )
     requires_api_key = True
+    media_capabilities = frozenset({Capability.EMBEDDINGS})
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -160,6 +166,15 @@ class GeminiProvider(BaseProvider):
             if aclose is not None:
                 await aclose()
         yield summary.final()
+
+    async def _embed(self, request: EmbeddingRequest, *, timeout: float) -> EmbeddingResponse:
+        options = _call_options(timeout)
+        try:
+            return await embed_contents(self._client, request, options=options, provider=self.name)
+        except genai_errors.APIError as err:
+            if err.code == NOT_FOUND:
+                raise self.unknown_model(self._vendor_message(err)) from err
+            raise
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """Models that can generate content (every page of ``GET /v1beta/models``)."""

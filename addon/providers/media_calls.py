@@ -14,9 +14,11 @@ latency measured. Hooks receive the request with its model set and speak to thei
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
+from typing import Final
 
 from addon.errors import ProviderCapabilityError, ProviderResponseError
 from addon.models import (
@@ -34,6 +36,14 @@ from addon.models import (
 )
 from addon.providers.core import ProviderCore
 from addon.settings import MEDIA_MODEL_OPTIONS
+
+CHARS_PER_TOKEN: Final = 4
+"""For text whose tokens the vendor does not report: the vendors' own rule of thumb."""
+
+
+def estimated_tokens(texts: Iterable[str]) -> int:
+    """Tokens of ``texts`` when the vendor does not say (about four characters per token)."""
+    return sum(math.ceil(len(text) / CHARS_PER_TOKEN) for text in texts)
 
 
 class MediaCalls(ProviderCore):
@@ -67,11 +77,7 @@ class MediaCalls(ProviderCore):
         request = replace(request, model=self._model_for(Capability.EMBEDDINGS, request.model))
         started = time.perf_counter()
         response = await self._guard(self._embed(request, timeout=timeout), timeout)
-        if len(response.vectors) != len(request.inputs):
-            raise ProviderResponseError(
-                f"{self.name} returned {len(response.vectors)} vectors for "
-                f"{len(request.inputs)} inputs"
-            )
+        self._check_vectors(request, response)
         return replace(response, latency_ms=_since(started))
 
     async def transcribe(
@@ -148,6 +154,30 @@ class MediaCalls(ProviderCore):
         raise NotImplementedError
 
     # --- helpers ------------------------------------------------------------------------
+    def unknown_model(self, vendor_message: str) -> ProviderCapabilityError:
+        """The vendor does not have the model of a media call (404): a capability miss.
+
+        Another provider may well have a model for the capability, so the walk moves on
+        without blaming this one; the message says what the vendor said.
+        """
+        return ProviderCapabilityError(f"{self.name} has no such model: {vendor_message}")
+
+    def _check_vectors(self, request: EmbeddingRequest, response: EmbeddingResponse) -> None:
+        """One vector per input, all of one length (the one asked for), of finite numbers."""
+        vectors = response.vectors
+        lengths = {len(vector) for vector in vectors}
+        problem = None
+        if len(vectors) != len(request.inputs):
+            problem = f"{len(vectors)} vectors for {len(request.inputs)} inputs"
+        elif len(lengths) != 1 or 0 in lengths:
+            problem = f"vectors of lengths {sorted(lengths)}"
+        elif request.dimensions is not None and lengths != {request.dimensions}:
+            problem = f"{lengths.pop()}-dimensional vectors where {request.dimensions} were asked"
+        elif not all(math.isfinite(value) for vector in vectors for value in vector):
+            problem = "vectors with values that are not numbers"
+        if problem is not None:
+            raise ProviderResponseError(f"{self.name} returned {problem}")
+
     def _model_for(self, capability: Capability, pinned: str) -> str:
         """The model of this call; ``ProviderCapabilityError`` when it cannot serve it."""
         model = pinned or self.default_model(capability)

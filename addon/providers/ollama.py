@@ -32,8 +32,11 @@ from addon.errors import (
     ProviderTimeoutError,
 )
 from addon.models import (
+    Capability,
     ChatRequest,
     ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     FinishReason,
     Message,
     ModelInfo,
@@ -68,6 +71,7 @@ class OllamaProvider(BaseProvider):
     """A local (or proxied) Ollama server."""
 
     provider_type = "ollama"
+    media_capabilities = frozenset({Capability.EMBEDDINGS})
     sdk_errors = (
         ollama.ResponseError,
         ollama.RequestError,
@@ -174,6 +178,29 @@ class OllamaProvider(BaseProvider):
         if request.keep_alive is not None:
             body["keep_alive"] = request.keep_alive
         return body
+
+    # The SDK takes no per-call timeout: the base class's deadline bounds the call.
+    async def _embed(self, request: EmbeddingRequest, *, timeout: float) -> EmbeddingResponse:  # noqa: ARG002
+        try:
+            response = await self._client.embed(
+                model=request.model, input=list(request.inputs), dimensions=request.dimensions
+            )
+        except ollama.ResponseError as err:
+            raise self._embedding_refusal(err) from err
+        vectors = tuple(tuple(float(v) for v in vector) for vector in response.embeddings)
+        tokens = response.prompt_eval_count
+        usage = Usage(input_tokens=tokens if tokens is not None else 0)
+        return EmbeddingResponse(vectors, response.model or request.model, usage)
+
+    def _embedding_refusal(self, err: ollama.ResponseError) -> ProviderError:
+        """A model that is not pulled, or that does not embed, is a capability miss."""
+        message = self.without_key(str(err.error))[:_MAX_MESSAGE]
+        if err.status_code == 404 or "does not support embeddings" in message:
+            return ProviderCapabilityError(
+                f"{self.name}: {message} (an embedding model such as embeddinggemma, pulled "
+                "with `ollama pull`, serves embeddings)"
+            )
+        return self.map_error(err)
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """The models pulled on the Ollama server (``GET /api/tags``)."""

@@ -37,8 +37,11 @@ from addon.errors import (
     ProviderTimeoutError,
 )
 from addon.models import (
+    Capability,
     ChatRequest,
     ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     FinishReason,
     Message,
     ModelInfo,
@@ -50,6 +53,7 @@ from addon.models import (
     Usage,
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
+from addon.providers.openai_embed import Encoding, create_embeddings
 from addon.providers.tooling import new_call_id, object_schema, vendor_id
 
 if TYPE_CHECKING:
@@ -109,6 +113,8 @@ class OpenAIProvider(BaseProvider):
     )
     requires_base_url = False
     requires_api_key = True
+    media_capabilities = frozenset({Capability.EMBEDDINGS})
+    embedding_encoding: Encoding = "base64"
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -176,6 +182,18 @@ class OpenAIProvider(BaseProvider):
         yield StreamDelta(
             finish_reason=finish or FinishReason.OTHER, usage=usage, model=reported_model or model
         )
+
+    async def _embed(self, request: EmbeddingRequest, *, timeout: float) -> EmbeddingResponse:
+        try:
+            return await create_embeddings(
+                self._client,
+                request,
+                timeout=timeout,
+                encoding=self.embedding_encoding,
+                provider=self.name,
+            )
+        except openai.NotFoundError as err:
+            raise self.unknown_model(self._vendor_message(err)) from err
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """Models the server offers (chat models only for OpenAI itself)."""
@@ -306,6 +324,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     provider_type = "openai_compatible"
     requires_base_url = True
     requires_api_key = False
+    embedding_encoding: Encoding = "float"  # not every server knows base64
 
 
 # --- wire mapping (pure functions) --------------------------------------------------------

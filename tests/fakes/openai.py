@@ -168,6 +168,7 @@ class FakeOpenAI(FakeServer, OpenAIAudioRoutes):
         super().__init__(api_key=api_key, models=models or list(DEFAULT_MODELS))
         self.model_aliases: dict[str, str] = {}
         self.strict_models = False
+        self.embedding_usage = True  # /v1/embeddings answers carry usage (some servers' do not)
         self.requests_left = 499
         self.finish_reason: str | None = None
         self.tool_calls: list[dict[str, Any]] = []
@@ -271,6 +272,8 @@ class FakeOpenAI(FakeServer, OpenAIAudioRoutes):
             payload = openai_embeddings(
                 body, known=lambda m: not self.strict_models or m in self.state.models
             )
+            if not self.embedding_usage:
+                del payload["usage"]
         except Refusal as refused:
             kind = "invalid_request_error"
             return self._error(
