@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "addon" / "samples" / "front_door.jpg"
 TOKEN = "e2e-token-0123456789abcdef"
 STARTUP_SECONDS = 60
+PORT_RETRIES = 3
 
 
 def hub_python() -> str:
@@ -181,6 +182,19 @@ async def wait_healthy(session: ClientSession, url: str, process: subprocess.Pop
     pytest.fail(f"the add-on exited with {process.returncode}")
 
 
+async def started(
+    session: ClientSession, url: str, process: subprocess.Popen[bytes], work: Path
+) -> bool:
+    """Wait until the add-on is healthy; ``False`` when it lost its port to another process."""
+    try:
+        await wait_healthy(session, url, process)
+    except pytest.fail.Exception:
+        if "address already in use" in (work / "addon.log").read_text(errors="replace"):
+            return False
+        raise
+    return True
+
+
 def start_addon(
     work: Path, fakes: dict[str, str], port: int, extra: dict[str, Any]
 ) -> subprocess.Popen[bytes]:
@@ -225,7 +239,15 @@ async def hub(
             for vendor_url in fakes.values():
                 async with session.post(f"{vendor_url}/_fake/reset") as resp:
                     resp.raise_for_status()
-            await wait_healthy(session, url, process)
+            for _retry in range(PORT_RETRIES):
+                if await started(session, url, process, tmp_path):
+                    break
+                # Another process took the free port before the add-on bound it: a new one.
+                port = free_port()
+                process = start_addon(tmp_path, fakes, port, extra_options)
+                url = f"http://127.0.0.1:{port}"
+            else:
+                await wait_healthy(session, url, process)
             hub = Hub(url, fakes, session, tmp_path, port, process)
             yield hub
     finally:

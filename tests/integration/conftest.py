@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +25,24 @@ pytest_plugins = ["tests.integration.addon_process"]
 async def setup_core(hass: HomeAssistant, enable_custom_integrations: None) -> None:  # noqa: ARG001 - requested for its effect
     """Load the core integration (conversation needs it) and allow custom integrations."""
     assert await async_setup_component(hass, "homeassistant", {})
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_calls(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test in which this integration used a Home Assistant API deprecated for removal.
+
+    Home Assistant only logs that for custom integrations ("Detected that custom integration
+    ... This will stop working in ..."), so a deprecation would otherwise pass unnoticed.
+    """
+    yield
+    reports = [
+        record.getMessage()
+        for when in ("setup", "call")
+        for record in caplog.get_records(when)
+        if record.name == "homeassistant.helpers.frame"
+        and f"integration '{DOMAIN}'" in record.getMessage()
+    ]
+    assert reports == []
 
 
 @pytest.fixture
