@@ -24,6 +24,7 @@ from aiohttp import web
 
 from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
 from tests.fakes.embeddings import Refusal, gemini_batch
+from tests.fakes.gemini_images import image_parts, image_problem, image_usage, wants_image
 from tests.fakes.gemini_tools import (
     call_parts,
     config_problem,
@@ -140,7 +141,8 @@ class FakeGemini(FakeServer):
     ``promptFeedback``. ``default_page_size`` is the page size used when the client sends no
     ``pageSize`` (Google's default is 50). Gemma models refuse a system instruction and JSON
     mode, as on the real API. A fault set with ``fail_always`` also hits the model routes (list
-    and get).
+    and get). Image models answer with a picture (``gemini_images``) after ``image_caption``
+    (when not empty); ``image_block`` (e.g. "IMAGE_SAFETY") refuses every picture.
     """
 
     vendor = "gemini"
@@ -153,6 +155,8 @@ class FakeGemini(FakeServer):
         self.block_reason: str | None = None
         self.default_page_size = 50
         self.embedding_usage = True  # batchEmbedContents answers carry usageMetadata
+        self.image_caption = "Here is the picture you asked for."
+        self.image_block: str | None = None
         self._ids = itertools.count(1)
         self._release = asyncio.Event()
 
@@ -163,6 +167,7 @@ class FakeGemini(FakeServer):
         self.tool_call = None
         self.block_reason = None
         self.default_page_size = 50
+        self.image_block = None
 
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self, port: int = 0) -> FakeGemini:
@@ -418,6 +423,8 @@ class FakeGemini(FakeServer):
                 "application/json when a response schema is set.\n",
             )
         self._validate_tools(model, body)
+        if (problem := image_problem(model, body)) is not None:
+            raise GeminiRequestError(400, problem)
 
     def _validate_tools(self, model: str, body: Mapping[str, Any]) -> None:
         """Declarations, the calling config and results against calls (``gemini_tools``)."""
@@ -494,9 +501,26 @@ class FakeGemini(FakeServer):
             "responseId": f"fakeGemini{next(self._ids):06d}",
         }
 
+    def _picture(self, model: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """An image model's answer: the caption and the picture, or ``image_block``."""
+        reply = self.state.reply
+        if self.image_block:
+            return {
+                "candidates": [{"finishReason": self.image_block, "index": 0}],
+                "usageMetadata": image_usage(model, body, reply.input_tokens, 0, drawn=False),
+                "modelVersion": self.aliases.get(model, model),
+                "responseId": f"fakeGemini{next(self._ids):06d}",
+            }
+        parts = image_parts(model, body, self.image_caption)
+        text_tokens = reply.output_tokens if self.image_caption else 0
+        usage = image_usage(model, body, reply.input_tokens, text_tokens)
+        return self._envelope(model, parts, usage, "STOP")
+
     def _response(self, model: str, body: Mapping[str, Any]) -> dict[str, Any]:
         if self.block_reason:
             return self._blocked(model)
+        if wants_image(model, body):
+            return self._picture(model, body)
         finish, output_tokens = self._finish_and_output(body)
         parts = self._calls(model, body) or [{"text": self._reply_text(body)}]
         return self._envelope(model, parts, self._usage(output_tokens), finish)
@@ -504,6 +528,8 @@ class FakeGemini(FakeServer):
     def _chunks(self, model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if self.block_reason:
             return [self._blocked(model)]
+        if wants_image(model, body):  # a picture comes whole, in one event
+            return [self._picture(model, body)]
         finish, output_tokens = self._finish_and_output(body)
         calls = self._calls(model, body)
         if calls:  # Gemini sends a turn's calls whole, in one chunk

@@ -26,6 +26,7 @@ from aiohttp import web
 from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
 from tests.fakes.embeddings import Refusal, openai_embeddings
 from tests.fakes.openai_audio import OpenAIAudioRoutes
+from tests.fakes.openai_images import OpenAIImageRoutes
 from tests.fakes.openai_tools import (
     legacy_plans,
     planned_calls,
@@ -146,7 +147,7 @@ def _split(text: str, pieces: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
-class FakeOpenAI(FakeServer, OpenAIAudioRoutes):
+class FakeOpenAI(FakeServer, OpenAIAudioRoutes, OpenAIImageRoutes):
     """OpenAI's API on loopback: chat completions (JSON and SSE), models, errors, faults.
 
     ``model_aliases`` maps a requested model to the snapshot the fake reports (OpenAI answers
@@ -159,7 +160,8 @@ class FakeOpenAI(FakeServer, OpenAIAudioRoutes):
     ``finish_reason: "length"``. Queued faults hit chat completions only; a fault set with
     ``fail_always`` also hits ``/v1/models``; ``fail_next(Fault.SERVER_ERROR, mid_stream=True)``
     sends a streamed answer's first piece and then the ``data: {"error": {...}}`` frame OpenAI
-    ends a failing stream with. The audio endpoints come from ``OpenAIAudioRoutes``.
+    ends a failing stream with. The audio endpoints come from ``OpenAIAudioRoutes``, image
+    generation from ``OpenAIImageRoutes`` (queued faults hit it too).
     """
 
     vendor = "openai"
@@ -181,6 +183,7 @@ class FakeOpenAI(FakeServer, OpenAIAudioRoutes):
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
         self.add_audio_routes(app)
+        self.add_image_routes(app)
 
     async def stop(self) -> None:
         """Release held requests first so shutdown does not wait for them."""
