@@ -44,10 +44,11 @@ class HubContext:
         notices = list(self.settings.problems)
         if self.credentials is not None and self.credentials.notice:
             notices.insert(0, self.credentials.notice)
+        running = {provider.name for provider in self.manager.configured()}
         notices += [
             f"Provider {p.name!r} is not running: its SDK refused its settings (see the log)"
             for p in self.settings.providers
-            if p.name not in self.manager.providers
+            if p.name not in running
         ]
         return notices
 
