@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from addon.hub_status import SMALLEST_CALL_USD, is_free, provider_state
 from addon.ledger import UsageStats
+from addon.pricing import usd
 from addon.providers.base import Provider
 from addon.routing.guard import Guards
 from addon.settings import RouteRule
@@ -159,14 +160,6 @@ def _budget_line(guards: Guards, name: str) -> str:
                     f"({usd(figures['spent_usd'])} used)"
                 )
     return "a budget has nothing left"
-
-
-def usd(value: float) -> str:
-    """Dollars with enough digits to be true: at least cents, at least 3 significant digits."""
-    if value == 0:
-        return "$0.00"
-    decimals = max(2, min(8, 2 - math.floor(math.log10(abs(value)))))
-    return f"${value:,.{decimals}f}"
 
 
 def _recent(stats: UsageStats | None) -> dict[str, Any]:

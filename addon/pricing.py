@@ -117,20 +117,17 @@ def _usd(price: ModelPrice, input_tokens: int, output_tokens: int) -> float:
     return total / PER_TOKENS
 
 
-def usd(amount: float) -> str:
-    """US dollars with enough digits to be true: cents, or two significant digits below a dime.
+def usd(value: float) -> str:
+    """Dollars with enough digits to be true: at least cents, at least 3 significant digits.
 
-    ``usd(12.5)`` is ``$12.50``, ``usd(0.001)`` ``$0.001``, ``usd(0.000123)`` ``$0.00012``;
-    never a ``$0.00`` for an amount that is not zero.
+    ``usd(12.345)`` is ``$12.35``, ``usd(0.001)`` ``$0.00100``; never ``$0.00`` for an amount
+    that is not zero (down to a millionth of a cent). The dashboard's ``format.js`` follows the
+    same rule.
     """
-    if amount == 0 or not math.isfinite(amount):
-        return f"${amount:.2f}"
-    sign = "-" if amount < 0 else ""
-    magnitude = math.floor(math.log10(abs(amount)))
-    decimals = max(2, 1 - magnitude)  # two significant digits, never fewer than cents
-    whole, _, fraction = f"{abs(amount):,.{decimals}f}".partition(".")
-    fraction = fraction.rstrip("0").ljust(2, "0")
-    return f"{sign}${whole}.{fraction}"
+    if value == 0:
+        return "$0.00"
+    decimals = max(2, min(8, 2 - math.floor(math.log10(abs(value)))))
+    return f"${value:,.{decimals}f}"
 
 
 def model_key(model: str) -> str:

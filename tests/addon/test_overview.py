@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from addon.overview import STRATEGY_LINES, usd
+from addon.overview import STRATEGY_LINES
+from addon.pricing import usd
 from addon.settings import STRATEGIES
 
 

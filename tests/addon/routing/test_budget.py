@@ -136,8 +136,8 @@ async def test_provider_and_global_budgets(
 @pytest.mark.parametrize(
     ("budget", "fragment"),
     [
-        ({"budget_daily_usd": 0.001}, "provider cloud's $0.001 daily budget has $0.0004 left"),
-        ({"budget_monthly_usd": 2.5}, "provider cloud's $2.50 monthly budget has $0.0004 left"),
+        ({"budget_daily_usd": 0.001}, "provider cloud's $0.00100 daily budget has $0.000400 left"),
+        ({"budget_monthly_usd": 2.5}, "provider cloud's $2.50 monthly budget has $0.000400 left"),
     ],
 )
 async def test_refusals_show_money_that_is_true(
@@ -149,7 +149,7 @@ async def test_refusals_show_money_that_is_true(
     with pytest.raises(BudgetExceededError) as info:
         guard.reserve("cloud", 0.00123)
     assert fragment in info.value.message
-    assert info.value.message.endswith("this request may cost up to $0.0012")
+    assert info.value.message.endswith("this request may cost up to $0.00123")
     assert "''s" not in info.value.message
 
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 import aiohttp
 import pytest
 
-from addon.overview import usd
+from addon.pricing import usd
 from addon.settings import Secret
 from tests.addon.web.stage import Stage, stage
 

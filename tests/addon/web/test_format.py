@@ -1,4 +1,4 @@
-"""The page formats money with the same rule as the hub (``overview.usd``), run in node."""
+"""The page formats money with the same rule as the hub (``pricing.usd``), run in node."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from addon.overview import usd
+from addon.pricing import usd
 from tests.addon.web.test_dashboard_browser import ROOT
 
 VALUES = [0.0, 1e-8, 0.000456, 0.001, 0.0123, 0.012756, 0.0999, 0.5, 1.0, 12.345, 1234.5]
