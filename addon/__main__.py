@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -23,6 +24,8 @@ from addon.settings import Settings, load_settings
 from addon.startup import open_credentials, resolve_api_token
 
 _LOGGER = logging.getLogger("addon")
+# The SDKs' HTTP clients log one INFO line per request; the hub's own log says what matters.
+HTTP_CLIENT_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -46,6 +49,18 @@ def configure_logging(level: str) -> None:
         force=True,
     )
     redact.install(logging.getLogger())
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for name in HTTP_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """Uvloop's event loop where it is installed (the add-on image), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def describe(settings: Settings) -> None:
@@ -84,7 +99,7 @@ def serve(args: argparse.Namespace) -> int:
         supervisor=SupervisorLink(supervisor_token, port=args.port) if supervisor_token else None,
         door_host=args.host,
     )
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None, loop=event_loop())
     return 0
 
 

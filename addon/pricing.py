@@ -38,6 +38,7 @@ LOCAL_TYPES: Final = frozenset({"ollama"})
 CLOUD_TYPES: Final = ("openai", "anthropic", "gemini")
 PER_TOKENS: Final = 1_000_000
 PER_CHARACTERS: Final = 1_000_000
+PRICE_CACHE_SIZE: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,7 @@ class PricingTable:
         if not any(self._rules.get(CHAT_SECTION, {}).values()):
             raise ConfigError("Invalid pricing data: it lists no model prices")
         self._warned: set[tuple[str, str, str]] = set()
+        self._listings: dict[tuple[str, str, str], ModelPrice] = {}
 
     @classmethod
     def load(cls, path: Path | None = None) -> PricingTable:
@@ -232,6 +234,19 @@ class PricingTable:
         return price
 
     def _listed(self, provider_type: str, model: str, section: str) -> ModelPrice:
+        """The file's price, searched once per type, model and section.
+
+        Every call asks and the globs are slow; callers name models, so the memory is bounded.
+        """
+        key = (provider_type, model, section)
+        price = self._listings.get(key)
+        if price is None:
+            if len(self._listings) >= PRICE_CACHE_SIZE:
+                self._listings.clear()
+            price = self._listings[key] = self._search(provider_type, model, section)
+        return price
+
+    def _search(self, provider_type: str, model: str, section: str) -> ModelPrice:
         if provider_type in LOCAL_TYPES:
             return FREE
         name = model_key(model)

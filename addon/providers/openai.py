@@ -14,12 +14,14 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+import aiohttp
 import httpx
+import httpx2
 import openai
 import pydantic
-from openai import AsyncOpenAI, omit
+from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
 from openai.types.chat import (
-    ChatCompletion,
+    ChatCompletionChunk,
     ChatCompletionMessageParam,
     ChatCompletionToolUnionParam,
     completion_create_params,
@@ -54,11 +56,12 @@ from addon.models import (
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.providers.openai_embed import Encoding, create_embeddings
+from addon.providers.openai_wire import completion_response, parse_arguments
+from addon.providers.openai_wire import finish_reason as _finish_reason
 from addon.providers.tooling import new_call_id, object_schema, vendor_id
 
 if TYPE_CHECKING:
     from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
-    from openai.types.chat.chat_completion_message import ChatCompletionMessage
 
     from addon.providers.traits import ModelTraits
     from addon.settings import ProviderSettings
@@ -66,6 +69,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+COMPLETIONS_PATH = "/chat/completions"
 IMAGE_DETAIL = "auto"
 # OpenAI's /models lists every product; these are not chat models.
 NON_CHAT_MODEL_MARKERS = (
@@ -85,13 +89,6 @@ STRUCTURE_INSTRUCTION = (
     "Answer with one JSON object and nothing else (no prose, no Markdown). "
     "It must conform to this JSON schema:\n{schema}"
 )
-_FINISH_REASONS = {
-    "stop": FinishReason.STOP,
-    "length": FinishReason.LENGTH,
-    "tool_calls": FinishReason.TOOL_CALLS,
-    "function_call": FinishReason.TOOL_CALLS,
-    "content_filter": FinishReason.CONTENT_FILTER,
-}
 _OVERLOADED_STATUSES = frozenset({503, 529})
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?)\s*(ms|s)\b", re.IGNORECASE)
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{2})[A-Za-z0-9_*\-]+")
@@ -120,32 +117,46 @@ class OpenAIProvider(BaseProvider):
         super().__init__(settings)
         if self.requires_base_url and not settings.base_url:
             raise ConfigError(f"Provider {settings.name!r} needs a base_url")
+        # The SDK's aiohttp transport: its own httpx transport costs several times the CPU
+        # per request. The session is created on first use, inside the running loop.
         self._client = AsyncOpenAI(
             api_key=settings.api_key.reveal() or PLACEHOLDER_API_KEY,
             base_url=settings.base_url or DEFAULT_BASE_URL,
             max_retries=0,
             timeout=settings.timeout,
+            http_client=DefaultAioHttpClient(),
         )
 
     # --- the provider protocol ----------------------------------------------------------
+    # The body ``_params`` builds is already the wire JSON: it is encoded once (the C encoder)
+    # and sent through the SDK's request path (``post``: auth, headers, status errors)
+    # without ``create``'s typed re-transformation; a one-shot answer is parsed once.
     async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
         model = self.resolve_model(request)
-        completion = await self._client.chat.completions.create(
-            **self._params(request, model),
-            stream=False,
-            timeout=timeout,
+        response = await self._client.post(
+            COMPLETIONS_PATH,
+            content=_json_bytes(self._params(request, model)),
+            cast_to=httpx2.Response,
+            options={"timeout": timeout},
         )
-        return self._to_response(completion)
+        return completion_response(json.loads(response.content), self.name)
 
     async def _chat_stream(
         self, request: ChatRequest, *, timeout: float
     ) -> AsyncIterator[StreamDelta]:
         model = self.resolve_model(request)
-        stream = await self._client.chat.completions.create(
+        body = {
             **self._params(request, model),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        stream = await self._client.post(
+            COMPLETIONS_PATH,
+            content=_json_bytes(body),
+            cast_to=ChatCompletionChunk,
+            options={"timeout": timeout},
             stream=True,
-            stream_options={"include_usage": True},
-            timeout=timeout,
+            stream_cls=AsyncStream[ChatCompletionChunk],
         )
         finish: FinishReason | None = None
         usage: Usage | None = None
@@ -209,11 +220,8 @@ class OpenAIProvider(BaseProvider):
 
     def map_error(self, err: Exception) -> ProviderError:
         """Map an ``openai`` SDK exception into the hub's hierarchy (once, here)."""
-        if isinstance(err, openai.APITimeoutError):
-            return ProviderTimeoutError(f"{self.name} did not answer in time")
-        if isinstance(err, openai.APIConnectionError):
-            cause = type(err.__cause__).__name__ if err.__cause__ else "connection error"
-            return ProviderConnectionError(f"{self.name} could not be reached ({cause})")
+        if isinstance(err, openai.APIConnectionError):  # timeouts included
+            return self._map_transport(err)
         if isinstance(err, openai.APIStatusError):
             return self._map_status(err)
         if isinstance(err, openai.APIError):
@@ -224,24 +232,28 @@ class OpenAIProvider(BaseProvider):
             return ProviderResponseError(f"{self.name} sent an unreadable answer")
         return super().map_error(err)
 
+    def _map_transport(self, err: openai.APIConnectionError) -> ProviderError:
+        refused = _refused_connection(err)
+        if isinstance(err, openai.APITimeoutError) and refused is None:
+            return ProviderTimeoutError(f"{self.name} did not answer in time")
+        cause = refused or (type(err.__cause__).__name__ if err.__cause__ else "connection error")
+        return ProviderConnectionError(f"{self.name} could not be reached ({cause})")
+
     # --- requests -----------------------------------------------------------------------
     def _params(self, request: ChatRequest, model: str) -> dict[str, Any]:
-        """Keyword arguments for ``chat.completions.create`` (without stream/timeout)."""
+        """The Chat Completions request body as JSON (without ``stream``)."""
         traits = self.traits(model)
         instruction = None
-        response_format: completion_create_params.ResponseFormat | Any = omit
+        params: dict[str, Any] = {"model": model}
         if request.json_schema is not None:
-            response_format = _response_format(request.json_schema, traits)
+            params["response_format"] = _response_format(request.json_schema, traits)
             if not traits.json_schema:
                 schema_text = json.dumps(request.json_schema, separators=(",", ":"))
                 instruction = STRUCTURE_INSTRUCTION.format(schema=schema_text)
-        params: dict[str, Any] = {
-            "model": model,
-            "messages": _messages(request, instruction),
-            "response_format": response_format,
-            "stop": list(request.stop) if request.stop else omit,
-            **_tool_params(request),
-        }
+        params["messages"] = _messages(request, instruction)
+        if request.stop:
+            params["stop"] = list(request.stop)
+        params.update(_tool_params(request))
         max_tokens = request.max_tokens or traits.default_max_tokens
         if max_tokens is not None:
             params[traits.max_tokens_param] = max_tokens
@@ -253,34 +265,6 @@ class OpenAIProvider(BaseProvider):
         return params
 
     # --- responses ----------------------------------------------------------------------
-    def _to_response(self, completion: ChatCompletion) -> ChatResponse:
-        if not completion.choices:
-            raise ProviderResponseError(f"{self.name} answered without a choice")
-        choice = completion.choices[0]
-        message = choice.message
-        text = message.content or ""
-        finish = _finish_reason(choice.finish_reason)
-        if not text and message.refusal:
-            text, finish = message.refusal, FinishReason.CONTENT_FILTER
-        return ChatResponse(
-            text=text,
-            model=completion.model,
-            usage=_usage(completion.usage),
-            finish_reason=finish,
-            tool_calls=self._tool_calls(message),
-        )
-
-    def _tool_calls(self, message: ChatCompletionMessage) -> tuple[ToolCall, ...]:
-        return tuple(
-            ToolCall(
-                id=call.id or new_call_id(),  # some compatible servers send no ids
-                name=call.function.name,
-                arguments=parse_arguments(call.function.arguments, self.name),
-            )
-            for call in message.tool_calls or ()
-            if call.type == "function"
-        )
-
     async def _list_models(self, timeout: float) -> list[ModelInfo]:
         self.require_key()
         found = [model.id async for model in self._client.models.list(timeout=timeout)]
@@ -403,19 +387,6 @@ def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     return str(choice.mode)  # "auto", "none" and "required" are OpenAI's own words
 
 
-def parse_arguments(text: str | None, provider: str) -> dict[str, Any]:
-    """A call's arguments: a JSON object in a string (empty means no arguments)."""
-    try:
-        arguments = json.loads(text or "{}")
-    except ValueError as err:
-        raise ProviderResponseError(
-            f"{provider} sent tool call arguments that are not JSON"
-        ) from err
-    if not isinstance(arguments, dict):
-        raise ProviderResponseError(f"{provider} sent tool call arguments that are not an object")
-    return arguments
-
-
 class _CallAssembler:
     """Collects streamed tool calls: id and name first, then argument fragments, by ``index``."""
 
@@ -495,8 +466,21 @@ def _subschemas(schema: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
             yield from _subschemas(child)
 
 
-def _finish_reason(reason: str | None) -> FinishReason:
-    return _FINISH_REASONS.get(reason or "", FinishReason.OTHER)
+def _json_bytes(body: Mapping[str, Any]) -> bytes:
+    """The request body as the SDK would encode it (UTF-8, compact)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _refused_connection(err: openai.APIConnectionError) -> str | None:
+    """What failed when the aiohttp transport called a connection failure a timeout.
+
+    The transport maps every ``aiohttp.ClientConnectionError`` (a refused connection, a
+    server that hung up) to ``ConnectTimeout``; only aiohttp's own timeouts are timeouts.
+    """
+    cause = err.__cause__.__cause__ if err.__cause__ is not None else None
+    if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
+        return type(cause).__name__
+    return None
 
 
 def _usage(usage: CompletionUsage | None) -> Usage:

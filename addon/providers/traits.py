@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, fields
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ def _table() -> dict[str, list[tuple[str, dict[str, Any]]]]:
     return table
 
 
-@cache
+@lru_cache(maxsize=1024)  # callers name models: bounded
 def traits_for(provider_type: str, model: str) -> ModelTraits:
     """Traits of ``model`` for a provider type: the first matching pattern wins, ``*`` last."""
     name = model.lower().split("/")[-1] if provider_type != "ollama" else model.lower()

@@ -10,7 +10,7 @@ import pytest
 
 from addon.errors import ConfigError
 from addon.models import Usage
-from addon.pricing import ModelPrice, PricingTable, cost, usd, worst_case
+from addon.pricing import PRICE_CACHE_SIZE, ModelPrice, PricingTable, cost, usd, worst_case
 from addon.settings import ProviderSettings
 
 
@@ -241,3 +241,58 @@ def test_first_match_wins_and_unknown_falls_back_to_the_whole_table() -> None:
 )
 def test_money_is_shown_with_enough_digits_to_be_true(amount: float, shown: str) -> None:
     assert usd(amount) == shown
+
+
+class CountingTable(PricingTable):
+    """The bundled table, counting how often the rules are searched."""
+
+    searches = 0
+
+    def _search(self, provider_type: str, model: str, section: str) -> ModelPrice:
+        self.searches += 1
+        return super()._search(provider_type, model, section)
+
+
+def counting_table() -> CountingTable:
+    bundled = PricingTable.load()
+    return CountingTable(bundled._rules, bundled._fallbacks)  # noqa: SLF001 - same rules
+
+
+def test_a_price_is_looked_up_once_per_provider_and_model() -> None:
+    table = counting_table()
+    first = [table.price(provider("openai"), m) for m in ("gpt-4o", "gpt-4.1-mini", "gpt-4o")]
+    again = [table.price(provider("openai"), m) for m in ("gpt-4o", "gpt-4.1-mini")]
+    assert table.searches == 2
+    assert first[0] == first[2] == again[0]
+    assert first[1] == again[1]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({"input_price": 1.0, "output_price": 2.0}, {"input_price": 3.0, "output_price": 2.0}),
+        ({"output_price": 9.0}, {}),
+        ({"type": "openai"}, {"type": "ollama"}),
+    ],
+)
+def test_a_provider_whose_prices_or_type_differ_is_priced_anew(
+    a: dict[str, Any], b: dict[str, Any]
+) -> None:
+    table = counting_table()
+
+    def priced(options: dict[str, Any]) -> ModelPrice:
+        settings = {"name": "same", "type": "openai", "model": "gpt-4o", **options}
+        return table.price(ProviderSettings(**settings), "gpt-4o")
+
+    first = priced(a)
+    assert priced(b) != first
+    assert priced(a) == first  # b's price did not replace a's
+
+
+def test_the_price_cache_stays_bounded_and_right() -> None:
+    table = counting_table()
+    models = [f"gpt-4o-variant-{n}" for n in range(PRICE_CACHE_SIZE + 10)]
+    prices = {table.price(provider("openai"), m) for m in models}
+    assert prices == {table.price(provider("openai"), "gpt-4o-anything")}
+    assert table.price(provider("openai"), "gpt-4.1-mini").input_per_mtok == pytest.approx(0.40)
+    assert len(table._listings) <= PRICE_CACHE_SIZE  # noqa: SLF001 - the bound is the point
