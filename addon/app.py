@@ -73,7 +73,7 @@ def build_app(
     register_routes(app)
     install_security(app)
     app.cleanup_ctx.append(_lifecycle(check_health_on_start))
-    install_door(app, door_host, max_body_bytes=max_body_bytes)
+    install_door(app, door_host, max_body_bytes=max_body_bytes, read_timeout=read_timeout)
     return app
 
 

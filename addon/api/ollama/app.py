@@ -20,10 +20,17 @@ from aiohttp import web
 from addon import redact
 from addon.api.auth import bearer_token, token_matches
 from addon.api.context import HUB_CONTEXT, HubContext
-from addon.api.envelope import REQUEST_ID_HEADER, request_id
+from addon.api.envelope import REQUEST_ID_HEADER, method_not_allowed, request_id
 from addon.api.ollama import handlers
 from addon.api.security import install as install_security
-from addon.errors import HubError, InvalidRequestError, NotFoundError, UnauthorizedError
+from addon.api.transport import BODY_DEADLINE, READ_TIMEOUT, server_args, transport_middleware
+from addon.errors import (
+    HubError,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+)
 from addon.settings import OllamaApiSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,8 +97,10 @@ async def ollama_errors(request: web.Request, handler: Handler) -> web.StreamRes
 def _from_http(request: web.Request, exc: web.HTTPException) -> HubError:
     if exc.status == 404:
         return NotFoundError(f"No such endpoint: {request.path}")
-    if exc.status == 405:
-        return InvalidRequestError(f"Method {request.method} is not allowed on {request.path}")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return method_not_allowed(exc)
+    if exc.status == 413:
+        return PayloadTooLargeError(f"Request body too large: {exc.text or exc.reason}")
     return InvalidRequestError(exc.text or exc.reason)
 
 
@@ -112,9 +121,21 @@ async def door_guard(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
-def build_ollama_app(context: HubContext, *, max_body_bytes: int) -> web.Application:
-    """The door's application, sharing the hub's context (and so its manager)."""
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[ollama_errors, door_guard])
+def build_ollama_app(
+    context: HubContext, *, max_body_bytes: int, read_timeout: float = READ_TIMEOUT
+) -> web.Application:
+    """The door's application, sharing the hub's context (and so its manager).
+
+    Its bodies pass the hub's transport checks (encoding, charset, a read deadline) after the
+    door's guard, and its server cuts off clients whose headers do not arrive in time, as the
+    main listener does.
+    """
+    app = web.Application(
+        client_max_size=max_body_bytes,
+        middlewares=[ollama_errors, door_guard, transport_middleware],
+        handler_args=server_args(read_timeout),
+    )
+    app[BODY_DEADLINE] = read_timeout
     app[HUB_CONTEXT] = context
     app.router.add_get("/", handlers.root)
     app.router.add_get("/api/version", handlers.version)
@@ -127,7 +148,9 @@ def build_ollama_app(context: HubContext, *, max_body_bytes: int) -> web.Applica
     return app
 
 
-def install_door(app: web.Application, host: str, *, max_body_bytes: int) -> None:
+def install_door(
+    app: web.Application, host: str, *, max_body_bytes: int, read_timeout: float = READ_TIMEOUT
+) -> None:
     """Let the door listen while the hub's ``app`` runs (when ``ollama_api.enabled``).
 
     Call after the hub's own lifecycle is registered: the manager is then open before the first
@@ -136,17 +159,20 @@ def install_door(app: web.Application, host: str, *, max_body_bytes: int) -> Non
     if not app[HUB_CONTEXT].settings.ollama_api.enabled:
         return
     app[OLLAMA_DOOR] = DoorListener(host)
-    app.cleanup_ctx.append(_listener(max_body_bytes))
+    app.cleanup_ctx.append(_listener(max_body_bytes, read_timeout))
 
 
-def _listener(max_body_bytes: int) -> Callable[[web.Application], AsyncIterator[None]]:
+def _listener(
+    max_body_bytes: int, read_timeout: float
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def listener(app: web.Application) -> AsyncIterator[None]:
         context = app[HUB_CONTEXT]
         options = context.settings.ollama_api
         redact.register(options.token.reveal())
-        runner = web.AppRunner(
-            build_ollama_app(context, max_body_bytes=max_body_bytes), access_log=None
+        door_app = build_ollama_app(
+            context, max_body_bytes=max_body_bytes, read_timeout=read_timeout
         )
+        runner = web.AppRunner(door_app, access_log=None)
         await runner.setup()
         door = app[OLLAMA_DOOR]
         site = web.TCPSite(runner, door.host, options.port)

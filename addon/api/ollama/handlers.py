@@ -21,7 +21,12 @@ from aiohttp import web
 from addon import __version__
 from addon.api.body import read_json
 from addon.api.context import hub
-from addon.api.envelope import REQUEST_ID_HEADER, request_id
+from addon.api.envelope import (
+    REQUEST_ID_HEADER,
+    allow_header,
+    request_id,
+    retry_after_header,
+)
 from addon.api.ollama.names import auto_name, matching, resolve, tag_name
 from addon.api.ollama.request import OllamaChat, to_ollama_chat, validate_chat
 from addon.api.openai_compat import ATTEMPTS_HEADER, attempts_header
@@ -42,8 +47,12 @@ def now_iso() -> str:
 
 
 def ollama_error(err: HubError) -> web.Response:
-    """``{"error": "<key>: <message>"}`` with the error's HTTP status."""
-    return web.json_response({"error": f"{err.key}: {err.message}"}, status=err.status)
+    """``{"error": "<key>: <message>"}`` with the error's HTTP status (and Allow, Retry-After)."""
+    return web.json_response(
+        {"error": f"{err.key}: {err.message}"},
+        status=err.status,
+        headers={**retry_after_header(err), **allow_header(err)},
+    )
 
 
 # --- simple routes --------------------------------------------------------------------------
