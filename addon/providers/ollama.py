@@ -58,7 +58,17 @@ _MAX_MESSAGE = 300
 
 
 class _Client(ollama.AsyncClient):
-    """The SDK's client, also taking a whole ``/api/chat`` body (see the module docstring)."""
+    """The SDK's client, also taking a whole ``/api/chat`` body (see the module docstring).
+
+    Its only key is the one configured: the SDK would otherwise send ``OLLAMA_API_KEY`` from
+    the environment to whatever host this provider names.
+    """
+
+    def __init__(self, host: str, timeout: float, key: str) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else None
+        super().__init__(host=host, timeout=timeout, headers=headers)
+        if not key:
+            self._client.headers.pop("authorization", None)
 
     async def chat_body(self, body: dict[str, Any], *, stream: bool) -> Any:
         """``POST /api/chat`` with ``body``: a ``ChatResponse``, or an iterator of them."""
@@ -85,11 +95,7 @@ class OllamaProvider(BaseProvider):
         super().__init__(settings)
         key = settings.api_key.reveal()
         self._host = settings.base_url or DEFAULT_OLLAMA_HOST
-        self._client = _Client(
-            host=self._host,
-            timeout=settings.timeout,
-            headers={"Authorization": f"Bearer {key}"} if key else None,
-        )
+        self._client = _Client(self._host, settings.timeout, key)
 
     def check_request(self, request: ChatRequest) -> None:
         """Also refuse structured output for a model the traits say cannot follow a schema."""

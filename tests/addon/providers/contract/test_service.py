@@ -119,10 +119,7 @@ async def test_a_missing_key_fails_every_call_before_sending(
 
 @pytest.mark.parametrize(
     "vendor",
-    each_vendor(
-        only=[v.name for v in VENDORS if not v.requires_key],
-        xfail={"ollama": "the ollama SDK sends OLLAMA_API_KEY from the environment"},
-    ),
+    each_vendor(only=[v.name for v in VENDORS if not v.requires_key]),
     indirect=True,
 )
 async def test_without_a_key_a_keyless_vendor_is_called_without_one(
