@@ -24,6 +24,7 @@ from aiohttp import web
 
 from tests.fakes.base import FakeServer, Fault, Reply, retry_headers
 from tests.fakes.embeddings import Refusal, gemini_batch
+from tests.fakes.gemini_audio import audio_problem, heard, is_tts, speech_chunks, with_audio_input
 from tests.fakes.gemini_images import image_parts, image_problem, image_usage, wants_image
 from tests.fakes.gemini_tools import (
     call_parts,
@@ -142,7 +143,8 @@ class FakeGemini(FakeServer):
     ``pageSize`` (Google's default is 50). Gemma models refuse a system instruction and JSON
     mode, as on the real API. A fault set with ``fail_always`` also hits the model routes (list
     and get). Image models answer with a picture (``gemini_images``) after ``image_caption``
-    (when not empty); ``image_block`` (e.g. "IMAGE_SAFETY") refuses every picture.
+    (when not empty); ``image_block`` (e.g. "IMAGE_SAFETY") refuses every picture. Audio input
+    and the TTS models: ``gemini_audio``.
     """
 
     vendor = "gemini"
@@ -423,7 +425,8 @@ class FakeGemini(FakeServer):
                 "application/json when a response schema is set.\n",
             )
         self._validate_tools(model, body)
-        if (problem := image_problem(model, body)) is not None:
+        problem = image_problem(model, body) or audio_problem(model, body)
+        if problem is not None:
             raise GeminiRequestError(400, problem)
 
     def _validate_tools(self, model: str, body: Mapping[str, Any]) -> None:
@@ -442,6 +445,9 @@ class FakeGemini(FakeServer):
         if config.get("responseMimeType") == "application/json" and reply.text == Reply().text:
             schema = config.get("responseJsonSchema") or config.get("responseSchema") or {}
             return json.dumps(example_from_schema(schema) if schema else {})
+        said, _seconds = heard(body)
+        if said is not None and reply.text == Reply().text:
+            return said
         return reply.text
 
     def _calls(self, model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -521,15 +527,20 @@ class FakeGemini(FakeServer):
             return self._blocked(model)
         if wants_image(model, body):
             return self._picture(model, body)
+        if is_tts(model):
+            return speech_chunks(model, body, self._envelope, 1)[0]
         finish, output_tokens = self._finish_and_output(body)
         parts = self._calls(model, body) or [{"text": self._reply_text(body)}]
-        return self._envelope(model, parts, self._usage(output_tokens), finish)
+        usage = with_audio_input(body, self._usage(output_tokens))
+        return self._envelope(model, parts, usage, finish)
 
     def _chunks(self, model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if self.block_reason:
             return [self._blocked(model)]
         if wants_image(model, body):  # a picture comes whole, in one event
             return [self._picture(model, body)]
+        if is_tts(model):
+            return speech_chunks(model, body, self._envelope, self.state.reply.chunks)
         finish, output_tokens = self._finish_and_output(body)
         calls = self._calls(model, body)
         if calls:  # Gemini sends a turn's calls whole, in one chunk
@@ -540,7 +551,7 @@ class FakeGemini(FakeServer):
             last = index == len(pieces)
             # Usage is a running total on every event, complete on the last one.
             so_far = output_tokens if last else output_tokens * index // len(pieces)
-            usage = self._usage(so_far, final=last)
+            usage = with_audio_input(body, self._usage(so_far, final=last))
             chunks.append(self._envelope(model, [{"text": piece}], usage, finish if last else None))
         return chunks
 

@@ -13,10 +13,14 @@ from collections.abc import AsyncIterator
 
 import openai
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
 
 from tests.fakes.audio import spoken_text, voice_pcm, wav_file
-from tests.fakes.audio_containers import mp3_file, ogg_opus_file
+from tests.fakes.audio_containers import mp3_file, ogg_opus_file, webm_file
 from tests.fakes.base import Fault
+from tests.fakes.gemini import FakeGemini
 from tests.fakes.openai import FakeOpenAI
 
 KEY = "sk-proj-audio0123456789abcdef"
@@ -225,3 +229,148 @@ async def test_audio_routes_suffer_queued_faults(
     fake.fail_next(Fault.SERVER_ERROR)
     with pytest.raises(openai.InternalServerError):
         await client.audio.transcriptions.create(model="whisper-1", file=("a.wav", WAV))
+
+
+# --- Gemini: audio understanding and the TTS models, through google-genai ----------------
+GEMINI_KEY = "gemini-audio-key-0123456789"
+
+
+@pytest.fixture
+async def gemini() -> AsyncIterator[FakeGemini]:
+    server = FakeGemini(api_key=GEMINI_KEY)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def genai_client(gemini: FakeGemini) -> genai.Client:
+    return genai.Client(
+        api_key=GEMINI_KEY,
+        http_options=types.HttpOptions(
+            base_url=gemini.url, retry_options=types.HttpRetryOptions(attempts=1)
+        ),
+    )
+
+
+def _speech_config(voice: str = "Kore") -> types.GenerateContentConfig:
+    return types.GenerateContentConfig(
+        response_modalities=["AUDIO"],
+        speech_config=types.SpeechConfig(
+            voice_config=types.VoiceConfig(
+                prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=voice)
+            )
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("mime", "data"),
+    [("audio/wav", WAV), ("audio/mp3", mp3_file(TEXT)), ("audio/ogg", ogg_opus_file(TEXT))],
+)
+async def test_gemini_hears_inline_audio_and_bills_audio_tokens(
+    genai_client: genai.Client, mime: str, data: bytes
+) -> None:
+    response = await genai_client.aio.models.generate_content(
+        model="gemini-2.5-flash",
+        contents=types.Content(
+            role="user",
+            parts=[
+                types.Part.from_text(text="Transcribe this audio."),
+                types.Part.from_bytes(data=data, mime_type=mime),
+            ],
+        ),
+    )
+    assert response.text == TEXT
+    usage = response.usage_metadata
+    assert usage is not None
+    assert usage.prompt_tokens_details is not None
+    audio = [d for d in usage.prompt_tokens_details if d.modality == types.MediaModality.AUDIO]
+    assert [d.token_count for d in audio] == [63]  # 1.94 s at 32 tokens per second
+
+
+async def test_gemini_tts_answers_pcm_that_says_the_text(
+    genai_client: genai.Client, gemini: FakeGemini
+) -> None:
+    response = await genai_client.aio.models.generate_content(
+        model="gemini-3.8-flash-tts", contents=TEXT, config=_speech_config()
+    )
+    assert response.candidates
+    content = response.candidates[0].content
+    assert content is not None
+    assert content.parts
+    blob = content.parts[0].inline_data
+    assert blob is not None
+    assert blob.mime_type == "audio/L16;codec=pcm;rate=24000"
+    assert blob.data is not None
+    assert spoken_text(blob.data) == TEXT
+    sent = gemini.requests[-1].body["generationConfig"]  # the SDK writes snake_case inside
+    assert sent["speechConfig"]["voice_config"]["prebuilt_voice_config"]["voice_name"] == "Kore"
+    usage = response.usage_metadata
+    assert usage is not None
+    assert usage.candidates_tokens_details is not None
+    assert usage.candidates_tokens_details[0].modality == types.MediaModality.AUDIO
+
+
+async def test_gemini_tts_streams_pcm_in_pieces(genai_client: genai.Client) -> None:
+    pieces = [
+        chunk.candidates[0].content.parts[0].inline_data.data
+        async for chunk in await genai_client.aio.models.generate_content_stream(
+            model="gemini-3.8-flash-tts", contents=TEXT, config=_speech_config("Puck")
+        )
+        if chunk.candidates
+        and chunk.candidates[0].content
+        and chunk.candidates[0].content.parts
+        and chunk.candidates[0].content.parts[0].inline_data
+        and chunk.candidates[0].content.parts[0].inline_data.data
+    ]
+    assert len(pieces) == 3
+    assert spoken_text(b"".join(pieces)) == TEXT
+
+
+@pytest.mark.parametrize(
+    ("model", "contents", "config", "says"),
+    [
+        ("gemini-3.8-flash-tts", TEXT, None, "response modalities is not supported"),
+        (
+            "gemini-2.5-flash",
+            TEXT,
+            types.GenerateContentConfig(response_modalities=["AUDIO"]),
+            "response modalities (AUDIO) is not supported",
+        ),
+        (
+            "gemini-3.8-flash-tts",
+            TEXT,
+            types.GenerateContentConfig(response_modalities=["AUDIO"]),
+            "invalid argument",
+        ),
+        ("gemini-3.8-flash-tts", TEXT, _speech_config("alloy"), "invalid argument"),
+        (
+            "gemini-3.8-flash-tts",
+            TEXT,
+            _speech_config().model_copy(update={"system_instruction": "Be calm"}),
+            "Developer instruction is not enabled",
+        ),
+        (
+            "gemini-2.5-flash",
+            [types.Part.from_bytes(data=webm_file(TEXT), mime_type="audio/webm")],
+            None,
+            "Unsupported MIME type: audio/webm",
+        ),
+    ],
+)
+async def test_gemini_audio_refusals(
+    genai_client: genai.Client,
+    model: str,
+    contents: object,
+    config: types.GenerateContentConfig | None,
+    says: str,
+) -> None:
+    with pytest.raises(genai_errors.ClientError) as caught:
+        await genai_client.aio.models.generate_content(
+            model=model,
+            contents=contents,  # type: ignore[arg-type]
+            config=config,
+        )
+    assert caught.value.code == 400
+    assert says in str(caught.value.message)
