@@ -10,6 +10,7 @@ from addon.api import (
     chat,
     credentials,
     dashboard,
+    embeddings,
     metrics,
     openai_compat,
     openapi,
@@ -26,6 +27,7 @@ def register_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/chat", chat.chat)
     app.router.add_post("/api/v1/vision", chat.vision)
     app.router.add_post("/api/v1/batch", batch.batch)
+    app.router.add_post("/api/v1/embeddings", embeddings.embeddings)
     app.router.add_get("/api/v1/providers", status.providers)
     app.router.add_get("/api/v1/models", status.models)
     app.router.add_get("/api/v1/usage", usage.usage)
@@ -35,6 +37,7 @@ def register_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/openapi.json", openapi.openapi)
     app.router.add_post("/v1/chat/completions", openai_compat.chat_completions)
     app.router.add_get("/v1/models", openai_compat.models)
+    app.router.add_post("/v1/embeddings", embeddings.openai_embeddings)
     app.router.add_put("/api/v1/providers/{name}/credentials", credentials.put_credentials)
     app.router.add_delete("/api/v1/providers/{name}/credentials", credentials.delete_credentials)
     app.router.add_post("/api/v1/providers/{name}/test", credentials.test_credentials)
