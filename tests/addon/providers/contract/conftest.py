@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import pytest
@@ -13,23 +13,14 @@ from tests.addon.providers.contract.vendors import VENDORS, Vendor
 from tests.fakes.base import FakeServer
 
 
-def each_vendor(
-    only: Iterable[str] | None = None, xfail: Mapping[str, str] | None = None
-) -> list[Any]:
+def each_vendor(only: Iterable[str] | None = None) -> list[Any]:
     """``VENDORS`` as parameters of the ``vendor`` fixture (``indirect=True``).
 
-    ``only`` keeps the named types; ``xfail`` maps a type to the reason it fails today (strict:
-    the mark must go once the code is fixed).
+    ``only`` keeps the named types.
     """
     keep = set(only) if only is not None else None
     return [
-        pytest.param(
-            vendor,
-            id=vendor.name,
-            marks=[pytest.mark.xfail(strict=True, reason=(xfail or {})[vendor.name])]
-            if vendor.name in (xfail or {})
-            else [],
-        )
+        pytest.param(vendor, id=vendor.name)
         for vendor in VENDORS
         if keep is None or vendor.name in keep
     ]
