@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
-from aiohttp import ClientError, ClientResponse, ClientSession, ClientTimeout
+from aiohttp import ClientError, ClientResponse, ClientSession, ClientTimeout, FormData
 
 from .api_errors import (
     ERROR_CLASSES,
@@ -26,8 +26,11 @@ from .api_errors import (
     HubResponseError,
     HubTimeoutError,
     HubUpstreamError,
+    error_from_answer,
     error_from_response,
+    json_or_none,
 )
+from .api_media import MediaCalls, SpeechStream
 from .api_models import (
     GenerationResult,
     Health,
@@ -54,6 +57,7 @@ __all__ = [
     "HubResponseError",
     "HubTimeoutError",
     "HubUpstreamError",
+    "SpeechStream",
     "error_from_response",
     "normalize_url",
 ]
@@ -78,8 +82,11 @@ def normalize_url(url: str) -> str:
     return url
 
 
-class HubClient:
-    """Client of one add-on instance: base URL plus bearer token over an injected session."""
+class HubClient(MediaCalls):
+    """Client of one add-on instance: base URL plus bearer token over an injected session.
+
+    Chat, status and keys here; embeddings, speech and images in ``MediaCalls``.
+    """
 
     def __init__(
         self,
@@ -157,7 +164,7 @@ class HubClient:
                     timeout=ClientTimeout(total=None),
                 ) as resp:
                     if resp.status >= 400:
-                        raise error_from_response(resp.status, await _json_or_none(resp))
+                        raise await error_from_answer(resp)
                     async for name, data in _sse_events(resp):
                         if name == "error":
                             raise error_from_response(resp.status, data)
@@ -200,6 +207,7 @@ class HubClient:
         *,
         auth: bool = True,
         json_body: Any = None,
+        form: FormData | None = None,
         params: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Any:
@@ -211,11 +219,12 @@ class HubClient:
                     method,
                     f"{self.url}{path}",
                     json=json_body,
+                    data=form,
                     params=params,
                     headers=self._headers(auth),
                     timeout=ClientTimeout(total=None),
                 ) as resp:
-                    body = await _json_or_none(resp)
+                    body = await json_or_none(resp)
         except TimeoutError as err:
             raise HubTimeoutError(f"{method} {path}: no answer within {timeout:g} s") from err
         except ClientError as err:
@@ -225,13 +234,6 @@ class HubClient:
         if not isinstance(body, dict):
             raise HubResponseError(f"{method} {path}: answer is not a JSON object")
         return body
-
-
-async def _json_or_none(resp: ClientResponse) -> Any:
-    try:
-        return json.loads(await resp.read())
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 async def _sse_events(resp: ClientResponse) -> AsyncIterator[tuple[str, dict[str, Any]]]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Final
+
+from aiohttp import ClientResponse
 
 
 class HubApiError(Exception):
@@ -129,3 +132,16 @@ def error_from_response(status: int, body: Any) -> HubApiError:
         return cls(message, key=key, status=status, details=details)
     cls = _STATUS_CLASSES.get(status, HubResponseError)
     return cls(f"HTTP {status} without an error envelope", status=status)
+
+
+async def error_from_answer(resp: ClientResponse) -> HubApiError:
+    """The exception for an error answer, read from its body (JSON or not)."""
+    return error_from_response(resp.status, await json_or_none(resp))
+
+
+async def json_or_none(resp: ClientResponse) -> Any:
+    """The answer's body as JSON, or ``None`` when it is not JSON."""
+    try:
+        return json.loads(await resp.read())
+    except (ValueError, UnicodeDecodeError):
+        return None

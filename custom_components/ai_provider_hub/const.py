@@ -23,8 +23,12 @@ CONF_BUDGET_WARNING: Final = "budget_warning_percent"
 # Subentry types (the names core's AI integrations use, so the frontend labels them).
 SUBENTRY_CONVERSATION: Final = "conversation"
 SUBENTRY_AI_TASK: Final = "ai_task_data"
+SUBENTRY_STT: Final = "stt"
+SUBENTRY_TTS: Final = "tts"
 DEFAULT_CONVERSATION_NAME: Final = "AI Provider Hub Conversation"
 DEFAULT_AI_TASK_NAME: Final = "AI Provider Hub AI Task"
+DEFAULT_STT_NAME: Final = "AI Provider Hub STT"
+DEFAULT_TTS_NAME: Final = "AI Provider Hub TTS"
 # Rounds of "the model asks for tools, Home Assistant runs them" before an answer is due.
 DEFAULT_MAX_TOOL_ITERATIONS: Final = 10
 MAX_TOOL_ITERATIONS_LIMIT: Final = 50
@@ -49,6 +53,7 @@ EVENT_RESPONSE: Final = "ai_provider_hub_response"
 EVENT_ALERT: Final = "ai_provider_hub_alert"
 SERVICE_ANALYZE_IMAGE: Final = "analyze_image"
 SERVICE_CHAT: Final = "chat"
+SERVICE_EMBED: Final = "embed"
 
 UPDATE_INTERVAL: Final = timedelta(seconds=60)
 # The window of the per-provider figures (latency, success rate): recent, but long enough
@@ -65,6 +70,9 @@ GENERATE_TIMEOUT: Final = 180.0
 IMAGE_FETCH_TIMEOUT: Final = 30.0
 
 MAX_IMAGES: Final = 10
+# Embeddings: what one request of the add-on takes.
+MAX_EMBED_TEXTS: Final = 2048
+MAX_EMBED_DIMENSIONS: Final = 8192
 MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024
 
 TAG_PATTERN: Final = r"^[\w.:/-]{1,64}$"

@@ -1,4 +1,4 @@
-"""The ``analyze_image`` and ``chat`` actions."""
+"""The ``analyze_image``, ``chat`` and ``embed`` actions."""
 
 from __future__ import annotations
 
@@ -30,9 +30,12 @@ from .const import (
     DETAILS,
     DOMAIN,
     EVENT_RESPONSE,
+    MAX_EMBED_DIMENSIONS,
+    MAX_EMBED_TEXTS,
     MAX_IMAGES,
     SERVICE_ANALYZE_IMAGE,
     SERVICE_CHAT,
+    SERVICE_EMBED,
     STRATEGIES,
     SUBENTRY_AI_TASK,
     TAG_PATTERN,
@@ -99,6 +102,35 @@ CHAT_SCHEMA: Final = vol.Schema(
     }
 )
 
+EMBED_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required("text"): vol.All(
+            cv.ensure_list, [cv.string], vol.Length(min=1, max=MAX_EMBED_TEXTS)
+        ),
+        vol.Optional("dimensions"): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=MAX_EMBED_DIMENSIONS)
+        ),
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(CONF_PROVIDER): cv.string,
+        vol.Optional(CONF_MODEL): cv.string,
+        vol.Optional(CONF_STRATEGY): vol.In(STRATEGIES),
+        vol.Optional(CONF_TAG): vol.All(cv.string, vol.Match(TAG_PATTERN)),
+        vol.Optional("cache"): cv.boolean,
+    }
+)
+EMBED_FIELDS: Final = (
+    "request_id",
+    "vectors",
+    "dimensions",
+    "provider",
+    "model",
+    "usage",
+    "cost_usd",
+    "latency_ms",
+    "cached",
+    "attempts",
+)
+
 type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 
 
@@ -113,6 +145,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
         hass.services.async_register(
             DOMAIN, name, handler, schema=schema, supports_response=SupportsResponse.OPTIONAL
         )
+    # Vectors are only of use as response data.
+    hass.services.async_register(
+        DOMAIN, SERVICE_EMBED, _embed, schema=EMBED_SCHEMA, supports_response=SupportsResponse.ONLY
+    )
 
 
 async def _analyze_image(call: ServiceCall) -> ServiceResponse:
@@ -143,6 +179,22 @@ async def _chat(call: ServiceCall) -> ServiceResponse:
     return await _run(call, entry, entry.runtime_data.client.chat, payload)
 
 
+async def _embed(call: ServiceCall) -> ServiceResponse:
+    """One vector per text; routing only from the call (a chat model cannot embed)."""
+    entry = _loaded_entry(call)
+    texts: list[str] = call.data["text"]
+    if any(not text.strip() for text in texts):
+        raise validation_error("empty_text")
+    payload: dict[str, Any] = {"input": texts}
+    for key in (CONF_PROVIDER, CONF_MODEL, CONF_STRATEGY, "dimensions", "cache"):
+        if key in call.data:
+            payload[key] = call.data[key]
+    if tag := caller_tag(call.hass, call.data.get(CONF_TAG), None):
+        payload[CONF_TAG] = tag
+    answer = (await _ask(call, entry, entry.runtime_data.client.embed(payload))).to_dict()
+    return {key: answer[key] for key in EMBED_FIELDS}
+
+
 async def _run(
     call: ServiceCall,
     entry: HubConfigEntry,
@@ -150,14 +202,7 @@ async def _run(
     payload: dict[str, Any],
 ) -> ServiceResponse:
     """Send the request, fire the event, and return the response data."""
-    try:
-        result = await send(payload)
-    except HubAuthError as err:
-        entry.async_start_reauth(call.hass)
-        raise translated_hub_error(err) from err
-    except HubApiError as err:
-        raise translated_hub_error(err) from err
-    answer = result.to_dict()
+    answer = (await _ask(call, entry, send(payload))).to_dict()
     response: dict[str, Any] = {key: answer[key] for key in RESPONSE_FIELDS}
     call.hass.bus.async_fire(
         EVENT_RESPONSE,
@@ -165,6 +210,17 @@ async def _run(
         context=call.context,
     )
     return response if call.return_response else None
+
+
+async def _ask[T](call: ServiceCall, entry: HubConfigEntry, request: Awaitable[T]) -> T:
+    """Await a hub request; its errors as translated errors (a rejected token starts reauth)."""
+    try:
+        return await request
+    except HubAuthError as err:
+        entry.async_start_reauth(call.hass)
+        raise translated_hub_error(err) from err
+    except HubApiError as err:
+        raise translated_hub_error(err) from err
 
 
 def _loaded_entry(call: ServiceCall) -> HubConfigEntry:

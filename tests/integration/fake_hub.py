@@ -8,12 +8,13 @@ was (or was not) sent.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from aiohttp.test_utils import TestServer
 
 TOKEN = "test-token-0123456789"
@@ -107,6 +108,43 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a2d3c1a10000000049454e44ae426082"
 )
+MEDIA_FIGURES: dict[str, Any] = {
+    "request_id": "req-m",
+    "provider": "openai",
+    "usage": {
+        "input_tokens": 6,
+        "output_tokens": 0,
+        "audio_seconds": 0.0,
+        "characters": 0,
+        "images": 0,
+    },
+    "cost_usd": 0.00012,
+    "latency_ms": 120.0,
+    "cached": False,
+    "attempts": [{"provider": "openai", "model": "m", "outcome": "ok", "latency_ms": 120.0}],
+}
+EMBEDDINGS: dict[str, Any] = {
+    **MEDIA_FIGURES,
+    "model": "text-embedding-3-small",
+    "vectors": [[0.6, 0.8, 0.0], [0.0, 0.6, 0.8]],
+    "dimensions": 3,
+}
+TRANSCRIPT: dict[str, Any] = {
+    **MEDIA_FIGURES,
+    "model": "gpt-4o-mini-transcribe",
+    "text": "Turn on the kitchen light",
+    "language": "en",
+}
+IMAGES: dict[str, Any] = {
+    **MEDIA_FIGURES,
+    "model": "gpt-image-1",
+    "images": [
+        {"data": base64.b64encode(PNG).decode(), "mime_type": "image/png", "revised_prompt": None}
+    ],
+}
+# What the fake speaks: an MP3 frame header and padding (the integration never decodes it).
+SPEECH = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + bytes(413)
+SPEECH_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "opus": "audio/ogg"}
 
 
 @dataclass
@@ -132,6 +170,10 @@ class FakeHub:
             "/api/v1/usage": copy.deepcopy(USAGE),
             "/api/v1/chat": copy.deepcopy(RESULT),
             "/api/v1/vision": copy.deepcopy(RESULT),
+            "/api/v1/embeddings": copy.deepcopy(EMBEDDINGS),
+            "/api/v1/transcriptions": copy.deepcopy(TRANSCRIPT),
+            "/api/v1/images": copy.deepcopy(IMAGES),
+            "/api/v1/speech": {},
             "/api/v1/providers/openai/credentials": {"name": "openai", "api_key": "sk-…good"},
             "/api/v1/providers/openai/test": {"name": "openai", "result": "valid", "message": ""},
         }
@@ -159,6 +201,10 @@ class FakeHub:
         error = {"key": key, "message": message or f"{key} happened", **extra}
         self.errors[path] = (status, {"error": error})
 
+    def sent(self, path: str) -> list[Recorded]:
+        """The requests received on ``path``."""
+        return [r for r in self.requests if r.path == path]
+
     def generation_requests(self) -> list[Recorded]:
         """The chat and vision requests received so far."""
         return [r for r in self.requests if r.path in ("/api/v1/chat", "/api/v1/vision")]
@@ -176,8 +222,11 @@ class FakeHub:
             await self.server.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        body = json.loads(raw) if raw and request.content_type == "application/json" else None
+        body: Any = None
+        if request.content_type == "multipart/form-data":
+            body = await _form(request)
+        elif (raw := await request.read()) and request.content_type == "application/json":
+            body = json.loads(raw)
         self.requests.append(
             Recorded(request.method, request.path, dict(request.headers), body, dict(request.query))
         )
@@ -203,9 +252,30 @@ class FakeHub:
             return web.json_response(payload, status=status)
         if request.path not in self.bodies:
             return _error(404, "not_found", f"No route {request.path}")
+        if request.path == "/api/v1/speech":
+            return await self._speech(request, body)
         if isinstance(body, dict) and body.get("stream"):
             return await self._stream(request)
         return web.json_response(self.bodies[request.path])
+
+    async def _speech(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        """Audio in the asked format, chunked, with the hub's figures in the headers."""
+        audio_format = body.get("format", "mp3")
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": SPEECH_TYPES[audio_format],
+                "X-Request-ID": "req-s",
+                "X-Hub-Provider": "openai",
+                "X-Hub-Model": "gpt-4o-mini-tts",
+                "X-Hub-Cost-USD": "0.0003",
+            }
+        )
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(SPEECH), 100):
+            await response.write(SPEECH[start : start + 100])
+        await response.write_eof()
+        return response
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -226,6 +296,20 @@ class FakeHub:
             await response.write(_event("done", done))
         await response.write_eof()
         return response
+
+
+async def _form(request: web.Request) -> dict[str, Any]:
+    """A multipart body: text fields as strings, files as ``(filename, type, bytes)``."""
+    form: dict[str, Any] = {}
+    async for part in await request.multipart():
+        assert isinstance(part, BodyPartReader)
+        data = await part.read()
+        if part.filename is None:
+            form[str(part.name)] = data.decode()
+        else:
+            kind = part.headers.get("Content-Type", "")
+            form[str(part.name)] = (part.filename, kind, bytes(data))
+    return form
 
 
 def _error(status: int, key: str, message: str) -> web.Response:

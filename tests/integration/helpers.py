@@ -16,6 +16,7 @@ from homeassistant.components.light.const import DATA_COMPONENT as LIGHTS
 from homeassistant.components.light.const import ColorMode
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
@@ -34,6 +35,27 @@ TRANSLATIONS = (
     Path(__file__).parents[2] / "custom_components" / "ai_provider_hub" / "translations" / "en.json"
 )
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg-frame\xff\xd9"
+# The add-on's errors and what an action raises for each (an unknown key: a plain error).
+ADD_ON_ERRORS = [
+    (400, "invalid_request", ServiceValidationError),
+    (404, "not_found", ServiceValidationError),
+    (413, "payload_too_large", ServiceValidationError),
+    (415, "unsupported_media", ServiceValidationError),
+    (422, "no_capable_provider", ServiceValidationError),
+    (400, "provider_bad_request", ServiceValidationError),
+    (401, "unauthorized", HomeAssistantError),
+    (429, "rate_limited", HomeAssistantError),
+    (429, "budget_exceeded", HomeAssistantError),
+    (502, "all_providers_failed", HomeAssistantError),
+    (502, "provider_auth", HomeAssistantError),
+    (502, "circuit_open", HomeAssistantError),
+    (429, "provider_rate_limited", HomeAssistantError),
+    (504, "provider_timeout", HomeAssistantError),
+    (504, "upstream_timeout", HomeAssistantError),
+    (500, "ledger_error", HomeAssistantError),
+    (500, "internal_error", HomeAssistantError),
+    (500, "something_new", HomeAssistantError),
+]
 
 
 class FakeCamera(camera.Camera):

@@ -17,28 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.ai_provider_hub.const import DOMAIN, EVENT_RESPONSE
 
 from .fake_hub import PNG, RESULT, FakeHub
-from .helpers import JPEG, add_fake_camera, add_fake_image, exception_message
-
-ADD_ON_ERRORS = [
-    (400, "invalid_request", ServiceValidationError),
-    (404, "not_found", ServiceValidationError),
-    (413, "payload_too_large", ServiceValidationError),
-    (415, "unsupported_media", ServiceValidationError),
-    (422, "no_capable_provider", ServiceValidationError),
-    (400, "provider_bad_request", ServiceValidationError),
-    (401, "unauthorized", HomeAssistantError),
-    (429, "rate_limited", HomeAssistantError),
-    (429, "budget_exceeded", HomeAssistantError),
-    (502, "all_providers_failed", HomeAssistantError),
-    (502, "provider_auth", HomeAssistantError),
-    (502, "circuit_open", HomeAssistantError),
-    (429, "provider_rate_limited", HomeAssistantError),
-    (504, "provider_timeout", HomeAssistantError),
-    (504, "upstream_timeout", HomeAssistantError),
-    (500, "ledger_error", HomeAssistantError),
-    (500, "internal_error", HomeAssistantError),
-    (500, "something_new", HomeAssistantError),
-]
+from .helpers import ADD_ON_ERRORS, JPEG, add_fake_camera, add_fake_image, exception_message
 
 
 async def call(
