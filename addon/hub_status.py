@@ -13,13 +13,19 @@ from typing import Any, Final
 
 from addon.errors import ProviderError
 from addon.metrics import HubMetrics
-from addon.models import ModelInfo
+from addon.models import Capability, ModelInfo
 from addon.providers.base import Provider
 from addon.routing.guard import Guards
 from addon.routing.health import ProviderState
 
 UNUSABLE: Final = frozenset({"down", "disabled", "circuit_open", "over_budget"})
 SMALLEST_CALL_USD: Final = 1e-6  # "nothing left" means not even a one-token call fits
+MEDIA_CAPABILITIES: Final = (
+    Capability.EMBEDDINGS,
+    Capability.TRANSCRIPTION,
+    Capability.SPEECH,
+    Capability.IMAGES,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,7 @@ class ProviderStatus:
     base_url: str | None
     latency_ms: float | None
     message: str | None
+    media_models: Mapping[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The short form ``/health`` lists."""
@@ -62,6 +69,7 @@ class ProviderStatus:
             "base_url": self.base_url,
             "latency_ms": self.latency_ms,
             "message": self.message,
+            "media_models": dict(self.media_models),
         }
 
 
@@ -107,7 +115,18 @@ def provider_status(guards: Guards, provider: Provider) -> ProviderStatus:
         base_url=settings.base_url or None,
         latency_ms=health.latency_ms,
         message=health.message,
+        media_models=media_models(provider),
     )
+
+
+def media_models(provider: Provider) -> dict[str, str]:
+    """The model ``provider`` serves each capability beyond chat with (those it serves)."""
+    served = {}
+    for capability in MEDIA_CAPABILITIES:
+        model = provider.default_model(capability)
+        if model and provider.supports(capability, model):
+            served[str(capability)] = model
+    return served
 
 
 def hub_status(guards: Guards, providers: Collection[Provider]) -> HubStatus:

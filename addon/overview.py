@@ -128,11 +128,20 @@ def routing_overview(
     }
 
 
+CAPABILITY_REQUESTS: Final[Mapping[str, str]] = {
+    "chat": "Text requests",
+    "vision": "Requests that need vision",
+    "embeddings": "Embedding requests",
+    "transcription": "Speech-to-text requests",
+    "speech": "Text-to-speech requests",
+    "images": "Image generation requests",
+}
+
+
 def _route(rule: RouteRule, strategy: str) -> dict[str, Any]:
     listed = ", ".join(rule.providers)
-    if rule.match in ("chat", "vision"):
-        who = f"Requests that need {rule.match}" if rule.match == "vision" else "Text requests"
-        who += " without a tag of their own route"
+    if rule.match in CAPABILITY_REQUESTS:
+        who = f"{CAPABILITY_REQUESTS[rule.match]} without a tag of their own route"
     else:
         who = f"Requests tagged {rule.match!r}"
     order = "in this order" if strategy == "priority" else f"ordered by {strategy}"

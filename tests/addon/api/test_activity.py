@@ -66,6 +66,7 @@ async def test_routing_is_explained(hub_client: HubClientFactory) -> None:
     routes = [
         {"match": "doorbell", "providers": ["gemini", "openai"]},
         {"match": "vision", "providers": ["anthropic"]},
+        {"match": "embeddings", "providers": ["ollama", "gemini"]},
     ]
     client = await hub_client(routes=routes, cache_ttl=0)
     body = await call(client, "GET", "/api/v1/routing")
@@ -74,6 +75,8 @@ async def test_routing_is_explained(hub_client: HubClientFactory) -> None:
     assert [r["explanation"] for r in body["routes"]] == [
         "Requests tagged 'doorbell' go only to gemini, openai (in this order).",
         "Requests that need vision without a tag of their own route go only to anthropic "
+        "(in this order).",
+        "Embedding requests without a tag of their own route go only to ollama, gemini "
         "(in this order).",
     ]
     assert [p["name"] for p in body["providers"]] == ["openai", "anthropic", "gemini", "ollama"]

@@ -72,6 +72,20 @@ async def test_providers_lists_masked_keys(hub_client: HubClientFactory) -> None
     assert "sk-test-openai-key-123456" not in str(body)
 
 
+async def test_providers_name_the_model_of_each_capability_they_serve(
+    hub_client: HubClientFactory, fakes: Fakes
+) -> None:
+    options = provider_options(fakes)
+    options[3]["embedding_model"] = "nomic-embed-text"
+    client = await hub_client(providers=options)
+    body = await get_json(client, "/api/v1/providers", headers=AUTH)
+    served = {row["name"]: row["media_models"] for row in body["providers"]}
+    assert served["openai"]["embeddings"] == "text-embedding-3-small"
+    assert served["gemini"]["embeddings"] == "gemini-embedding-001"
+    assert served["ollama"] == {"embeddings": "nomic-embed-text"}
+    assert served["anthropic"] == {}
+
+
 async def test_models_from_every_provider_and_errors_apart(
     hub_client: HubClientFactory, fakes: Fakes
 ) -> None:
