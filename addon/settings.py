@@ -61,7 +61,7 @@ DEFAULT_MEDIA_MODELS: Final[Mapping[str, Mapping[str, str]]] = {
         "embeddings": "text-embedding-3-small",
         "transcription": "gpt-4o-mini-transcribe",
         "speech": "gpt-4o-mini-tts",
-        "images": "gpt-image-1",
+        "images": "gpt-image-1.5",
     },
     "gemini": {
         "embeddings": "gemini-embedding-001",

@@ -140,22 +140,30 @@ class AudioChunk:
 
 @dataclass(frozen=True, slots=True)
 class ImageRequest:
-    """Image generation: ``size`` as ``WIDTHxHEIGHT`` (None: the model's default)."""
+    """Image generation: what to draw, how many, and optionally how.
+
+    ``size`` is ``WIDTHxHEIGHT``, ``quality`` ``low``/``medium``/``high`` and ``format``
+    ``png``/``jpeg``/``webp`` (each None: the model's default; a vendor's PNG is re-encoded
+    when another format is asked for).
+    """
 
     prompt: str
     model: str = ""
     count: int = 1
     size: str | None = None
     quality: str | None = None
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class GeneratedImage:
-    """One generated image: encoded bytes and their MIME type."""
+    """One generated image: encoded bytes, their MIME type and (when read) pixel size."""
 
     data: bytes
     mime_type: str = "image/png"
     revised_prompt: str | None = None
+    width: int | None = None
+    height: int | None = None
 
     def __repr__(self) -> str:
         return f"GeneratedImage({self.mime_type}, {len(self.data)} bytes)"

@@ -25,12 +25,14 @@ from google.genai import types
 from addon.errors import (
     ProviderAuthError,
     ProviderBadRequestError,
+    ProviderCapabilityError,
     ProviderConnectionError,
     ProviderError,
     ProviderRateLimitError,
     ProviderResponseError,
     ProviderTimeoutError,
 )
+from addon.images.generation import rules_for
 from addon.models import (
     Capability,
     ChatRequest,
@@ -38,6 +40,8 @@ from addon.models import (
     EmbeddingRequest,
     EmbeddingResponse,
     FinishReason,
+    ImageRequest,
+    ImageResponse,
     Message,
     ModelInfo,
     Role,
@@ -47,6 +51,7 @@ from addon.models import (
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.providers.gemini_embed import embed_contents
+from addon.providers.gemini_images import generate_pictures
 from addon.providers.gemini_schema import Restorer
 from addon.providers.gemini_tools import (
     CallReader,
@@ -115,7 +120,7 @@ class GeminiProvider(BaseProvider):
         pydantic.ValidationError,
     )
     requires_api_key = True
-    media_capabilities = frozenset({Capability.EMBEDDINGS})
+    media_capabilities = frozenset({Capability.EMBEDDINGS, Capability.IMAGES})
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -171,6 +176,21 @@ class GeminiProvider(BaseProvider):
         options = _call_options(timeout)
         try:
             return await embed_contents(self._client, request, options=options, provider=self.name)
+        except genai_errors.APIError as err:
+            if err.code == NOT_FOUND:
+                raise self.unknown_model(self._vendor_message(err)) from err
+            raise
+
+    async def _generate_image(self, request: ImageRequest, *, timeout: float) -> ImageResponse:
+        if rules_for(request.model).family not in ("gemini-flash-image", "gemini-pro-image"):
+            raise ProviderCapabilityError(
+                f"{self.name} draws with Gemini image models only (Imagen needs Vertex AI)"
+            )
+        options = _call_options(timeout)
+        try:
+            return await generate_pictures(
+                self._client, request, options=options, provider=self.name
+            )
         except genai_errors.APIError as err:
             if err.code == NOT_FOUND:
                 raise self.unknown_model(self._vendor_message(err)) from err

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Final
 
 from addon.errors import ProviderCapabilityError, ProviderResponseError
+from addon.images.generation import rules_for
 from addon.models import (
     AudioChunk,
     Capability,
@@ -115,6 +116,10 @@ class MediaCalls(ProviderCore):
     async def generate_image(self, request: ImageRequest, *, timeout: float) -> ImageResponse:
         """``request.count`` images for ``request.prompt`` within ``timeout`` seconds."""
         request = replace(request, model=self._model_for(Capability.IMAGES, request.model))
+        rules = rules_for(request.model)
+        problem = rules.problem(request.prompt, request.count, request.size, request.quality)
+        if problem is not None:
+            raise ProviderCapabilityError(f"{self.name} ({request.model}) cannot serve {problem}")
         started = time.perf_counter()
         response = await self._guard(self._generate_image(request, timeout=timeout), timeout)
         if not response.images:

@@ -45,6 +45,8 @@ from addon.models import (
     EmbeddingRequest,
     EmbeddingResponse,
     FinishReason,
+    ImageRequest,
+    ImageResponse,
     Message,
     ModelInfo,
     Role,
@@ -56,6 +58,7 @@ from addon.models import (
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.providers.openai_embed import Encoding, create_embeddings
+from addon.providers.openai_images import create_images
 from addon.providers.openai_wire import completion_response, parse_arguments
 from addon.providers.openai_wire import finish_reason as _finish_reason
 from addon.providers.tooling import new_call_id, object_schema, vendor_id
@@ -110,7 +113,7 @@ class OpenAIProvider(BaseProvider):
     )
     requires_base_url = False
     requires_api_key = True
-    media_capabilities = frozenset({Capability.EMBEDDINGS})
+    media_capabilities = frozenset({Capability.EMBEDDINGS, Capability.IMAGES})
     embedding_encoding: Encoding = "base64"
 
     def __init__(self, settings: ProviderSettings) -> None:
@@ -203,6 +206,12 @@ class OpenAIProvider(BaseProvider):
                 encoding=self.embedding_encoding,
                 provider=self.name,
             )
+        except openai.NotFoundError as err:
+            raise self.unknown_model(self._vendor_message(err)) from err
+
+    async def _generate_image(self, request: ImageRequest, *, timeout: float) -> ImageResponse:
+        try:
+            return await create_images(self._client, request, timeout=timeout, provider=self.name)
         except openai.NotFoundError as err:
             raise self.unknown_model(self._vendor_message(err)) from err
 

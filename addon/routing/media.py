@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from typing import Any, Final, Never, Protocol, TypeIs
 
+from addon.images.generation import normal_quality, rules_for
 from addon.models import (
     AudioChunk,
     AudioFormat,
@@ -44,8 +45,6 @@ UNKNOWN_AUDIO_BYTES_PER_SECOND: Final = 2000
 """For audio whose duration was not measured: 16 kbit/s, lower than any speech codec in use
 (so the estimated duration is longer than the real one)."""
 SLOWEST_SPEECH_CHARS_PER_SECOND: Final = 8.0  # slow, careful speech; normal is ~15
-IMAGE_OUTPUT_TOKENS: Final = 6240
-"""Output tokens of the largest image a token-billed model makes (gpt-image-1, 1536x1024 high)."""
 
 
 def media_model(provider: Provider, request: MediaRequest[Any]) -> str:
@@ -212,11 +211,27 @@ class ImageCall(_MediaCall[ImageRequest, ImageResponse, Never]):
 
     answer_type = ImageResponse
 
+    async def prepare(self, provider: Provider, timeout: float, /) -> ImageRequest:
+        """The body with the provider's model, and that model's default size and quality.
+
+        A DALL-E picture's price depends on both: the defaults make it known (a standard
+        1024x1024 picture when the caller leaves them to the model).
+        """
+        call = await super().prepare(provider, timeout)
+        rules = rules_for(call.model)
+        return replace(
+            call,
+            size=call.size or rules.default_size,
+            quality=normal_quality(call.quality) or rules.default_quality,
+        )
+
     def worst(self, call: ImageRequest) -> Usage:
-        """The prompt's tokens, and the largest image's output tokens for every image."""
+        """The prompt's tokens, and the model's dearest picture of that size and quality."""
+        rules = rules_for(call.model)
+        per_image = rules.output_tokens(call.size, call.quality) + rules.text_allowance
         return Usage(
             input_tokens=text_tokens(call.prompt) + REQUEST_OVERHEAD,
-            output_tokens=call.count * IMAGE_OUTPUT_TOKENS,
+            output_tokens=call.count * per_image,
             images=call.count,
         )
 

@@ -188,7 +188,7 @@ def test_media_models_are_options_with_a_default_per_type() -> None:
     assert [cloud.media_model(c) for c in ("embeddings", "speech", "images")] == [
         "text-embedding-3-small",
         "tts-1",
-        "gpt-image-1",
+        "gpt-image-1.5",
     ]
     assert local.media_model("transcription") == "whisper-large-v3"
     assert local.media_model("embeddings") == ""  # a compatible server has no default

@@ -82,8 +82,15 @@ class Problem:
     type: str = "invalid_request_error"
 
 
-def image_model(name: str) -> ImageModel | None:
-    """The rules of model ``name``, or None when it is no image model."""
+def image_model(name: str, served: frozenset[str] = frozenset()) -> ImageModel | None:
+    """The rules of model ``name``, or None when it is no image model.
+
+    ``served``: other models the server draws with, as an OpenAI-compatible server does (any
+    size, DALL-E's response formats, no usage).
+    """
+    if name in served:
+        qualities = ("low", "medium", "high", "standard", "hd", "auto")
+        return ImageModel(name, True, 32000, 10, (), qualities, "1024x1024", "standard")
     if name == "dall-e-3":
         sizes = ("1024x1024", "1792x1024", "1024x1792")
         return ImageModel(name, True, 4000, 1, sizes, ("standard", "hd"), sizes[0], "standard")
@@ -97,7 +104,7 @@ def image_model(name: str) -> ImageModel | None:
     return None
 
 
-def generation_problem(body: Any) -> Problem | None:
+def generation_problem(body: Any, served: frozenset[str] = frozenset()) -> Problem | None:
     """The 400 the API answers for the generation request ``body``, else None."""
     if not isinstance(body, dict):
         return Problem("We could not parse the JSON body of your request.", None, None)
@@ -106,7 +113,7 @@ def generation_problem(body: Any) -> Problem | None:
         return Problem(
             "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter"
         )
-    model = image_model(str(body.get("model") or "dall-e-2"))
+    model = image_model(str(body.get("model") or "dall-e-2"), served)
     if model is None:
         return Problem(
             f"Invalid value: '{body.get('model')}'. Value must be a GPT image model.",
@@ -161,6 +168,13 @@ def _n_problem(model: ImageModel, n: Any) -> Problem | None:
 def _size_problem(model: ImageModel, size: Any) -> Problem | None:
     if size is None or (size == "auto" and not model.legacy):
         return None
+    if model.legacy and not model.sizes:
+        valid = isinstance(size, str) and SIZE.match(size) is not None
+        return (
+            None
+            if valid
+            else Problem("The size is not supported by this model.", None, "invalid_size")
+        )
     if model.legacy:
         if size in model.sizes:
             return None
@@ -240,13 +254,15 @@ def _option_problem(model: ImageModel, body: Mapping[str, Any]) -> Problem | Non
     return None
 
 
-def refusal(body: Mapping[str, Any], unsafe_words: set[str]) -> Problem | None:
+def refusal(
+    body: Mapping[str, Any], unsafe_words: set[str], served: frozenset[str] = frozenset()
+) -> Problem | None:
     """The safety system's 400 when the prompt holds one of ``unsafe_words``."""
     prompt = str(body["prompt"]).lower()
     found = sorted(word for word in unsafe_words if word.lower() in prompt)
     if not found:
         return None
-    model = image_model(str(body.get("model") or "dall-e-2"))
+    model = image_model(str(body.get("model") or "dall-e-2"), served)
     if model is not None and model.legacy:
         return Problem(CONTENT_POLICY_MESSAGE, None, "content_policy_violation")
     message = SAFETY_MESSAGE.format(request_id=uuid.uuid4(), found=",".join(found))
@@ -261,9 +277,17 @@ class Generated:
     files: dict[str, tuple[bytes, str]]
 
 
-def generate(body: Mapping[str, Any], base_url: str) -> Generated:
-    """The ``ImagesResponse`` for a valid request (pictures from ``tests.fakes.pictures``)."""
-    model = image_model(str(body.get("model") or "dall-e-2"))
+def generate(
+    body: Mapping[str, Any],
+    base_url: str,
+    served: frozenset[str] = frozenset(),
+    data: bytes | None = None,
+) -> Generated:
+    """The ``ImagesResponse`` for a valid request (pictures from ``tests.fakes.pictures``).
+
+    ``data``: bytes to send as every picture instead (a broken server).
+    """
+    model = image_model(str(body.get("model") or "dall-e-2"), served)
     assert model is not None  # checked by generation_problem
     size = body.get("size") or model.default_size
     size = model.default_size if size == "auto" else str(size)
@@ -273,7 +297,10 @@ def generate(body: Mapping[str, Any], base_url: str) -> Generated:
     width, height = (int(edge) for edge in size.split("x"))
     prompt = str(body["prompt"])
     count = int(body.get("n") or 1)
-    images = [picture(prompt, index, width, height, fmt) for index in range(count)]
+    images = [
+        picture(prompt, index, width, height, fmt) if data is None else data
+        for index in range(count)
+    ]
     response: dict[str, Any] = {"created": int(time.time())}
     files: dict[str, tuple[bytes, str]] = {}
     if model.legacy:
@@ -335,11 +362,15 @@ class OpenAIImageRoutes:
     """The image routes of ``FakeOpenAI`` (a mixin: it uses the host's key check and errors).
 
     ``unsafe_words``: prompts holding one are refused by the safety system; ``image_files``:
-    the pictures answered by URL, served at ``GET /_fake/images/{name}``.
+    the pictures answered by URL, served at ``GET /_fake/images/{name}``; ``image_models``:
+    other models it draws with (an OpenAI-compatible server's); ``image_bytes``: sent as every
+    picture instead of a real one (a broken server).
     """
 
     unsafe_words: set[str]
     image_files: dict[str, tuple[bytes, str]]
+    image_models: frozenset[str]
+    image_bytes: bytes | None
 
     if TYPE_CHECKING:
         state: FakeState
@@ -366,6 +397,8 @@ class OpenAIImageRoutes:
         """``POST /v1/images/generations`` and ``GET /_fake/images/{name}``."""
         self.unsafe_words = set()
         self.image_files = {}
+        self.image_models = frozenset()
+        self.image_bytes = None
         app.router.add_post("/v1/images/generations", self._image_generations)
         app.router.add_get("/_fake/images/{name}", self._image_file)
 
@@ -379,7 +412,8 @@ class OpenAIImageRoutes:
             if answer is not None:
                 return answer
         body = self.state.requests[-1].body
-        problem = generation_problem(body) or refusal(body, self.unsafe_words)
+        served = self.image_models
+        problem = generation_problem(body, served) or refusal(body, self.unsafe_words, served)
         if problem is not None:
             return self._error(
                 400,
@@ -388,7 +422,7 @@ class OpenAIImageRoutes:
                 code=problem.code,
                 param=problem.param,
             )
-        generated = generate(body, self.url)
+        generated = generate(body, self.url, served, self.image_bytes)
         self.image_files.update(generated.files)
         return self._json(generated.body)
 

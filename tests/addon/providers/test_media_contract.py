@@ -97,7 +97,7 @@ async def test_an_unserved_capability_is_refused_before_anything_is_sent(
         ("openai", Capability.EMBEDDINGS, "text-embedding-3-small"),
         ("openai", Capability.TRANSCRIPTION, "gpt-4o-mini-transcribe"),
         ("openai", Capability.SPEECH, "gpt-4o-mini-tts"),
-        ("openai", Capability.IMAGES, "gpt-image-1"),
+        ("openai", Capability.IMAGES, "gpt-image-1.5"),
         ("gemini", Capability.EMBEDDINGS, "gemini-embedding-001"),
         ("gemini", Capability.TRANSCRIPTION, "gemini-2.5-flash"),
         ("gemini", Capability.SPEECH, "gemini-2.5-flash-preview-tts"),

@@ -193,26 +193,26 @@ async def test_each_capability_is_billed_in_its_unit_and_ledgered(hubs: Build) -
         embedding_model="text-embedding-3-large",
         transcription_model="whisper-1",
         speech_model="tts-1",
-        image_model="dall-e-3",
+        image_model="dall-e-2",
     )
     manager = await hubs([provider])
     emb = await manager.embed(embed("one two three four"))
     stt = await manager.transcribe(MediaRequest(TranscriptionRequest(audio(90.0)), "r-stt"))
     tts = await manager.speak(MediaRequest(SpeechRequest("x" * 2000), "r-tts"))
     img = await manager.generate_image(
-        MediaRequest(ImageRequest("a cat", count=2, size="1024x1024", quality="hd"), "r-img")
+        MediaRequest(ImageRequest("a cat", count=2, size="512x512"), "r-img")
     )
     assert emb.cost_usd == pytest.approx(4 * 0.13 / 1e6)  # 4 tokens at $0.13/1M
     assert stt.cost_usd == pytest.approx(1.5 * 0.006)  # 90 s at $0.006/min
     assert tts.cost_usd == pytest.approx(2000 * 15.0 / 1e6)  # 2000 characters at $15/1M
-    assert img.cost_usd == pytest.approx(2 * 0.08)  # two HD 1024x1024 images at $0.08
+    assert img.cost_usd == pytest.approx(2 * 0.018)  # two 512x512 DALL-E 2 images at $0.018
     assert img.usage.images == 2
     ledger = {r.request_id: r for r in await rows(manager)}
     assert ledger["r-stt"].capability == "transcription"
     assert ledger["r-stt"].audio_seconds == 90.0
     assert ledger["r-tts"].characters == 2000
     assert (ledger["r-img"].capability, ledger["r-img"].images) == ("images", 2)
-    assert ledger["r-img"].cost_usd == pytest.approx(0.16)
+    assert ledger["r-img"].cost_usd == pytest.approx(0.036)
     report = await manager.usage(0, NOW + 1)
     assert report.report["by_capability"]["speech"]["characters"] == 2000
 
@@ -227,14 +227,14 @@ async def test_a_budget_holds_for_characters(hubs: Build) -> None:
     assert manager.guards.budgets.state()["daily"]["spent_usd"] == pytest.approx(0.015)
 
 
-async def test_a_budget_holds_for_images_at_the_dearest_unknown_variant(hubs: Build) -> None:
+async def test_a_budget_holds_for_images_by_quality_and_size(hubs: Build) -> None:
     manager = await hubs([scripted("openai", image_model="dall-e-3")], budget_daily_usd=0.1)
-    # A standard 1024x1024 image costs $0.04; one of unknown quality and size is reserved at
-    # the dearest DALL-E 3 image ($0.12), more than the $0.06 left.
-    standard = ImageRequest("a cat", size="1024x1024", quality="standard")
-    await manager.generate_image(MediaRequest(standard, "r1"))
+    # Left to the model, a picture is DALL-E 3's default (standard 1024x1024, $0.04); an HD
+    # 1792x1024 one ($0.12) is more than the $0.06 left.
+    await manager.generate_image(MediaRequest(ImageRequest("a cat"), "r1"))
+    wide = ImageRequest("a dog", size="1792x1024", quality="hd")
     with pytest.raises(BudgetExceededError):
-        await manager.generate_image(MediaRequest(ImageRequest("a dog"), "r2"))
+        await manager.generate_image(MediaRequest(wide, "r2"))
     assert manager.guards.budgets.state()["daily"]["spent_usd"] == pytest.approx(0.04)
 
 
