@@ -90,7 +90,7 @@ ha_copy_host_config() {  # name resolution, pip configuration and CA bundle into
     [ -e "$file" ] && mkdir -p "$HA_ROOTFS$(dirname "$file")" && cp -L "$file" "$HA_ROOTFS$file"
   done
   [ -d /etc/xdg/pip ] && mkdir -p "$HA_ROOTFS/etc/xdg" && cp -rL /etc/xdg/pip "$HA_ROOTFS/etc/xdg/"
-  [ -d "$HOME/.config/pip" ] && mkdir -p "$HA_ROOTFS/root/.config" && cp -rL "$HOME/.config/pip" "$HA_ROOTFS/root/.config/"
+  [ -d "${HOME:-/root}/.config/pip" ] && mkdir -p "$HA_ROOTFS/root/.config" && cp -rL "${HOME:-/root}/.config/pip" "$HA_ROOTFS/root/.config/"
   return 0
 }
 
