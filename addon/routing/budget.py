@@ -22,6 +22,7 @@ from addon.settings import Settings
 _LOGGER = logging.getLogger(__name__)
 
 PERIODS = ("daily", "monthly")
+DAY_SECONDS = 86_400
 _EPSILON = 1e-9  # float sums of many small costs must not refuse a request that fits exactly
 
 
@@ -87,6 +88,7 @@ class BudgetGuard:
         self._settings = settings
         self._clock = clock
         self._scopes: dict[str | None, _Scope] = {}
+        self._calendar: tuple[int, tuple[int, int, int], tuple[int, int]] = (-1, (0, 0, 0), (0, 0))
 
     def reconfigure(self, settings: Settings) -> None:
         """Apply new budgets; spend and reservations are kept."""
@@ -146,9 +148,19 @@ class BudgetGuard:
         limit: float | None = getattr(config, f"budget_{period}_usd")
         return limit
 
+    def _today(self) -> tuple[tuple[int, int, int], tuple[int, int]]:
+        """Today's UTC (year, month, day) and (year, month), worked out once a day.
+
+        Every request asks several times; a Unix day is always 86,400 seconds.
+        """
+        index = int(self._clock() // DAY_SECONDS)
+        if index != self._calendar[0]:
+            now = datetime.fromtimestamp(index * DAY_SECONDS, UTC)
+            self._calendar = (index, (now.year, now.month, now.day), (now.year, now.month))
+        return self._calendar[1], self._calendar[2]
+
     def _scope(self, name: str | None) -> _Scope:
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        day, month = (now.year, now.month, now.day), (now.year, now.month)
+        day, month = self._today()
         scope = self._scopes.get(name)
         if scope is None:
             scope = self._scopes[name] = _Scope(day, month)
