@@ -51,6 +51,7 @@ KNOWN: dict[tuple[str, str], tuple[Any, int]] = {
     ("POST", "/api/v1/chat"): (CHAT, 200),
     ("POST", "/api/v1/vision"): ({"prompt": "What is this?", "images": [{"data": _png()}]}, 200),
     ("POST", "/api/v1/batch"): ({"requests": [CHAT]}, 200),
+    ("POST", "/api/v1/embeddings"): ({"input": "Hi"}, 200),
     ("GET", "/api/v1/providers"): (None, 200),
     ("GET", "/api/v1/models"): (None, 200),
     ("GET", "/api/v1/openapi.json"): (None, 200),
@@ -61,6 +62,7 @@ KNOWN: dict[tuple[str, str], tuple[Any, int]] = {
         200,
     ),
     ("GET", "/v1/models"): (None, 200),
+    ("POST", "/v1/embeddings"): ({"model": "auto", "input": "Hi"}, 200),
     ("PUT", "/api/v1/providers/{name}/credentials"): (
         {"api_key": "sk-matrix-fresh-key-0123456789"},
         200,
