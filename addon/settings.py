@@ -66,7 +66,7 @@ DEFAULT_MEDIA_MODELS: Final[Mapping[str, Mapping[str, str]]] = {
     "gemini": {
         "embeddings": "gemini-embedding-001",
         "transcription": "gemini-2.5-flash",
-        "speech": "gemini-2.5-flash-preview-tts",
+        "speech": "gemini-3.8-flash-tts",  # GA; the 2.5 preview TTS models end 2026-12-18
         "images": "gemini-2.5-flash-image",
     },
     "ollama": {"embeddings": "embeddinggemma"},

@@ -7,11 +7,12 @@ request's ``http_options``. SDK types stay in this module.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import aiohttp
@@ -34,6 +35,7 @@ from addon.errors import (
 )
 from addon.images.generation import rules_for
 from addon.models import (
+    AudioChunk,
     Capability,
     ChatRequest,
     ChatResponse,
@@ -45,10 +47,16 @@ from addon.models import (
     Message,
     ModelInfo,
     Role,
+    SpeechRequest,
+    SpeechResponse,
     StreamDelta,
     ToolCall,
+    TranscriptDelta,
+    TranscriptionRequest,
+    TranscriptionResponse,
     Usage,
 )
+from addon.providers import gemini_audio
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.providers.gemini_embed import embed_contents
 from addon.providers.gemini_images import generate_pictures
@@ -120,7 +128,9 @@ class GeminiProvider(BaseProvider):
         pydantic.ValidationError,
     )
     requires_api_key = True
-    media_capabilities = frozenset({Capability.EMBEDDINGS, Capability.IMAGES})
+    media_capabilities = frozenset(
+        {Capability.EMBEDDINGS, Capability.TRANSCRIPTION, Capability.SPEECH, Capability.IMAGES}
+    )
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -174,8 +184,55 @@ class GeminiProvider(BaseProvider):
 
     async def _embed(self, request: EmbeddingRequest, *, timeout: float) -> EmbeddingResponse:
         options = _call_options(timeout)
-        try:
+        with self._known_model():
             return await embed_contents(self._client, request, options=options, provider=self.name)
+
+    async def _transcribe(
+        self, request: TranscriptionRequest, *, timeout: float
+    ) -> TranscriptionResponse:
+        config = types.GenerateContentConfig(http_options=_call_options(timeout))
+        with self._known_model():
+            return await gemini_audio.transcribe(
+                self._client, request, config=config, usage_of=_usage, provider=self.name
+            )
+
+    async def _transcribe_stream(
+        self, request: TranscriptionRequest, *, timeout: float
+    ) -> AsyncIterator[TranscriptDelta | TranscriptionResponse]:
+        config = types.GenerateContentConfig(http_options=_call_options(timeout))
+        stream = gemini_audio.transcribe_stream(
+            self._client, request, config=config, usage_of=_usage, provider=self.name
+        )
+        with self._known_model():
+            async for item in stream:
+                yield item
+
+    async def _speak(self, request: SpeechRequest, *, timeout: float) -> SpeechResponse:
+        options = _call_options(timeout)
+        with self._known_model():
+            return await gemini_audio.speak(
+                self._client, request, options=options, usage_of=_usage, provider=self.name
+            )
+
+    async def _speak_stream(
+        self, request: SpeechRequest, *, timeout: float
+    ) -> AsyncIterator[AudioChunk | SpeechResponse]:
+        stream = gemini_audio.speak_stream(
+            self._client,
+            request,
+            options=_call_options(timeout),
+            usage_of=_usage,
+            provider=self.name,
+        )
+        with self._known_model():
+            async for item in stream:
+                yield item
+
+    @contextlib.contextmanager
+    def _known_model(self) -> Iterator[None]:
+        """A 404 from a media call: the vendor has no such model (a capability miss)."""
+        try:
+            yield
         except genai_errors.APIError as err:
             if err.code == NOT_FOUND:
                 raise self.unknown_model(self._vendor_message(err)) from err
@@ -187,14 +244,10 @@ class GeminiProvider(BaseProvider):
                 f"{self.name} draws with Gemini image models only (Imagen needs Vertex AI)"
             )
         options = _call_options(timeout)
-        try:
+        with self._known_model():
             return await generate_pictures(
                 self._client, request, options=options, provider=self.name
             )
-        except genai_errors.APIError as err:
-            if err.code == NOT_FOUND:
-                raise self.unknown_model(self._vendor_message(err)) from err
-            raise
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """Models that can generate content (every page of ``GET /v1beta/models``)."""

@@ -8,10 +8,11 @@ failover). ``OpenAICompatibleProvider`` is the same code pointed at another serv
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
@@ -39,6 +40,7 @@ from addon.errors import (
     ProviderTimeoutError,
 )
 from addon.models import (
+    AudioChunk,
     Capability,
     ChatRequest,
     ChatResponse,
@@ -50,12 +52,18 @@ from addon.models import (
     Message,
     ModelInfo,
     Role,
+    SpeechRequest,
+    SpeechResponse,
     StreamDelta,
     ToolCall,
     ToolChoice,
     ToolChoiceMode,
+    TranscriptDelta,
+    TranscriptionRequest,
+    TranscriptionResponse,
     Usage,
 )
+from addon.providers import openai_audio
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.providers.openai_embed import Encoding, create_embeddings
 from addon.providers.openai_images import create_images
@@ -113,8 +121,11 @@ class OpenAIProvider(BaseProvider):
     )
     requires_base_url = False
     requires_api_key = True
-    media_capabilities = frozenset({Capability.EMBEDDINGS, Capability.IMAGES})
+    media_capabilities = frozenset(
+        {Capability.EMBEDDINGS, Capability.TRANSCRIPTION, Capability.SPEECH, Capability.IMAGES}
+    )
     embedding_encoding: Encoding = "base64"
+    streams_transcripts = True  # the gpt-*-transcribe models stream text deltas
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -198,7 +209,7 @@ class OpenAIProvider(BaseProvider):
         )
 
     async def _embed(self, request: EmbeddingRequest, *, timeout: float) -> EmbeddingResponse:
-        try:
+        with self._known_model():
             return await create_embeddings(
                 self._client,
                 request,
@@ -206,14 +217,55 @@ class OpenAIProvider(BaseProvider):
                 encoding=self.embedding_encoding,
                 provider=self.name,
             )
+
+    async def _transcribe(
+        self, request: TranscriptionRequest, *, timeout: float
+    ) -> TranscriptionResponse:
+        with self._known_model():
+            return await openai_audio.transcribe(
+                self._client, request, timeout=timeout, provider=self.name
+            )
+
+    async def _transcribe_stream(
+        self, request: TranscriptionRequest, *, timeout: float
+    ) -> AsyncIterator[TranscriptDelta | TranscriptionResponse]:
+        if not self.streams_transcripts or not openai_audio.streams_transcript(request.model):
+            stream = super()._transcribe_stream(request, timeout=timeout)
+        else:
+            stream = openai_audio.transcribe_stream(
+                self._client, request, timeout=timeout, provider=self.name
+            )
+        with self._known_model():
+            async for item in stream:
+                yield item
+
+    async def _speak(self, request: SpeechRequest, *, timeout: float) -> SpeechResponse:
+        with self._known_model():
+            return await openai_audio.speak(
+                self._client, request, timeout=timeout, provider=self.name
+            )
+
+    async def _speak_stream(
+        self, request: SpeechRequest, *, timeout: float
+    ) -> AsyncIterator[AudioChunk | SpeechResponse]:
+        stream = openai_audio.speak_stream(
+            self._client, request, timeout=timeout, provider=self.name
+        )
+        with self._known_model():
+            async for item in stream:
+                yield item
+
+    @contextlib.contextmanager
+    def _known_model(self) -> Iterator[None]:
+        """A 404 from a media call: the vendor has no such model (a capability miss)."""
+        try:
+            yield
         except openai.NotFoundError as err:
             raise self.unknown_model(self._vendor_message(err)) from err
 
     async def _generate_image(self, request: ImageRequest, *, timeout: float) -> ImageResponse:
-        try:
+        with self._known_model():
             return await create_images(self._client, request, timeout=timeout, provider=self.name)
-        except openai.NotFoundError as err:
-            raise self.unknown_model(self._vendor_message(err)) from err
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """Models the server offers (chat models only for OpenAI itself)."""
@@ -318,6 +370,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     requires_base_url = True
     requires_api_key = False
     embedding_encoding: Encoding = "float"  # not every server knows base64
+    streams_transcripts = False  # a local Whisper server answers once
 
 
 # --- wire mapping (pure functions) --------------------------------------------------------

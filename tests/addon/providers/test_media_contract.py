@@ -100,7 +100,7 @@ async def test_an_unserved_capability_is_refused_before_anything_is_sent(
         ("openai", Capability.IMAGES, "gpt-image-1.5"),
         ("gemini", Capability.EMBEDDINGS, "gemini-embedding-001"),
         ("gemini", Capability.TRANSCRIPTION, "gemini-2.5-flash"),
-        ("gemini", Capability.SPEECH, "gemini-2.5-flash-preview-tts"),
+        ("gemini", Capability.SPEECH, "gemini-3.8-flash-tts"),
         ("gemini", Capability.IMAGES, "gemini-2.5-flash-image"),
         ("ollama", Capability.EMBEDDINGS, "embeddinggemma"),
         ("ollama", Capability.SPEECH, ""),
