@@ -71,12 +71,16 @@ class GeneratedImage(Model):
     mime_type: str = "image/png"
     revised_prompt: str | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse (at parse time) data that is not base64."""
+        self.content()
+
     def content(self) -> bytes:
-        """The image's bytes (``HubResponseError`` when ``data`` is not base64)."""
+        """The image's bytes."""
         try:
             return base64.b64decode(self.data, validate=True)
-        except (binascii.Error, ValueError) as err:
-            raise HubResponseError("POST /api/v1/images: an image is not base64") from err
+        except binascii.Error as err:
+            raise ValueError("not base64") from err
 
 
 @dataclass(frozen=True, slots=True)

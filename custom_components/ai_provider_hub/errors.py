@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Awaitable
+from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .api_errors import CLIENT_ERROR_KEYS, ERROR_CLASSES, HubApiError
+from .api_errors import CLIENT_ERROR_KEYS, ERROR_CLASSES, HubApiError, HubAuthError
 from .const import DOMAIN
 
 # Every key the add-on (or the client) can answer with has a translation under ``exceptions``;
@@ -45,3 +48,14 @@ def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
         translation_key=key,
         translation_placeholders=placeholders or None,
     )
+
+
+async def ask_hub[T](hass: HomeAssistant, entry: ConfigEntry[Any], request: Awaitable[T]) -> T:
+    """Await a hub request; its errors as translated errors (a rejected token starts reauth)."""
+    try:
+        return await request
+    except HubAuthError as err:
+        entry.async_start_reauth(hass)
+        raise translated_hub_error(err) from err
+    except HubApiError as err:
+        raise translated_hub_error(err) from err

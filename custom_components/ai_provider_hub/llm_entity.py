@@ -60,14 +60,14 @@ class HubLLMEntity(Entity):
             entry_type=DeviceEntryType.SERVICE,
         )
 
-    def routing(self) -> dict[str, Any]:
-        """Provider, model and strategy from the subentry, and the caller's tag."""
+    def routing(self, model_key: str | None = CONF_MODEL) -> dict[str, Any]:
+        """Provider, strategy and model (the subentry's ``model_key``), and the caller's tag."""
         options = self.subentry.data
         payload: dict[str, Any] = {
-            key: value
-            for key in (CONF_PROVIDER, CONF_MODEL, CONF_STRATEGY)
-            if (value := options.get(key))
+            key: value for key in (CONF_PROVIDER, CONF_STRATEGY) if (value := options.get(key))
         }
+        if model_key and (model := options.get(model_key)):
+            payload[CONF_MODEL] = model
         if tag := caller_tag(self.hass, options.get(CONF_TAG), self.entity_id):
             payload[CONF_TAG] = tag
         return payload

@@ -17,7 +17,6 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import config_validation as cv
 
-from .api import HubApiError, HubAuthError
 from .api_models import GenerationResult
 from .caller import caller_tag
 from .compat import vol
@@ -41,7 +40,7 @@ from .const import (
     TAG_PATTERN,
 )
 from .coordinator import HubConfigEntry
-from .errors import translated_hub_error, validation_error
+from .errors import ask_hub, validation_error
 from .images import fetch_images, plan_images
 
 _LOGGER = logging.getLogger(__name__)
@@ -191,7 +190,7 @@ async def _embed(call: ServiceCall) -> ServiceResponse:
             payload[key] = call.data[key]
     if tag := caller_tag(call.hass, call.data.get(CONF_TAG), None):
         payload[CONF_TAG] = tag
-    answer = (await _ask(call, entry, entry.runtime_data.client.embed(payload))).to_dict()
+    answer = (await ask_hub(call.hass, entry, entry.runtime_data.client.embed(payload))).to_dict()
     return {key: answer[key] for key in EMBED_FIELDS}
 
 
@@ -202,7 +201,7 @@ async def _run(
     payload: dict[str, Any],
 ) -> ServiceResponse:
     """Send the request, fire the event, and return the response data."""
-    answer = (await _ask(call, entry, send(payload))).to_dict()
+    answer = (await ask_hub(call.hass, entry, send(payload))).to_dict()
     response: dict[str, Any] = {key: answer[key] for key in RESPONSE_FIELDS}
     call.hass.bus.async_fire(
         EVENT_RESPONSE,
@@ -210,17 +209,6 @@ async def _run(
         context=call.context,
     )
     return response if call.return_response else None
-
-
-async def _ask[T](call: ServiceCall, entry: HubConfigEntry, request: Awaitable[T]) -> T:
-    """Await a hub request; its errors as translated errors (a rejected token starts reauth)."""
-    try:
-        return await request
-    except HubAuthError as err:
-        entry.async_start_reauth(call.hass)
-        raise translated_hub_error(err) from err
-    except HubApiError as err:
-        raise translated_hub_error(err) from err
 
 
 def _loaded_entry(call: ServiceCall) -> HubConfigEntry:

@@ -29,6 +29,7 @@ from homeassistant.helpers.selector import (
 
 from .compat import vol
 from .const import (
+    CONF_IMAGE_MODEL,
     CONF_MAX_TOOL_ITERATIONS,
     CONF_MODEL,
     CONF_PROMPT,
@@ -146,6 +147,8 @@ class HubSubentryFlow(ConfigSubentryFlow):
                 )
             )
         fields.update(_routing_fields(providers))
+        if self._subentry_type == SUBENTRY_AI_TASK:
+            fields[vol.Optional(CONF_IMAGE_MODEL)] = TextSelector()
         if self._subentry_type == SUBENTRY_CONVERSATION:
             fields[vol.Required(CONF_MAX_TOOL_ITERATIONS, default=DEFAULT_MAX_TOOL_ITERATIONS)] = (
                 NumberSelector(

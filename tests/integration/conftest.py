@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,15 @@ pytest_plugins = ["tests.integration.addon_process"]
 async def setup_core(hass: HomeAssistant, enable_custom_integrations: None) -> None:  # noqa: ARG001 - requested for its effect
     """Load the core integration (conversation needs it) and allow custom integrations."""
     assert await async_setup_component(hass, "homeassistant", {})
+
+
+@pytest.fixture(autouse=True)
+def media_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """A media folder of the test's own (generated images land there, not in the venv)."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    hass.config.media_dirs = {"local": str(folder)}
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -144,6 +144,10 @@ IMAGES: dict[str, Any] = {
 }
 # What the fake speaks: an MP3 frame header and padding (the integration never decodes it).
 SPEECH = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + bytes(413)
+CALL_PATHS = frozenset(
+    f"/api/v1/{name}"
+    for name in ("chat", "vision", "embeddings", "transcriptions", "speech", "images")
+)
 SPEECH_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "opus": "audio/ogg"}
 
 
@@ -204,6 +208,10 @@ class FakeHub:
     def sent(self, path: str) -> list[Recorded]:
         """The requests received on ``path``."""
         return [r for r in self.requests if r.path == path]
+
+    def calls(self) -> list[Recorded]:
+        """The requests that ask the hub for an answer (chat, vision, media), in order."""
+        return [r for r in self.requests if r.path in CALL_PATHS]
 
     def generation_requests(self) -> list[Recorded]:
         """The chat and vision requests received so far."""

@@ -150,3 +150,117 @@ def test_only_images_are_sent(tmp_path: Path) -> None:
     assert read_images([ok]) == [
         {"data": base64.b64encode(JPEG).decode(), "mime_type": "image/jpeg"}
     ]
+
+
+async def generate_image(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    result = await hass.services.async_call(
+        "ai_task",
+        "generate_image",
+        {"task_name": "Poster", "entity_id": TASK_ENTITY, **data},
+        blocking=True,
+        return_response=True,
+    )
+    assert result is not None
+    return dict(result)
+
+
+def saved_images(hass: HomeAssistant) -> list[bytes]:
+    """The pictures ``ai_task.generate_image`` stored in the test's media folder."""
+    folder = Path(hass.config.media_dirs["local"]) / "ai_task"
+    return [p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_generate_image(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    result = await generate_image(hass, instructions="A cat on a sofa, watercolour")
+    [sent] = fake_hub.sent("/api/v1/images")
+    assert sent.body == {
+        "prompt": "A cat on a sofa, watercolour",
+        "count": 1,
+        "tag": TASK_ENTITY,  # the entity is the caller
+    }
+    assert (result["mime_type"], result["width"], result["height"]) == ("image/png", 1, 1)
+    assert result["model"] == "openai/gpt-image-1"
+    assert result["revised_prompt"] == "A cat on a sofa, watercolour"  # none from the hub
+    assert result["media_source_id"].startswith("media-source://ai_task/")
+    assert saved_images(hass) == [PNG]
+
+
+@pytest.mark.parametrize(
+    "ai_task_data",
+    [{"provider": "openai", "model": "gpt-4.1", "image_model": "dall-e-3", "strategy": "cost"}],
+)
+@pytest.mark.usefixtures("loaded_entry")
+async def test_image_routing_from_the_subentry(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    """The subentry's image model is asked for, never its chat model."""
+    fake_hub.bodies["/api/v1/images"]["images"][0]["revised_prompt"] = "A tabby cat, watercolour"
+    result = await generate_image(hass, instructions="A cat")
+    [sent] = fake_hub.sent("/api/v1/images")
+    assert sent.body == {
+        "prompt": "A cat",
+        "count": 1,
+        "provider": "openai",
+        "strategy": "cost",
+        "model": "dall-e-3",
+        "tag": TASK_ENTITY,
+    }
+    assert result["revised_prompt"] == "A tabby cat, watercolour"
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_image_attachments_are_refused(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    await add_fake_camera(hass)
+    with pytest.raises(ServiceValidationError) as err:
+        await generate_image(hass, instructions="Make it blue", attachments=[CAMERA])
+    assert err.value.translation_key == "image_attachments_unsupported"
+    assert str(err.value) == exception_message("image_attachments_unsupported")
+    assert fake_hub.sent("/api/v1/images") == []
+
+
+@pytest.mark.parametrize(
+    ("status", "key", "expected"),
+    [
+        (422, "no_capable_provider", ServiceValidationError),
+        (400, "provider_bad_request", ServiceValidationError),
+        (429, "budget_exceeded", HomeAssistantError),
+        (502, "all_providers_failed", HomeAssistantError),
+    ],
+)
+@pytest.mark.usefixtures("loaded_entry")
+async def test_image_errors_are_translated(
+    hass: HomeAssistant,
+    fake_hub: FakeHub,
+    status: int,
+    key: str,
+    expected: type[HomeAssistantError],
+) -> None:
+    fake_hub.fail("/api/v1/images", status, key, "details from the hub")
+    with pytest.raises(expected) as err:
+        await generate_image(hass, instructions="A cat")
+    assert type(err.value) is expected
+    assert str(err.value) == exception_message(key, message="details from the hub")
+    assert saved_images(hass) == []
+
+
+@pytest.mark.parametrize(
+    ("images", "key"),
+    [([], "no_image"), ([{"data": "not base64!", "mime_type": "image/png"}], "invalid_response")],
+)
+@pytest.mark.usefixtures("loaded_entry")
+async def test_answer_without_a_usable_image(
+    hass: HomeAssistant, fake_hub: FakeHub, images: list[dict[str, Any]], key: str
+) -> None:
+    fake_hub.bodies["/api/v1/images"]["images"] = images
+    with pytest.raises(HomeAssistantError) as err:
+        await generate_image(hass, instructions="A cat")
+    assert err.value.translation_key == key
+    assert saved_images(hass) == []
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_undecodable_picture_has_no_size(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    """The hub checks what it returns; should a picture still not decode, it is kept as is."""
+    data = base64.b64encode(b"\x89PNG but not really").decode()
+    fake_hub.bodies["/api/v1/images"]["images"] = [{"data": data, "mime_type": "image/png"}]
+    result = await generate_image(hass, instructions="A cat")
+    assert (result["width"], result["height"]) == (None, None)

@@ -27,6 +27,21 @@ TASK = {
     "response_variable": "result",
 }
 
+IMAGE = {
+    "action": "ai_task.generate_image",
+    "data": {
+        "task_name": "Poster",
+        "instructions": "A cat",
+        "entity_id": "ai_task.ai_provider_hub_ai_task",
+    },
+    "response_variable": "result",
+}
+EMBED = {
+    "action": "ai_provider_hub.embed",
+    "data": {"text": "The key is in the vase"},
+    "response_variable": "result",
+}
+
 
 async def run_automation(hass: HomeAssistant, action: dict[str, Any], **extra: Any) -> None:
     config = {
@@ -41,13 +56,17 @@ async def run_automation(hass: HomeAssistant, action: dict[str, Any], **extra: A
     await hass.async_block_till_done()
 
 
-@pytest.mark.parametrize("action", [CHAT, CONVERSE, TASK], ids=["chat", "conversation", "ai_task"])
+@pytest.mark.parametrize(
+    "action",
+    [CHAT, CONVERSE, TASK, IMAGE, EMBED],
+    ids=["chat", "conversation", "ai_task", "generate_image", "embed"],
+)
 @pytest.mark.usefixtures("loaded_entry")
 async def test_automation_is_the_caller(
     hass: HomeAssistant, fake_hub: FakeHub, action: dict[str, Any]
 ) -> None:
     await run_automation(hass, action)
-    [sent] = fake_hub.generation_requests()
+    [sent] = fake_hub.calls()
     # The trace names the automation by its configuration id; the tag is its entity ID.
     assert sent.body["tag"] == "automation.kitchen_summary"
 

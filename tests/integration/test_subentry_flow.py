@@ -68,7 +68,7 @@ async def test_add_ai_task_entity(hass: HomeAssistant, loaded_entry: MockConfigE
     result = await start(hass, loaded_entry, "ai_task_data")
     assert result["data_schema"] is not None
     keys = {str(k) for k in result["data_schema"].schema}
-    assert keys == {"name", "provider", "model", "strategy", "tag"}
+    assert keys == {"name", "provider", "model", "strategy", "tag", "image_model"}
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"name": "Camera describer", "model": "gpt-4.1", "strategy": "cost"}
     )
