@@ -142,11 +142,15 @@ class ProviderError(HubError):
 
 
 class ProviderAuthError(ProviderError):
-    """The provider rejected the credentials (401/403)."""
+    """The provider rejected the credentials (401/403), or it has none.
+
+    Another provider, with its own key, may answer: the walk moves on, but never tries this
+    provider again in the same request, and its breaker keeps it out until the key changes or
+    a check of it passes.
+    """
 
     key = "provider_auth"
     status = 502
-    retryable = False
 
 
 class ProviderRateLimitError(ProviderError):

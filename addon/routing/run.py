@@ -18,6 +18,7 @@ from addon.errors import (
     BudgetExceededError,
     HubError,
     NoCapableProviderError,
+    ProviderAuthError,
     ProviderCapabilityError,
     ProviderError,
     ProviderRateLimitError,
@@ -147,9 +148,7 @@ class RunState[C, A, P, H]:
             err.details["attempts"] = self._attempt_dicts()
             raise err
         self._errors.append(err)
-        if not isinstance(
-            err, ProviderRateLimitError | ProviderTimeoutError | ProviderCapabilityError
-        ):
+        if not isinstance(err, _NOT_AGAIN):
             self._queue.append(ticket.provider)  # transient: worth another try later
 
     async def succeeded(self, ticket: Ticket, answer: A) -> H:
@@ -197,6 +196,9 @@ class RunState[C, A, P, H]:
             )
         if errors and all(isinstance(e, ProviderTimeoutError) for e in errors):
             return UpstreamTimeoutError("Every provider timed out", **details)
+        if errors and not self._skips and all(isinstance(e, ProviderAuthError) for e in errors):
+            errors[0].details.update(details)  # every key was refused: say so, not "failed"
+            return errors[0]
         return AllProvidersFailedError(
             f"No provider answered ({len(self.attempts)} attempts)", **details
         )
@@ -209,6 +211,15 @@ class RunState[C, A, P, H]:
 
     def _attempt_dicts(self) -> list[dict[str, object]]:
         return [attempt.to_dict() for attempt in self.attempts]
+
+
+# Failures a second try of the same provider within the request would not mend.
+_NOT_AGAIN = (
+    ProviderRateLimitError,
+    ProviderTimeoutError,
+    ProviderCapabilityError,
+    ProviderAuthError,
+)
 
 
 def _is_rate_limit(error: HubError) -> bool:

@@ -121,22 +121,45 @@ async def test_refused_connection_fails_over(hub_client: HubClientFactory, fakes
     assert body["attempts"][0]["outcome"] == "provider_connection"
 
 
-@pytest.mark.parametrize(
-    ("fault", "status", "key"),
-    [
-        (Fault.BAD_REQUEST, 400, "provider_bad_request"),
-        (Fault.AUTH, 502, "provider_auth"),
-    ],
-)
-async def test_non_retryable_failure_stops(
-    hub_client: HubClientFactory, fakes: Fakes, fault: Fault, status: int, key: str
+async def test_a_request_the_provider_refuses_stops(
+    hub_client: HubClientFactory, fakes: Fakes
 ) -> None:
     client = await hub_client()
-    fakes.openai.fail_next(fault)
-    body = await post_chat(client, {"prompt": "Hi"}, status=status)
-    assert body["error"]["key"] == key
+    fakes.openai.fail_next(Fault.BAD_REQUEST)
+    body = await post_chat(client, {"prompt": "Hi"}, status=400)
+    assert body["error"]["key"] == "provider_bad_request"
     assert [a["provider"] for a in body["error"]["attempts"]] == ["openai"]
     assert not fakes.anthropic.requests
+
+
+async def test_a_rejected_key_fails_over_and_benches_the_provider(
+    hub_client: HubClientFactory, fakes: Fakes
+) -> None:
+    """Another provider has its own key: the household keeps an answer while one key is bad."""
+    client = await hub_client()
+    fakes.openai.fail_always(Fault.AUTH)
+    body = await post_chat(client, {"prompt": "Hi"})
+    assert [(a["provider"], a["outcome"]) for a in body["attempts"]] == [
+        ("openai", "provider_auth"),
+        ("anthropic", "ok"),
+    ]
+    assert len(fakes.openai.requests) == 1  # never tried twice
+    again = await post_chat(client, {"prompt": "Hi again"})
+    assert [(a["provider"], a["outcome"]) for a in again["attempts"]] == [
+        ("anthropic", "ok"),
+    ] or again["attempts"][0]["outcome"] == "circuit_open"
+    assert len(fakes.openai.requests) == 1  # benched until the key changes or a check passes
+
+
+async def test_when_every_key_is_refused_the_answer_says_so(
+    hub_client: HubClientFactory, fakes: Fakes
+) -> None:
+    client = await hub_client()
+    for fake in fakes.all.values():
+        fake.fail_always(Fault.AUTH)
+    body = await post_chat(client, {"prompt": "Hi"}, status=502)
+    assert body["error"]["key"] == "provider_auth"
+    assert {a["outcome"] for a in body["error"]["attempts"]} == {"provider_auth"}
 
 
 async def test_every_provider_failing_is_all_providers_failed(

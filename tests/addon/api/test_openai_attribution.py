@@ -90,7 +90,16 @@ def attempts_of(header: str) -> list[tuple[str, str]]:
             ],
         ),
         (Fault.BAD_REQUEST, 400, [("openai", "provider_bad_request")]),
-        (Fault.AUTH, 502, [("openai", "provider_auth")]),
+        (
+            Fault.AUTH,
+            502,
+            [
+                ("openai", "provider_auth"),
+                ("anthropic", "provider_auth"),
+                ("gemini", "provider_auth"),
+                ("ollama", "provider_auth"),
+            ],
+        ),
     ],
 )
 async def test_errors_carry_the_attempts_in_header_and_body(
