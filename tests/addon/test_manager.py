@@ -132,6 +132,16 @@ async def test_a_passing_test_of_another_key_does_not_readmit(make_hub: HubFacto
 
 
 # --- a bug in our own code is ours, not the provider's (issue 10, item 2) -------------------
+def break_usage_mapping(monkeypatch: pytest.MonkeyPatch, bug: Exception) -> None:
+    """Make the OpenAI adapter's usage mapping raise ``bug``: on its JSON and streaming paths."""
+
+    def broken_mapping(*_: object) -> None:
+        raise bug
+
+    monkeypatch.setattr("addon.providers.openai_wire.usage_of", broken_mapping)
+    monkeypatch.setattr("addon.providers.openai._usage", broken_mapping)
+
+
 @pytest.mark.parametrize("bug", [KeyError, TypeError, AttributeError, ValueError])
 @pytest.mark.parametrize("stream", [False, True])
 async def test_a_bug_in_an_adapter_is_an_internal_error_not_a_provider_failure(
@@ -141,10 +151,7 @@ async def test_a_bug_in_an_adapter_is_an_internal_error_not_a_provider_failure(
     bug: type[Exception],
     stream: bool,
 ) -> None:
-    def broken_mapping(*_: object) -> None:
-        raise bug("our mistake")
-
-    monkeypatch.setattr("addon.providers.openai._usage", broken_mapping)
+    break_usage_mapping(monkeypatch, bug("our mistake"))
     hub = await make_hub()
     for _ in range(6):  # more than the breaker's 5 failures in a row
         if stream:
@@ -165,10 +172,7 @@ async def test_a_bug_in_an_adapter_is_an_internal_error_not_a_provider_failure(
 async def test_a_bug_answers_internal_error_on_the_openai_door_and_in_a_batch(
     make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_mapping(*_: object) -> None:
-        raise KeyError("usage")
-
-    monkeypatch.setattr("addon.providers.openai._usage", broken_mapping)
+    break_usage_mapping(monkeypatch, KeyError("usage"))
     hub = await make_hub()
     body = {"model": "openai", "messages": [{"role": "user", "content": "Hi"}]}
     response = await hub.client.post("/v1/chat/completions", json=body, headers=AUTH)

@@ -539,7 +539,7 @@ async def test_pinning_a_disabled_provider_is_unprocessable(
 
 async def test_unknown_v1_route_is_not_found_in_openai_shape(hub: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
-        await hub.embeddings.create(model="auto", input="hello")
+        await hub.moderations.create(input="hello")
     assert caught.value.code == "not_found"
     assert caught.value.type == "not_found_error"
 
