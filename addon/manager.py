@@ -184,7 +184,7 @@ class ProviderManager:
     ) -> AsyncIterator[TranscriptDelta | MediaResponse[TranscriptionResponse]]:
         """Transcript pieces as they come, then the final response."""
         spec = TranscribeCall(request)
-        async for item in self._stream(spec, self._media_candidates(request)):
+        async for item in self._stream(spec, self.media_candidates(request)):
             yield item
 
     async def speak(self, request: MediaRequest[SpeechRequest]) -> MediaResponse[SpeechResponse]:
@@ -196,7 +196,7 @@ class ProviderManager:
     ) -> AsyncIterator[AudioChunk | MediaResponse[SpeechResponse]]:
         """Audio chunks as they come, then the final response (its usage and cost)."""
         spec = SpeakCall(request)
-        async for item in self._stream(spec, self._media_candidates(request)):
+        async for item in self._stream(spec, self.media_candidates(request)):
             yield item
 
     async def generate_image(
@@ -214,7 +214,7 @@ class ProviderManager:
         the caller asks (``cache: true``).
         """
         request = cast("MediaRequest[Any]", spec.request)
-        candidates = self._media_candidates(request)
+        candidates = self.media_candidates(request)
         key = None
         wanted = request.cache if request.cache is not None else cache_by_default
         if self.cache is not None and self.cache.enabled and wanted:
@@ -227,7 +227,8 @@ class ProviderManager:
             self.cache.put(key, response)
         return response
 
-    def _media_candidates(self, request: MediaRequest[Any]) -> list[Provider]:
+    def media_candidates(self, request: MediaRequest[Any]) -> list[Provider]:
+        """Providers able to serve a media ``request``, in the order they will be tried."""
         check_sendable(request.body)
         return self._picker.for_media(request)
 

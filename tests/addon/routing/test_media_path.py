@@ -321,3 +321,16 @@ async def test_a_transcript_stream_fails_over_before_its_first_piece(hubs: Build
         ("second", "ok"),
     ]
     assert final.usage.audio_seconds == 3.0
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    ["adaptive", "priority", "round_robin", "weighted", "least_loaded", "fastest", "cost"],
+)
+async def test_every_strategy_orders_media_requests(hubs: Build, strategy: str) -> None:
+    providers = [scripted("o"), scripted("g", "gemini"), scripted("c", "anthropic", frozenset())]
+    manager = await hubs(providers, strategy=strategy)
+    request = embed("hello world")
+    assert {p.name for p in manager.media_candidates(request)} == {"o", "g"}
+    response = await manager.embed(request)
+    assert response.provider in {"o", "g"}
