@@ -11,6 +11,7 @@ from addon.api import (
     credentials,
     dashboard,
     embeddings,
+    images_gen,
     metrics,
     openai_compat,
     openapi,
@@ -28,6 +29,7 @@ def register_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/vision", chat.vision)
     app.router.add_post("/api/v1/batch", batch.batch)
     app.router.add_post("/api/v1/embeddings", embeddings.embeddings)
+    app.router.add_post("/api/v1/images", images_gen.images)
     app.router.add_get("/api/v1/providers", status.providers)
     app.router.add_get("/api/v1/models", status.models)
     app.router.add_get("/api/v1/usage", usage.usage)
@@ -38,6 +40,7 @@ def register_routes(app: web.Application) -> None:
     app.router.add_post("/v1/chat/completions", openai_compat.chat_completions)
     app.router.add_get("/v1/models", openai_compat.models)
     app.router.add_post("/v1/embeddings", embeddings.openai_embeddings)
+    app.router.add_post("/v1/images/generations", images_gen.openai_images)
     app.router.add_put("/api/v1/providers/{name}/credentials", credentials.put_credentials)
     app.router.add_delete("/api/v1/providers/{name}/credentials", credentials.delete_credentials)
     app.router.add_post("/api/v1/providers/{name}/test", credentials.test_credentials)

@@ -68,16 +68,18 @@ class ImageRules:
     default_quality: str | None = None
     text_allowance: int = 0  # output tokens a picture's answer may add (caption, thinking)
 
-    def problem(self, prompt: str, count: int, size: str | None, quality: str | None) -> str | None:
-        """Why this family cannot make that request (naming the field first), else None."""
+    def problem(
+        self, prompt: str, count: int, size: str | None, quality: str | None
+    ) -> tuple[str, str] | None:
+        """``(field, what the model takes)`` when it cannot make that request, else None."""
         if len(prompt) > self.max_prompt:
-            return f"prompt: at most {self.max_prompt} characters (got {len(prompt)})"
+            return "prompt", f"a prompt of at most {self.max_prompt} characters (not {len(prompt)})"
         if count > self.max_count:
-            return f"count: at most {self.max_count} image(s) per request (got {count})"
+            return "count", f"at most {self.max_count} image(s) per request (not {count})"
         if size is not None and not self.serves_size(size):
-            return f"size: {size} is not served ({self.describe_sizes()})"
+            return "size", f"{self.describe_sizes()} (not {size})"
         if quality is not None and self.qualities and quality not in self.qualities:
-            return f"quality: {quality} is not served (one of {', '.join(self.qualities)})"
+            return "quality", f"the qualities {', '.join(self.qualities)} (not {quality})"
         return None
 
     def serves_size(self, size: str) -> bool:
@@ -90,8 +92,8 @@ class ImageRules:
     def describe_sizes(self) -> str:
         """The sizes served, for messages."""
         if self.sizes:
-            return "one of " + ", ".join(self.sizes)
-        return SIZE_RULES.get(self.family, f"edges of {MIN_EDGE} to {MAX_EDGE} pixels")
+            return "the sizes " + ", ".join(self.sizes)
+        return SIZE_RULES.get(self.family, f"sizes with edges of {MIN_EDGE} to {MAX_EDGE} pixels")
 
     def output_tokens(self, size: str | None, quality: str | None) -> int:
         """The most output tokens one picture of ``size`` and ``quality`` may bill."""
@@ -100,14 +102,14 @@ class ImageRules:
 
 SIZE_RULES: Final[Mapping[str, str]] = {
     "gpt-image-flex": (
-        "both edges multiples of 16, at most 3840, aspect ratio within 3:1, "
-        "655,360 to 8,294,400 pixels"
+        "sizes with both edges multiples of 16 and at most 3840, an aspect ratio within 3:1 "
+        "and 655,360 to 8,294,400 pixels"
     ),
     "gemini-flash-image": (
-        f"an aspect ratio of {', '.join(GEMINI_RATIOS)}, longest edge at most 1600"
+        f"sizes of the aspect ratios {', '.join(GEMINI_RATIOS)} with the longest edge at most 1600"
     ),
     "gemini-pro-image": (
-        f"an aspect ratio of {', '.join(GEMINI_RATIOS)}, longest edge at most 4096"
+        f"sizes of the aspect ratios {', '.join(GEMINI_RATIOS)} with the longest edge at most 4096"
     ),
 }
 

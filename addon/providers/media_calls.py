@@ -119,7 +119,8 @@ class MediaCalls(ProviderCore):
         rules = rules_for(request.model)
         problem = rules.problem(request.prompt, request.count, request.size, request.quality)
         if problem is not None:
-            raise ProviderCapabilityError(f"{self.name} ({request.model}) cannot serve {problem}")
+            field, takes = problem
+            raise ProviderCapabilityError(f"{field}: {self.name}'s {request.model} takes {takes}")
         started = time.perf_counter()
         response = await self._guard(self._generate_image(request, timeout=timeout), timeout)
         if not response.images:

@@ -52,6 +52,7 @@ KNOWN: dict[tuple[str, str], tuple[Any, int]] = {
     ("POST", "/api/v1/vision"): ({"prompt": "What is this?", "images": [{"data": _png()}]}, 200),
     ("POST", "/api/v1/batch"): ({"requests": [CHAT]}, 200),
     ("POST", "/api/v1/embeddings"): ({"input": "Hi"}, 200),
+    ("POST", "/api/v1/images"): ({"prompt": "A lamp"}, 200),
     ("GET", "/api/v1/providers"): (None, 200),
     ("GET", "/api/v1/models"): (None, 200),
     ("GET", "/api/v1/openapi.json"): (None, 200),
@@ -63,6 +64,7 @@ KNOWN: dict[tuple[str, str], tuple[Any, int]] = {
     ),
     ("GET", "/v1/models"): (None, 200),
     ("POST", "/v1/embeddings"): ({"model": "auto", "input": "Hi"}, 200),
+    ("POST", "/v1/images/generations"): ({"prompt": "A lamp"}, 200),
     ("PUT", "/api/v1/providers/{name}/credentials"): (
         {"api_key": "sk-matrix-fresh-key-0123456789"},
         200,

@@ -172,11 +172,11 @@ async def test_an_openai_compatible_server_draws_with_its_own_model(
 @pytest.mark.parametrize(
     ("request_", "words"),
     [
-        (ImageRequest(PROMPT, model="dall-e-3", count=2), "count: at most 1"),
-        (ImageRequest(PROMPT, size="1792x1024"), "size: 1792x1024 is not served"),
-        (ImageRequest("x" * 4001, model="dall-e-3"), "prompt: at most 4000"),
+        (ImageRequest(PROMPT, model="dall-e-3", count=2), "count: .* at most 1 image"),
+        (ImageRequest(PROMPT, size="1792x1024"), "size: .*not 1792x1024"),
+        (ImageRequest("x" * 4001, model="dall-e-3"), "prompt: .*at most 4000 characters"),
         (ImageRequest(PROMPT, model="gpt-image-2", size="1000x1000"), "multiples of 16"),
-        (ImageRequest(PROMPT, model="dall-e-3", quality="ultra"), "quality: ultra"),
+        (ImageRequest(PROMPT, model="dall-e-3", quality="ultra"), "quality: .*not ultra"),
     ],
     ids=["dalle3-count", "fixed-size", "dalle3-prompt", "flex-size", "quality"],
 )
@@ -280,7 +280,7 @@ async def test_a_failed_gemini_call_fails_the_request_and_stops_the_others(
 @pytest.mark.parametrize(
     ("request_", "words"),
     [
-        (ImageRequest(PROMPT, count=5), "count: at most 4"),
+        (ImageRequest(PROMPT, count=5), "count: .*at most 4 image"),
         (ImageRequest(PROMPT, size="1000x300"), "aspect ratio"),
         (ImageRequest(PROMPT, size="2048x2048"), "longest edge at most 1600"),
         (ImageRequest(PROMPT, model="imagen-4.0-generate-001"), "Imagen needs Vertex AI"),
