@@ -45,6 +45,7 @@ from addon.models import (
 )
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.providers.tooling import object_schema, vendor_id
+from addon.providers.transport import connection_failure
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -98,11 +99,13 @@ class AnthropicProvider(BaseProvider):
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
+        # The SDK's aiohttp transport (see ``transport``); its session is made on first use.
         self._client = anthropic.AsyncAnthropic(
             api_key=settings.api_key.reveal() or PLACEHOLDER_API_KEY,
             base_url=settings.base_url or None,
             timeout=settings.timeout,
             max_retries=0,
+            http_client=anthropic.DefaultAioHttpClient(),
         )
 
     # --- contract -----------------------------------------------------------------------
@@ -144,15 +147,21 @@ class AnthropicProvider(BaseProvider):
         """Map an SDK (or transport) exception into the hub's hierarchy, once."""
         if isinstance(err, ProviderError):
             return err
-        if isinstance(err, anthropic.APITimeoutError | httpx2.TimeoutException | TimeoutError):
-            return ProviderTimeoutError(f"{self.name} did not answer in time")
-        if isinstance(err, anthropic.APIConnectionError | httpx2.TransportError):
-            return ProviderConnectionError(f"{self.name} could not be reached: {err}")
+        if isinstance(err, anthropic.APIConnectionError | httpx2.TransportError | TimeoutError):
+            return self._map_transport(err)
         if isinstance(err, anthropic.APIStatusError):
             return self._map_status(err)
         if isinstance(err, anthropic.APIResponseValidationError | ValueError):
             return ProviderResponseError(f"{self.name} returned a malformed response")
         return super().map_error(err)
+
+    def _map_transport(self, err: Exception) -> ProviderError:
+        failure = connection_failure(err)  # what the aiohttp transport calls a timeout
+        if failure is None and isinstance(
+            err, anthropic.APITimeoutError | httpx2.TimeoutException | TimeoutError
+        ):
+            return ProviderTimeoutError(f"{self.name} did not answer in time")
+        return ProviderConnectionError(f"{self.name} could not be reached: {failure or err}")
 
     # --- requests -----------------------------------------------------------------------
     def _params(self, request: ChatRequest, model: str) -> dict[str, Any]:

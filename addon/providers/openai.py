@@ -15,7 +15,6 @@ import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-import aiohttp
 import httpx
 import httpx2
 import openai
@@ -70,6 +69,7 @@ from addon.providers.openai_images import create_images
 from addon.providers.openai_wire import completion_response, parse_arguments
 from addon.providers.openai_wire import finish_reason as _finish_reason
 from addon.providers.tooling import new_call_id, object_schema, vendor_id
+from addon.providers.transport import connection_failure
 
 if TYPE_CHECKING:
     from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
@@ -131,8 +131,8 @@ class OpenAIProvider(BaseProvider):
         super().__init__(settings)
         if self.requires_base_url and not settings.base_url:
             raise ConfigError(f"Provider {settings.name!r} needs a base_url")
-        # The SDK's aiohttp transport: its own httpx transport costs several times the CPU
-        # per request. The session is created on first use, inside the running loop.
+        # The SDK's aiohttp transport (see ``transport``); its session is made on first use,
+        # inside the running loop.
         self._client = AsyncOpenAI(
             api_key=settings.api_key.reveal() or PLACEHOLDER_API_KEY,
             base_url=settings.base_url or DEFAULT_BASE_URL,
@@ -294,7 +294,7 @@ class OpenAIProvider(BaseProvider):
         return super().map_error(err)
 
     def _map_transport(self, err: openai.APIConnectionError) -> ProviderError:
-        refused = _refused_connection(err)
+        refused = connection_failure(err)
         if isinstance(err, openai.APITimeoutError) and refused is None:
             return ProviderTimeoutError(f"{self.name} did not answer in time")
         cause = refused or (type(err.__cause__).__name__ if err.__cause__ else "connection error")
@@ -531,18 +531,6 @@ def _subschemas(schema: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
 def _json_bytes(body: Mapping[str, Any]) -> bytes:
     """The request body as the SDK would encode it (UTF-8, compact)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _refused_connection(err: openai.APIConnectionError) -> str | None:
-    """What failed when the aiohttp transport called a connection failure a timeout.
-
-    The transport maps every ``aiohttp.ClientConnectionError`` (a refused connection, a
-    server that hung up) to ``ConnectTimeout``; only aiohttp's own timeouts are timeouts.
-    """
-    cause = err.__cause__.__cause__ if err.__cause__ is not None else None
-    if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
-        return type(cause).__name__
-    return None
 
 
 def _usage(usage: CompletionUsage | None) -> Usage:
