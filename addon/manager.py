@@ -14,13 +14,12 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any, cast
 
 from addon import overview
 from addon.cache import ResponseCache, as_cached, cache_key, media_cache_key
-from addon.errors import HubError, NotFoundError
-from addon.hub_keys import KeyCheck, check_key
+from addon.errors import HubError
+from addon.hub_keys import KeyCheck, ProviderFactory, ProviderKeys
 from addon.hub_status import (
     HubStatus,
     ModelListing,
@@ -57,7 +56,7 @@ from addon.routing.calls import CallSpec
 from addon.routing.candidates import CandidatePicker
 from addon.routing.catalog import ModelCatalog
 from addon.routing.chat_call import ChatCall
-from addon.routing.guard import Guards, credential_fingerprint
+from addon.routing.guard import Guards
 from addon.routing.health import HealthBoard
 from addon.routing.media import EmbedCall, ImageCall, SpeakCall, TranscribeCall
 from addon.routing.monitor import HealthMonitor
@@ -70,9 +69,7 @@ from addon.structure import check_structure
 
 _LOGGER = logging.getLogger(__name__)
 
-ProviderFactory = Callable[[ProviderSettings], Provider]
 MODELS_TIMEOUT = 10.0
-KEY_CHECK_TIMEOUT = 15.0
 HEALTH_CHECK_TIMEOUT = 10.0
 
 
@@ -113,14 +110,14 @@ class ProviderManager:
             routes=self.routes,
             catalog=self.catalog,
         )
-        self._provider_factory = provider_factory
+        self.keys = ProviderKeys(self.providers, guards, self.catalog, provider_factory)
         self._retention_days = retention_days
         self.monitor = HealthMonitor(
             self.providers.values(),  # a live view: follows replaced providers
             guards.health,
             interval=health_interval,
             timeout=HEALTH_CHECK_TIMEOUT,
-            on_result=self._checked,
+            on_result=self.keys.checked,
         )
 
     @property
@@ -295,7 +292,7 @@ class ProviderManager:
 
     def provider_settings(self, name: str) -> ProviderSettings:
         """The settings of provider ``name``; ``NotFoundError`` when there is none."""
-        return self._provider(name).settings
+        return self.keys.provider(name).settings
 
     def offered_models(self) -> tuple[OfferedModel, ...]:
         """The configured models of the enabled providers and what each can do (no calls)."""
@@ -330,57 +327,11 @@ class ProviderManager:
     # --- façade: keys -------------------------------------------------------------------
     async def use_key(self, name: str, key: Secret) -> ProviderSettings:
         """Rebuild provider ``name`` with ``key`` and route to it from now on."""
-        rebuilt = self._provider_factory(replace(self.provider_settings(name), api_key=key))
-        await self.replace_provider(rebuilt)
-        return rebuilt.settings
+        return await self.keys.use(name, key)
 
     async def test_key(self, name: str, key: Secret | None = None) -> KeyCheck:
-        """Check ``key`` (default: the key in use) live against provider ``name``.
-
-        A pass for the key in use re-admits a provider benched because that key was rejected.
-        """
-        provider = self._provider(name)
-        in_use = key is None or key == provider.settings.api_key
-        probe = provider
-        if key is not None and not in_use:
-            probe = self._provider_factory(replace(provider.settings, api_key=key))
-        started = self.guards.clock()
-        try:
-            result = await check_key(probe, KEY_CHECK_TIMEOUT)
-        finally:
-            if probe is not provider:
-                await probe.close()
-        if in_use and result.valid and self.providers.get(name) is provider:
-            latency = round((self.guards.clock() - started) * 1000, 1)
-            self.health.record_success(name, latency)
-            self._readmit(provider)
-        return result
-
-    def _checked(self, name: str, status: HealthStatus) -> None:
-        """A health check's result: a pass proves the key in use is accepted again."""
-        if status.ok and name in self.providers:
-            self._readmit(self.providers[name])
-
-    def _readmit(self, provider: Provider) -> None:
-        breaker = self.guards.breakers.get(provider.name)
-        breaker.credentials_accepted(credential_fingerprint(provider))
-
-    async def replace_provider(self, provider: Provider) -> None:
-        """Swap in a rebuilt provider (e.g. after its key changed) and close the old one."""
-        old = self.providers[provider.name]
-        self.providers[provider.name] = provider
-        self.health.reset(provider.name)
-        self.catalog.forget(provider.name)
-        self.guards.breakers.get(provider.name).credentials_changed(
-            credential_fingerprint(provider)
-        )
-        await old.close()
-
-    def _provider(self, name: str) -> Provider:
-        provider = self.providers.get(name)
-        if provider is None:
-            raise NotFoundError(f"No provider named {name!r}")
-        return provider
+        """Check ``key`` (default: the key in use) live against provider ``name``."""
+        return await self.keys.test(name, key)
 
     # --- façade: lifecycle --------------------------------------------------------------
     async def open(self, *, monitor: bool = True) -> None:
