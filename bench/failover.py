@@ -26,8 +26,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.image_bombs import wait_healthy  # noqa: E402
-from scripts.demo import free_port, start, stop, wait_for_file  # noqa: E402
+from scripts.processes import start_fakes, start_hub, stop, wait_up  # noqa: E402
 
 TOKEN = "bench-token"
 
@@ -52,7 +51,7 @@ async def run(url: str, fake: str, stream: bool, request_timeout: float) -> tupl
     headers = {"Authorization": f"Bearer {TOKEN}"}
     client_timeout = aiohttp.ClientTimeout(total=request_timeout + 30)
     async with aiohttp.ClientSession(headers=headers, timeout=client_timeout) as session:
-        await wait_healthy(session, url)
+        await wait_up(session, url)
         await session.post(f"{fake}/_fake/fault", json={"fault": "timeout", "always": True})
         return await one(session, url, stream)
 
@@ -64,13 +63,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         work = Path(tmp)
-        ready = work / "fakes.json"
-        fakes = start(
-            ["-m", "tests.fakes.serve", "openai", "anthropic", "--ready-file", str(ready)],
-            work / "f",
-        )
+        fakes, urls = start_fakes(work, "openai", "anthropic")
         try:
-            urls = json.loads(wait_for_file(ready, fakes, work / "f"))
             for request_timeout in args.request_timeout:
                 for stream in (False, True):
                     results = [
@@ -120,25 +114,9 @@ def measure(
         "strategy": "priority",
         "log_level": "warning",
     }
-    (work / "options.json").write_text(json.dumps(options), encoding="utf-8")
-    port = free_port()
-    hub = start(
-        [
-            "-m",
-            "addon",
-            "--options",
-            str(work / "options.json"),
-            "--data-dir",
-            str(work / "data"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        work / "hub.log",
-    )
+    hub, url = start_hub(work, options)
     try:
-        return asyncio.run(run(f"http://127.0.0.1:{port}", urls["openai"], stream, request_timeout))
+        return asyncio.run(run(url, urls["openai"], stream, request_timeout))
     finally:
         stop(hub)
 

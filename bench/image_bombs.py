@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import base64
 import io
-import json
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.demo import free_port, start, stop, wait_for_file  # noqa: E402
+from scripts.processes import start_fakes, start_hub, stop, wait_up  # noqa: E402
 
 TOKEN = "bench-token"
 BOMB_SIDE = 6300
@@ -71,26 +70,13 @@ async def one_request(
         return response.status, key, time.monotonic() - started
 
 
-async def wait_healthy(session: aiohttp.ClientSession, url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            async with session.get(f"{url}/health") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
-    raise SystemExit("the hub did not start")
-
-
 async def run(url: str, pid: int, requests: int, timeout: float) -> None:
     images = [{"data": bomb(), "mime_type": "image/png"}] * 10
     print(f"each request: 10 x {BOMB_SIDE}x{BOMB_SIDE} palette PNG, {len(images[0]['data']):,} b64")
     headers = {"Authorization": f"Bearer {TOKEN}"}
     client_timeout = aiohttp.ClientTimeout(total=timeout + 120)
     async with aiohttp.ClientSession(headers=headers, timeout=client_timeout) as session:
-        await wait_healthy(session, url)
+        await wait_up(session, url)
         await asyncio.sleep(1)
         idle = rss_kib(pid)
         stop_event = asyncio.Event()
@@ -119,11 +105,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         work = Path(tmp)
-        ready = work / "fakes.json"
-        fakes = start(["-m", "tests.fakes.serve", "openai", "--ready-file", str(ready)], work / "f")
+        fakes, urls = start_fakes(work, "openai")
         processes = [fakes]
         try:
-            urls = json.loads(wait_for_file(ready, fakes, work / "f"))
             options = {
                 "providers": [
                     {
@@ -138,27 +122,9 @@ def main() -> int:
                 "request_timeout": args.request_timeout,
                 "log_level": "warning",
             }
-            (work / "options.json").write_text(json.dumps(options), encoding="utf-8")
-            port = free_port()
-            hub = start(
-                [
-                    "-m",
-                    "addon",
-                    "--options",
-                    str(work / "options.json"),
-                    "--data-dir",
-                    str(work / "data"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                work / "hub.log",
-            )
+            hub, url = start_hub(work, options)
             processes.append(hub)
-            asyncio.run(
-                run(f"http://127.0.0.1:{port}", hub.pid, args.requests, args.request_timeout)
-            )
+            asyncio.run(run(url, hub.pid, args.requests, args.request_timeout))
         finally:
             for process in reversed(processes):
                 stop(process)

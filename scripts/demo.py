@@ -12,11 +12,8 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,17 +23,10 @@ from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.processes import ROOT, start_fakes, start_hub, stop
+
 SAMPLE_IMAGE = ROOT / "addon" / "samples" / "front_door.jpg"
 DEMO_TOKEN = "demo-token-change-me"
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def demo_options(urls: dict[str, str]) -> dict[str, Any]:
@@ -79,42 +69,6 @@ def demo_options(urls: dict[str, str]) -> dict[str, Any]:
         "request_timeout": 30,
         "log_level": "warning",
     }
-
-
-def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a child in its own process group, output to ``log``."""
-    handle = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, *args],
-        cwd=ROOT,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a child and everything it started."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_for_file(path: Path, process: subprocess.Popen[bytes], log: Path) -> str:
-    """Wait until a child writes ``path``; fail with its log if it dies."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if path.exists():
-            return path.read_text(encoding="utf-8")
-        if process.poll() is not None:
-            raise SystemExit(f"A demo process exited early:\n{log.read_text()}")
-        time.sleep(0.1)
-    raise SystemExit("Timed out waiting for the simulated providers")
 
 
 async def wait_healthy(
@@ -230,33 +184,13 @@ def _terminate(signum: int, _frame: object) -> None:
 
 def run(args: argparse.Namespace, work: Path) -> None:
     """Start the simulated providers and the hub in ``work``, walk through, maybe keep serving."""
-    ready = work / "fakes.json"
-    fakes_log, hub_log = work / "fakes.log", work / "hub.log"
     print("Starting simulated providers (OpenAI, Anthropic, Gemini, Ollama) on loopback...")
-    fakes_process = start(["-m", "tests.fakes.serve", "--ready-file", str(ready)], fakes_log)
+    fakes_process, fakes = start_fakes(work)
     processes = [fakes_process]
     try:
-        fakes = json.loads(wait_for_file(ready, fakes_process, fakes_log))
-        options = work / "options.json"
-        options.write_text(json.dumps(demo_options(fakes)), encoding="utf-8")
-        port = args.port or free_port()
-        hub = start(
-            [
-                "-m",
-                "addon",
-                "--options",
-                str(options),
-                "--data-dir",
-                str(work / "data"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            hub_log,
-        )
+        hub, url = start_hub(work, demo_options(fakes), args.port or None)
         processes.append(hub)
-        url = f"http://127.0.0.1:{port}"
+        hub_log = work / "hub.log"
         asyncio.run(walk_through(url, fakes, hub, hub_log))
         if args.no_wait:
             print("\nWalk-through done.")
