@@ -39,7 +39,7 @@ async def read_multipart(request: web.Request) -> Form:
         async with asyncio.timeout(deadline):
             return await _read(request, request.client_max_size)
     except MALFORMED as err:
-        raise InvalidRequestError(f"Malformed multipart body: {_reason(err)}") from err
+        raise InvalidRequestError(f"Malformed multipart body: {malformed_reason(err)}") from err
     except TimeoutError as err:
         raise RequestTimeoutError(f"The request body did not arrive within {deadline:g} s") from err
 
@@ -59,18 +59,18 @@ async def _read(
                 f"Invalid request: at most {MAX_PARTS} parts ({MAX_IMAGES} images and one "
                 "part per form field)"
             )
-        part, name = _check_part(item)
+        part, name = check_part(item)
         if part.filename is not None:
             if len(images) >= MAX_IMAGES:
                 raise InvalidRequestError(f"Invalid request: at most {MAX_IMAGES} images")
-            data = await _bytes(part, budget)
+            data = await read_part(part, budget)
             images.append(RawImage(data=data, declared_type=part.headers.get("Content-Type")))
             continue
         if name not in FORM_FIELDS:
             raise InvalidRequestError(f"Invalid request: unknown form field {name!r}")
         if name in fields:
             raise InvalidRequestError(f"Invalid request: form field {name!r} given twice")
-        fields[name] = convert_form_field(name, await _text(part, name, budget))
+        fields[name] = convert_form_field(name, await read_text_part(part, name, budget))
     if not images:
         raise InvalidRequestError("Invalid request: attach at least one image file")
     return fields, tuple(images)
@@ -89,7 +89,7 @@ class Budget:
             raise PayloadTooLargeError("Request body too large")
 
 
-def _check_part(part: Any) -> tuple[BodyPartReader, str]:
+def check_part(part: Any) -> tuple[BodyPartReader, str]:
     """The part and its name, once it is a named form-data part without transfer encoding."""
     if not isinstance(part, BodyPartReader):
         raise InvalidRequestError("Invalid request: nested multipart bodies are not accepted")
@@ -108,8 +108,8 @@ def _check_part(part: Any) -> tuple[BodyPartReader, str]:
     return part, name
 
 
-async def _bytes(part: BodyPartReader, budget: Budget, cap: int | None = None) -> bytes:
-    """The part's bytes within the body's budget; ``None`` when over ``cap``."""
+async def read_part(part: BodyPartReader, budget: Budget, cap: int | None = None) -> bytes:
+    """The part's bytes within the body's budget; ``invalid_request`` when over ``cap``."""
     chunks: list[bytes] = []
     size = 0
     while chunk := await part.read_chunk(CHUNK):
@@ -123,8 +123,9 @@ async def _bytes(part: BodyPartReader, budget: Budget, cap: int | None = None) -
     return b"".join(chunks)
 
 
-async def _text(part: BodyPartReader, name: str, budget: Budget) -> str:
-    data = await _bytes(part, budget, MAX_FIELD_BYTES)
+async def read_text_part(part: BodyPartReader, name: str, budget: Budget) -> str:
+    """A text field's value (at most 1 MiB, in its declared charset)."""
+    data = await read_part(part, budget, MAX_FIELD_BYTES)
     charset = part.get_charset(default="utf-8")
     try:
         return data.decode(charset)
@@ -134,6 +135,7 @@ async def _text(part: BodyPartReader, name: str, budget: Budget) -> str:
         ) from err
 
 
-def _reason(err: Exception) -> str:
+def malformed_reason(err: Exception) -> str:
+    """The first line of what aiohttp said about a malformed body (for the 400's message)."""
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
     return text[:200]

@@ -15,7 +15,9 @@ from addon.api import (
     metrics,
     openai_compat,
     openapi,
+    speech,
     status,
+    transcriptions,
     usage,
 )
 
@@ -30,6 +32,8 @@ def register_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/batch", batch.batch)
     app.router.add_post("/api/v1/embeddings", embeddings.embeddings)
     app.router.add_post("/api/v1/images", images_gen.images)
+    app.router.add_post("/api/v1/transcriptions", transcriptions.transcriptions)
+    app.router.add_post("/api/v1/speech", speech.speech)
     app.router.add_get("/api/v1/providers", status.providers)
     app.router.add_get("/api/v1/models", status.models)
     app.router.add_get("/api/v1/usage", usage.usage)
@@ -41,6 +45,8 @@ def register_routes(app: web.Application) -> None:
     app.router.add_get("/v1/models", openai_compat.models)
     app.router.add_post("/v1/embeddings", embeddings.openai_embeddings)
     app.router.add_post("/v1/images/generations", images_gen.openai_images)
+    app.router.add_post("/v1/audio/transcriptions", transcriptions.openai_transcriptions)
+    app.router.add_post("/v1/audio/speech", speech.openai_speech)
     app.router.add_put("/api/v1/providers/{name}/credentials", credentials.put_credentials)
     app.router.add_delete("/api/v1/providers/{name}/credentials", credentials.delete_credentials)
     app.router.add_post("/api/v1/providers/{name}/test", credentials.test_credentials)

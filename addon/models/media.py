@@ -98,9 +98,15 @@ class TranscriptionResponse:
 
 @dataclass(frozen=True, slots=True)
 class TranscriptDelta:
-    """A piece of a streamed transcript (where the vendor streams)."""
+    """A piece of a streamed transcript (where the vendor streams).
+
+    Providers leave ``provider`` and ``model`` empty; the manager names who is answering on
+    every piece it passes on (as on chat's ``StreamDelta``), so a front door can say so.
+    """
 
     text: str
+    provider: str | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +139,17 @@ class SpeechResponse:
 
 @dataclass(frozen=True, slots=True)
 class AudioChunk:
-    """A piece of streamed speech audio, in the response's format."""
+    """A piece of streamed speech audio, in the response's format.
+
+    ``provider`` and ``model`` as on ``TranscriptDelta``: set by the manager, not providers.
+    """
 
     data: bytes
+    provider: str | None = None
+    model: str | None = None
+
+    def __repr__(self) -> str:
+        return f"AudioChunk({len(self.data)} bytes, {self.provider}/{self.model})"
 
 
 @dataclass(frozen=True, slots=True)

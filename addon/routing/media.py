@@ -169,11 +169,15 @@ class TranscribeCall(_MediaCall[TranscriptionRequest, TranscriptionResponse, Tra
         """One transcription."""
         return provider.transcribe(call, timeout=timeout)
 
-    def stream(
+    async def stream(
         self, provider: Provider, call: TranscriptionRequest, timeout: float, /
     ) -> AsyncIterator[TranscriptDelta | TranscriptionResponse]:
-        """Transcript pieces, then the transcription."""
-        return provider.transcribe_stream(call, timeout=timeout)
+        """Transcript pieces labelled with who is answering, then the transcription."""
+        async for item in provider.transcribe_stream(call, timeout=timeout):
+            if isinstance(item, TranscriptDelta):
+                yield replace(item, provider=provider.name, model=call.model)
+            else:
+                yield item
 
 
 class SpeakCall(_MediaCall[SpeechRequest, SpeechResponse, AudioChunk]):
@@ -199,11 +203,15 @@ class SpeakCall(_MediaCall[SpeechRequest, SpeechResponse, AudioChunk]):
         """One synthesis."""
         return provider.speak(call, timeout=timeout)
 
-    def stream(
+    async def stream(
         self, provider: Provider, call: SpeechRequest, timeout: float, /
     ) -> AsyncIterator[AudioChunk | SpeechResponse]:
-        """Audio chunks, then the speech response."""
-        return provider.speak_stream(call, timeout=timeout)
+        """Audio chunks labelled with who is answering, then the speech response."""
+        async for item in provider.speak_stream(call, timeout=timeout):
+            if isinstance(item, AudioChunk):
+                yield replace(item, provider=provider.name, model=call.model)
+            else:
+                yield item
 
 
 class ImageCall(_MediaCall[ImageRequest, ImageResponse, Never]):
