@@ -44,6 +44,8 @@ def _prompt(value: Any) -> str:
 
 
 def _count(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 2.0 is the whole number 2
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
         raise vol.Invalid(f"must be a whole number from 1 to {MAX_COUNT}")
     return value
@@ -52,28 +54,40 @@ def _count(value: Any) -> int:
 def _size(value: Any) -> str | None:
     if value is None or value == "auto":
         return None
-    if not isinstance(value, str) or parse_size(value) is None:
+    edges = parse_size(value) if isinstance(value, str) else None
+    if edges is None:
         raise vol.Invalid("must be 'auto' or WIDTHxHEIGHT with edges of 64 to 4096 pixels")
-    return value
+    return f"{edges[0]}x{edges[1]}"
 
 
 def _quality(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or value.strip().lower() not in QUALITY_WORDS:
+    if not isinstance(value, str) or value not in QUALITY_WORDS:
         raise vol.Invalid(f"must be one of {', '.join(QUALITY_WORDS)}")
     return normal_quality(value)
+
+
+def _name(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise vol.Invalid("must be a name (not blank)")
+    return value
 
 
 def _only(allowed: Collection[Any], why: str) -> Callable[[Any], Any]:
     """Accept a field the hub cannot honour only at a harmless value (or null)."""
 
     def check(value: Any) -> Any:
-        if value is not None and value not in allowed:
+        if value is not None and not any(_same(value, harmless) for harmless in allowed):
             raise vol.Invalid(why)
         return value
 
     return check
+
+
+def _same(value: Any, harmless: Any) -> bool:
+    """Equal as JSON values are (``false`` is not ``0``)."""
+    return isinstance(value, bool) == isinstance(harmless, bool) and value == harmless
 
 
 FORMAT: Final = vol.Any(None, vol.In(OUTPUT_FORMATS, msg="must be png, jpeg or webp"))
@@ -84,8 +98,8 @@ NATIVE_SCHEMA: Final = vol.Schema(
         vol.Optional("size"): _size,
         vol.Optional("quality"): _quality,
         vol.Optional("format"): FORMAT,
-        vol.Optional("provider"): vol.Any(None, vol.All(str, vol.Length(min=1))),
-        vol.Optional("model"): vol.Any(None, vol.All(str, vol.Length(min=1))),
+        vol.Optional("provider"): _name,
+        vol.Optional("model"): _name,
         vol.Optional("tag"): TAG,
         vol.Optional("strategy"): vol.Any(None, vol.In(STRATEGIES)),
         vol.Optional("cache"): bool,

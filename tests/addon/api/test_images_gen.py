@@ -65,8 +65,8 @@ def generations(fakes: Fakes) -> dict[str, int]:
 async def test_pictures_inline_with_the_hubs_figures(
     client: TestClient[Any, Any], fakes: Fakes
 ) -> None:
-    status, body = await draw(
-        client, prompt=PROMPT, count=2, size="1024x1536", quality="hd", format="jpeg", tag="art"
+    status, body = await draw(  # count 2.0: JSON's whole number 2
+        client, prompt=PROMPT, count=2.0, size="1024x1536", quality="hd", format="jpeg", tag="art"
     )
     assert status == 200, body
     assert (body["provider"], body["model"]) == ("openai", "gpt-image-1.5")
@@ -147,6 +147,85 @@ async def test_a_budget_holds_per_picture(hub_client: HubClientFactory, fakes: F
     assert usage["by_capability"]["images"]["cost_usd"] == pytest.approx(0.08)
 
 
+async def test_a_budget_reserves_the_dearest_picture_of_a_token_priced_model(
+    hub_client: HubClientFactory, fakes: Fakes
+) -> None:
+    client = await hub_client(budget_daily_usd=0.02)
+    status, body = await draw(client, prompt=PROMPT, size="1024x1024", quality="low")
+    assert status == 200, body  # 272 output tokens at $32 per million
+    assert body["cost_usd"] == pytest.approx(
+        (body["usage"]["input_tokens"] * 5 + output_tokens("low", 1024, 1024) * 32) / 1e6
+    )
+    # Unsaid quality: gpt-image-1.5 may bill a high picture ($0.13), Gemini 1290 tokens
+    # plus its caption allowance at $30 per million: neither fits what is left.
+    status, body = await draw(client, prompt=PROMPT, size="1024x1024")
+    assert status == 429, body
+    assert [a["outcome"] for a in body["error"]["attempts"]] == ["budget_exceeded"] * 2
+    assert generations(fakes) == {"openai": 1, "gemini": 0, "anthropic": 0, "ollama": 0}
+
+
+async def test_a_cached_request_draws_nothing_new(
+    client: TestClient[Any, Any], fakes: Fakes
+) -> None:
+    first_status, first = await draw(client, prompt=PROMPT, cache=True)
+    status, again = await draw(client, prompt=PROMPT, cache=True)
+    assert (first_status, status) == (200, 200)
+    assert (first["cached"], again["cached"], again["cost_usd"]) == (False, True, 0)
+    assert again["images"] == first["images"]
+    status, fresh = await draw(client, prompt=PROMPT)  # not cached unless asked
+    assert (status, fresh["cached"]) == (200, False)
+    assert generations(fakes)["openai"] == 2
+
+
+@pytest.fixture
+async def local_client(hub_client: HubClientFactory, fakes: Fakes) -> TestClient[Any, Any]:
+    """The hub with an OpenAI-compatible server (free, drawing with flux-schnell) first."""
+    fakes.openai.image_models = frozenset({"flux-schnell"})
+    local = {
+        "name": "local",
+        "type": "openai_compatible",
+        "base_url": f"{fakes.openai.url}/v1",
+        "model": "llama3",
+        "image_model": "flux-schnell",
+        "input_price": 0,
+        "output_price": 0,
+        "priority": 1,
+        "timeout": 5,
+    }
+    return await hub_client(providers=[local, *provider_options(fakes)])
+
+
+async def test_an_openai_compatible_server_draws_for_free(
+    local_client: TestClient[Any, Any], fakes: Fakes
+) -> None:
+    status, body = await draw(local_client, prompt=PROMPT, count=2, size="768x512")
+    assert status == 200, body
+    assert (body["provider"], body["model"], body["cost_usd"]) == ("local", "flux-schnell", 0)
+    pictures = [decoded(i["data"]) for i in body["images"]]
+    assert [(p.format, p.size) for p in pictures] == [("PNG", (768, 512))] * 2
+    assert fakes.openai.requests[-1].body["model"] == "flux-schnell"
+
+
+async def test_the_openai_client_pins_the_compatible_server(
+    local_client: TestClient[Any, Any],
+) -> None:
+    url = str(local_client.make_url("/v1"))
+    async with openai.AsyncOpenAI(base_url=url, api_key=TOKEN, max_retries=0) as api:
+        result = await api.images.generate(model="local/flux-schnell", prompt=PROMPT)
+    assert result.data is not None
+    assert decoded(result.data[0].b64_json or "").format == "PNG"
+    assert result.model_extra is not None
+    assert result.model_extra["model"] == "local/flux-schnell"
+
+
+async def test_an_unknown_provider_is_named(client: TestClient[Any, Any], fakes: Fakes) -> None:
+    status, body = await draw(client, prompt=PROMPT, provider="attic")
+    assert status == 422, body  # as for chat
+    assert body["error"]["key"] == "no_capable_provider"
+    assert "No enabled provider named 'attic'" in body["error"]["message"]
+    assert generations(fakes) == {"openai": 0, "gemini": 0, "anthropic": 0, "ollama": 0}
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [
@@ -160,6 +239,9 @@ async def test_a_budget_holds_per_picture(hub_client: HubClientFactory, fakes: F
         ({"prompt": "x", "size": "32x32"}, "size"),
         ({"prompt": "x", "size": "5000x5000"}, "size"),
         ({"prompt": "x", "quality": "ultra"}, "quality"),
+        ({"prompt": "x", "quality": "HD"}, "quality"),
+        ({"prompt": "x", "model": " "}, "model"),
+        ({"prompt": "x", "provider": ""}, "provider"),
         ({"prompt": "x", "format": "gif"}, "format"),
         ({"prompt": "x", "tag": "no spaces"}, "tag"),
         ({"prompt": "x", "n": 2}, "n"),
@@ -218,6 +300,8 @@ async def test_the_openai_client_pins_gemini(sdk: openai.AsyncOpenAI, fakes: Fak
         ({"stream": True}, "stream"),
         ({"background": "transparent"}, "background"),
         ({"size": "1x1"}, "size"),
+        ({"partial_images": False}, "partial_images"),
+        ({"output_compression": 80}, "output_compression"),
     ],
 )
 async def test_the_openai_door_refuses_what_the_hub_cannot_honour(
@@ -237,3 +321,14 @@ async def test_the_openai_door_fails_over_and_says_so(
     raw = await sdk.images.with_raw_response.generate(prompt=PROMPT)
     assert raw.headers["x-hub-attempts"] == "openai=provider_rate_limited, gemini=ok"
     assert raw.parse().data is not None
+
+
+async def test_the_openai_door_takes_nulls_as_absent(sdk: openai.AsyncOpenAI) -> None:
+    nulls = dict.fromkeys(
+        ("model", "n", "size", "quality", "response_format", "background", "style", "stream")
+    )
+    raw = await sdk.post(
+        "/images/generations", body={"prompt": PROMPT, **nulls}, cast_to=openai.types.ImagesResponse
+    )
+    assert raw.data is not None
+    assert decoded(raw.data[0].b64_json or "").size == (1024, 1024)  # gpt-image-1.5's default
