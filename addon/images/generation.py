@@ -47,6 +47,9 @@ FLEX_TOKENS_PER_MEGAPIXEL: Final = 7100
 FLEX_QUALITY_SHARE: Final[Mapping[str, float]] = {"low": 0.25, "medium": 0.5, "high": 1.0}
 GEMINI_FLASH_TOKENS: Final = 1290
 GEMINI_PRO_TOKENS: Final[Mapping[str, int]] = {"1K": 1120, "2K": 1120, "4K": 2000}
+GEMINI_3_FLASH_TOKENS: Final[Mapping[str, int]] = {"1K": 1120, "2K": 1680, "4K": 2520}
+SIZED_GEMINI: Final = ("gemini-pro-image", "gemini-3-flash-image")
+"""The Gemini image families that take an ``imageSize`` (1K, 2K, 4K) beside the ratio."""
 UNKNOWN_IMAGE_TOKENS: Final = 6240  # the dearest fixed-size GPT image (1536x1024, high)
 
 
@@ -111,6 +114,9 @@ SIZE_RULES: Final[Mapping[str, str]] = {
     "gemini-pro-image": (
         f"sizes of the aspect ratios {', '.join(GEMINI_RATIOS)} with the longest edge at most 4096"
     ),
+    "gemini-3-flash-image": (
+        f"sizes of the aspect ratios {', '.join(GEMINI_RATIOS)} with the longest edge at most 4096"
+    ),
 }
 
 GPT_FIXED_SIZES: Final = ("1024x1024", "1536x1024", "1024x1536")
@@ -139,6 +145,10 @@ _FAMILIES: Final[tuple[tuple[tuple[str, ...], ImageRules], ...]] = (
     ),
     (("gpt-image-[2-9]*", "gpt-image-[1-9][0-9]*"), ImageRules("gpt-image-flex")),
     (("gpt-image-*", "chatgpt-image*"), ImageRules("gpt-image", sizes=GPT_FIXED_SIZES)),
+    (
+        ("gemini-3*-flash*-image*",),
+        ImageRules("gemini-3-flash-image", max_count=4, qualities=(), text_allowance=2048),
+    ),
     (
         ("gemini-3*-image*",),
         ImageRules("gemini-pro-image", max_count=4, qualities=(), text_allowance=2048),
@@ -188,7 +198,7 @@ def aspect_ratio(width: int, height: int) -> str | None:
 
 
 def gemini_image_size(width: int, height: int) -> str:
-    """Gemini 3 Pro Image's ``imageSize`` for a size: the smallest that reaches its long edge."""
+    """Gemini 3 image models' ``imageSize`` for a size: the smallest that reaches its long edge."""
     longest = max(width, height)
     return "1K" if longest <= 1600 else "2K" if longest <= 3200 else "4K"
 
@@ -207,7 +217,7 @@ def _fits(family: str, width: int, height: int) -> bool:
             and max(width, height) <= 3 * min(width, height)
             and 655_360 <= width * height <= 8_294_400
         )
-    if family in ("gemini-flash-image", "gemini-pro-image"):
+    if family == "gemini-flash-image" or family in SIZED_GEMINI:
         longest = 1600 if family == "gemini-flash-image" else MAX_EDGE
         return aspect_ratio(width, height) is not None and max(width, height) <= longest
     return True
@@ -224,9 +234,10 @@ def _output_tokens(rules: ImageRules, size: str | None, quality: str | None) -> 
         return math.ceil(FLEX_TOKENS_PER_MEGAPIXEL * share * width * height / 1_048_576)
     if family == "gemini-flash-image":
         return GEMINI_FLASH_TOKENS
-    if family == "gemini-pro-image":
+    if family in SIZED_GEMINI:
         width, height = parse_size(size or "") or (1024, 1024)
-        return GEMINI_PRO_TOKENS[gemini_image_size(width, height)]
+        tokens = GEMINI_PRO_TOKENS if family == "gemini-pro-image" else GEMINI_3_FLASH_TOKENS
+        return tokens[gemini_image_size(width, height)]
     if family.startswith("dall-e"):
         return 0  # billed per image
     return UNKNOWN_IMAGE_TOKENS

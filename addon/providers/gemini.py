@@ -239,7 +239,7 @@ class GeminiProvider(BaseProvider):
             raise
 
     async def _generate_image(self, request: ImageRequest, *, timeout: float) -> ImageResponse:
-        if rules_for(request.model).family not in ("gemini-flash-image", "gemini-pro-image"):
+        if not rules_for(request.model).family.startswith("gemini-"):
             raise ProviderCapabilityError(
                 f"{self.name} draws with Gemini image models only (Imagen needs Vertex AI)"
             )

@@ -20,7 +20,13 @@ from google.genai import types
 
 from addon.errors import ProviderBadRequestError, ProviderResponseError
 from addon.images.generated import NotAPictureError, checked_picture
-from addon.images.generation import aspect_ratio, gemini_image_size, parse_size, rules_for
+from addon.images.generation import (
+    SIZED_GEMINI,
+    aspect_ratio,
+    gemini_image_size,
+    parse_size,
+    rules_for,
+)
 from addon.models import GeneratedImage, ImageRequest, ImageResponse, Usage
 
 REFUSALS: Final = frozenset(
@@ -38,14 +44,14 @@ REFUSALS: Final = frozenset(
 
 
 def image_config(request: ImageRequest) -> types.GenerateContentConfig:
-    """Text and image out; the size as an aspect ratio (and image size on Gemini 3 Pro)."""
+    """Text and image out; the size as an aspect ratio (and image size on Gemini 3 models)."""
     size = parse_size(request.size) if request.size else None
     config = None
     if size is not None:
-        pro = rules_for(request.model).family == "gemini-pro-image"
+        sized = rules_for(request.model).family in SIZED_GEMINI
         config = types.ImageConfig(
             aspect_ratio=aspect_ratio(*size),
-            image_size=gemini_image_size(*size) if pro else None,
+            image_size=gemini_image_size(*size) if sized else None,
         )
     return types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"], image_config=config)
 

@@ -6,8 +6,9 @@ part and an ``inlineData`` part (``mimeType: image/png``, base64 ``data``) unles
 ``generationConfig.responseModalities`` asks for text only; a model that cannot draw refuses
 ``IMAGE`` in ``responseModalities``. ``generationConfig.imageConfig.aspectRatio`` is one of
 1:1, 2:3, 3:2, 3:4, 4:3, 4:5, 5:4, 9:16, 16:9, 21:9 (default 1:1) and fixes the resolution;
-``imageSize`` (1K, 2K, 4K) is for Gemini 3 Pro Image only. Gemini 2.5 Flash Image bills 1290
-output tokens per image, Gemini 3 Pro Image 1120 (1K and 2K) or 2000 (4K), reported in
+``imageSize`` (1K, 2K, 4K) is for the Gemini 3 image models only. Gemini 2.5 Flash Image bills
+1290 output tokens per image, Gemini 3 Pro Image 1120 (1K and 2K) or 2000 (4K), Gemini 3.1 Flash
+Image 1120, 1680 or 2520 (Vertex AI's model card gives the same counts), reported in
 ``usageMetadata.candidatesTokensDetails`` under modality ``IMAGE``. One candidate per request:
 ``candidateCount`` above 1 is refused. A refused picture ends with ``finishReason``
 ``IMAGE_SAFETY`` and no content. The refusal wordings for aspect ratio and image size are the
@@ -52,6 +53,7 @@ PRO_RESOLUTIONS: Final[Mapping[str, tuple[int, int]]] = {
 IMAGE_SIZES: Final = {"1K": 1, "2K": 2, "4K": 4}
 FLASH_IMAGE_TOKENS: Final = 1290
 PRO_IMAGE_TOKENS: Final = {"1K": 1120, "2K": 1120, "4K": 2000}
+FLASH3_IMAGE_TOKENS: Final = {"1K": 1120, "2K": 1680, "4K": 2520}
 
 
 def draws(model: str) -> bool:
@@ -115,7 +117,8 @@ def image_tokens(model: str, body: Mapping[str, Any]) -> int:
     if not _pro(model):
         return FLASH_IMAGE_TOKENS
     image_config: Mapping[str, Any] = _config(body).get("imageConfig") or {}
-    return PRO_IMAGE_TOKENS[str(image_config.get("imageSize") or "1K")]
+    tokens = FLASH3_IMAGE_TOKENS if "flash" in model else PRO_IMAGE_TOKENS
+    return tokens[str(image_config.get("imageSize") or "1K")]
 
 
 def prompt_text(body: Mapping[str, Any]) -> str:

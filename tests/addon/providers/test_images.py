@@ -22,6 +22,7 @@ from addon.errors import (
     ProviderRateLimitError,
     ProviderResponseError,
 )
+from addon.images.generation import rules_for
 from addon.models import ImageRequest, ImageResponse
 from addon.providers import create_provider
 from addon.providers.base import Provider
@@ -241,20 +242,37 @@ async def test_gemini_draws_one_picture_per_call_side_by_side(
     assert response.usage.images == 3
 
 
-async def test_gemini_3_pro_image_gets_the_image_size_of_the_long_edge(
+@pytest.mark.parametrize(
+    ("model", "size", "image_size", "drawn", "tokens"),
+    [
+        ("gemini-3-pro-image-preview", "2048x2048", "2K", (2048, 2048), 1120),
+        ("gemini-3-pro-image-preview", "4096x4096", "4K", (4096, 4096), 2000),
+        ("gemini-3.1-flash-image-preview", "2048x2048", "2K", (2048, 2048), 1680),
+        ("gemini-3.1-flash-image-preview", "1024x1024", "1K", (1024, 1024), 1120),
+    ],
+)
+async def test_gemini_3_image_models_get_the_image_size_of_the_long_edge(
     gemini_fake: FakeGemini,
+    model: str,
+    size: str,
+    image_size: str,
+    drawn: tuple[int, int],
+    tokens: int,
 ) -> None:
-    provider = create_provider(
-        settings("gemini", gemini_fake.url, image_model="gemini-3-pro-image-preview")
-    )
+    provider = create_provider(settings("gemini", gemini_fake.url, image_model=model))
     try:
-        request = ImageRequest(PROMPT, size="2048x2048", format="jpeg")
+        request = ImageRequest(PROMPT, size=size, format="jpeg")
         response = await provider.generate_image(request, timeout=10)
     finally:
         await provider.close()
-    assert pixels(response)[0][:3] == ("JPEG", 2048, 2048)
+    assert pixels(response)[0][:3] == ("JPEG", *drawn)
     config = gemini_fake.requests[-1].body["generationConfig"]
-    assert config["imageConfig"] == {"aspectRatio": "1:1", "imageSize": "2K"}
+    assert config["imageConfig"] == {"aspectRatio": "1:1", "imageSize": image_size}
+    caption = gemini_fake.state.reply.output_tokens
+    assert response.usage.output_tokens == tokens + caption
+    # The reservation covers what was billed: the picture plus the caption allowance.
+    rules = rules_for(model)
+    assert rules.output_tokens(size, None) + rules.text_allowance >= response.usage.output_tokens
 
 
 @pytest.mark.parametrize(
