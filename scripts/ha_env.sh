@@ -143,13 +143,17 @@ _ha_unmount() {
   for target in $(ha_mounts_below "$HA_ROOTFS"); do umount "$target" || umount -l "$target"; done
 }
 
-ha_chroot_venv() {  # ha_chroot_venv /opt/NAME REQUIREMENTS: a Python 3.14 venv in the chroot
-  local venv="$1" requirements="$2" stamp
-  stamp="$venv/.installed-$(ha_hash "$requirements" constraints/*.txt)"
+ha_chroot_venv() {  # ha_chroot_venv /opt/NAME REQUIREMENTS...: a Python 3.14 venv in the chroot
+  local venv="$1" stamp install="" requirements
+  shift
+  stamp="$venv/.installed-$(ha_hash "$@" constraints/*.txt)"
   [ -f "$HA_ROOTFS$stamp" ] && return 0
-  echo "== installing $requirements into the chroot's $venv (logs in $HA_LOG)"
+  echo "== installing $* into the chroot's $venv (logs in $HA_LOG)"
+  for requirements in "$@"; do  # one after the other: each file brings its own constraints
+    install+="$venv/bin/python -m pip install -r $requirements && "
+  done
   ha_in_chroot sh -c "[ -x $venv/bin/python ] || python3.14 -m venv $venv
-    $venv/bin/python -m pip install -r $requirements && rm -f $venv/.installed-* && touch $stamp" \
+    ${install}rm -f $venv/.installed-* && touch $stamp" \
     >"$HA_LOG/$(basename "$venv").log" 2>&1 || { tail -20 "$HA_LOG/$(basename "$venv").log" >&2; return 1; }
 }
 
@@ -159,7 +163,7 @@ ha_next() {  # Home Assistant 2026.10.4 on Python 3.14 in the chroot
   flock 8
   ha_rootfs
   ha_chroot_venv /opt/venv-hub requirements.txt
-  ha_chroot_venv /opt/venv-ha requirements-ha-2026.10.txt
+  ha_chroot_venv /opt/venv-ha requirements-ha-2026.10.txt requirements-ha-2026.10-audio.txt
   ha_in_chroot bash -c "set -euo pipefail; HA_MYPY_CACHE=/var/cache/mypy; $(declare -f ha_tests); ha_tests \"\$@\"" \
     ha /opt/venv-ha/bin/python /opt/venv-hub/bin/python 3.14 "$@"
   exec 8>&-

@@ -17,7 +17,13 @@ from .entity import provider_device_id
 from .migration import async_migrate_entry
 from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.AI_TASK, Platform.CONVERSATION, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.AI_TASK,
+    Platform.CONVERSATION,
+    Platform.SENSOR,
+    Platform.STT,
+    Platform.TTS,
+]
 __all__ = ["async_migrate_entry"]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 

@@ -79,6 +79,8 @@ class ProviderInfo(Model):
     latency_ms: float | None = None
     error_key: str | None = None
     message: str | None = None
+    # The model it serves each capability beyond chat with (``speech``, ``transcription``...).
+    media_models: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

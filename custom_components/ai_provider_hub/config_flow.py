@@ -1,8 +1,8 @@
 """Config flow: manual URL + token, Supervisor discovery, reauth, reconfigure and options.
 
-A new entry gets one conversation agent and one AI Task entity as subentries; more are added
-(and changed) with the subentry flows in ``subentry_flow``. The options hold the thresholds of
-the hub's repairs and alerts.
+A new entry gets one conversation agent, AI Task, speech-to-text and text-to-speech entity
+as subentries; more are added (and changed) with the subentry flows in ``subentry_flow``. The
+options hold the thresholds of the hub's repairs and alerts.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ from .const import (
     DOMAIN,
     SUBENTRY_AI_TASK,
     SUBENTRY_CONVERSATION,
+    SUBENTRY_STT,
+    SUBENTRY_TTS,
 )
 from .subentry_flow import HubSubentryFlow, default_subentries
 
@@ -100,8 +102,9 @@ class HubConfigFlow(ConfigFlow, domain=DOMAIN):
         cls,
         config_entry: ConfigEntry,  # noqa: ARG003 - Home Assistant's signature
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Conversation agents and AI Task entities, each with its own routing."""
-        return {SUBENTRY_CONVERSATION: HubSubentryFlow, SUBENTRY_AI_TASK: HubSubentryFlow}
+        """Agents, AI Task, speech-to-text and text-to-speech entities, each with its routing."""
+        kinds = (SUBENTRY_CONVERSATION, SUBENTRY_AI_TASK, SUBENTRY_STT, SUBENTRY_TTS)
+        return dict.fromkeys(kinds, HubSubentryFlow)
 
     async def _validate_input(self, url: str, token: str) -> dict[str, str]:
         """Check the URL and token against the live hub; return form errors (empty: valid)."""

@@ -17,6 +17,8 @@ CONF_STRATEGY: Final = "strategy"
 CONF_TAG: Final = "tag"
 CONF_PROMPT: Final = "prompt"
 CONF_IMAGE_MODEL: Final = "image_model"
+CONF_VOICE: Final = "voice"
+CONF_SPEED: Final = "speed"
 CONF_MAX_TOOL_ITERATIONS: Final = "max_tool_iterations"
 CONF_DOWN_MINUTES: Final = "down_minutes"
 CONF_BUDGET_WARNING: Final = "budget_warning_percent"
@@ -33,6 +35,9 @@ DEFAULT_TTS_NAME: Final = "AI Provider Hub TTS"
 # Rounds of "the model asks for tools, Home Assistant runs them" before an answer is due.
 DEFAULT_MAX_TOOL_ITERATIONS: Final = 10
 MAX_TOOL_ITERATIONS_LIMIT: Final = 50
+# Speech speed, as the vendors take it (1: normal).
+MIN_SPEED: Final = 0.25
+MAX_SPEED: Final = 4.0
 # Repairs: a provider down (or its circuit open) this long raises an issue; budgets warn here.
 DEFAULT_DOWN_MINUTES: Final = 5
 DEFAULT_BUDGET_WARNING: Final = 80

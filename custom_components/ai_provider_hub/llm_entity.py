@@ -45,7 +45,7 @@ class HubLLMEntity(Entity):
     """An entity of one subentry, on that subentry's own service device."""
 
     _attr_has_entity_name = True
-    _attr_name = None
+    _attr_name: str | None = None
     _attr_should_poll = False
 
     def __init__(self, entry: HubConfigEntry, subentry: ConfigSubentry) -> None:

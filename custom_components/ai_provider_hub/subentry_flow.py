@@ -1,4 +1,4 @@
-"""Subentry flows: add or change a conversation agent or an AI Task entity of a hub."""
+"""Subentry flows: add or change an agent, AI Task, speech-to-text or text-to-speech entity."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TemplateSelector,
     TextSelector,
+    TextSelectorConfig,
 )
 
 from .compat import vol
@@ -34,21 +35,36 @@ from .const import (
     CONF_MODEL,
     CONF_PROMPT,
     CONF_PROVIDER,
+    CONF_SPEED,
     CONF_STRATEGY,
     CONF_TAG,
+    CONF_VOICE,
     DEFAULT_AI_TASK_NAME,
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_MAX_TOOL_ITERATIONS,
+    DEFAULT_STT_NAME,
+    DEFAULT_TTS_NAME,
+    MAX_SPEED,
     MAX_TOOL_ITERATIONS_LIMIT,
+    MIN_SPEED,
     STRATEGIES,
     SUBENTRY_AI_TASK,
     SUBENTRY_CONVERSATION,
+    SUBENTRY_STT,
+    SUBENTRY_TTS,
     TAG_PATTERN,
 )
 from .coordinator import HubConfigEntry
+from .speech import speech_providers, voices
 
 TAG_RE: Final = re.compile(TAG_PATTERN)
 ROUTING_KEYS: Final = (CONF_PROVIDER, CONF_MODEL, CONF_STRATEGY, CONF_TAG)
+DEFAULT_NAMES: Final = {
+    SUBENTRY_CONVERSATION: DEFAULT_CONVERSATION_NAME,
+    SUBENTRY_AI_TASK: DEFAULT_AI_TASK_NAME,
+    SUBENTRY_STT: DEFAULT_STT_NAME,
+    SUBENTRY_TTS: DEFAULT_TTS_NAME,
+}
 
 
 def default_subentry_data(subentry_type: str) -> dict[str, Any]:
@@ -63,20 +79,12 @@ def default_subentry_data(subentry_type: str) -> dict[str, Any]:
 
 
 def default_subentries() -> list[ConfigSubentryData]:
-    """The subentries a new hub entry gets: one agent, one AI Task entity."""
+    """The subentries a new hub entry gets: one of each kind (as core's AI integrations do)."""
     return [
         ConfigSubentryData(
-            subentry_type=SUBENTRY_CONVERSATION,
-            data=default_subentry_data(SUBENTRY_CONVERSATION),
-            title=DEFAULT_CONVERSATION_NAME,
-            unique_id=None,
-        ),
-        ConfigSubentryData(
-            subentry_type=SUBENTRY_AI_TASK,
-            data=default_subentry_data(SUBENTRY_AI_TASK),
-            title=DEFAULT_AI_TASK_NAME,
-            unique_id=None,
-        ),
+            subentry_type=kind, data=default_subentry_data(kind), title=title, unique_id=None
+        )
+        for kind, title in DEFAULT_NAMES.items()
     ]
 
 
@@ -108,7 +116,7 @@ class HubSubentryFlow(ConfigSubentryFlow):
             errors = _errors(user_input, providers)
             if not errors:
                 return self._async_finish(step_id, user_input)
-        schema = self._schema(step_id == "user", providers)
+        schema = self._schema(step_id == "user", entry)
         suggested = user_input if user_input is not None else _suggested(self.hass, current)
         return self.async_show_form(
             step_id=step_id,
@@ -120,20 +128,19 @@ class HubSubentryFlow(ConfigSubentryFlow):
         data = {k: v for k, v in user_input.items() if k != CONF_NAME and v not in (None, "", [])}
         if CONF_MAX_TOOL_ITERATIONS in data:
             data[CONF_MAX_TOOL_ITERATIONS] = int(data[CONF_MAX_TOOL_ITERATIONS])
+        if CONF_SPEED in data:
+            data[CONF_SPEED] = float(data[CONF_SPEED])
         if step_id == "user":
             return self.async_create_entry(title=user_input[CONF_NAME], data=data)
         return self.async_update_and_abort(
             self._get_entry(), self._get_reconfigure_subentry(), data=data
         )
 
-    def _schema(self, is_new: bool, providers: list[str]) -> vol.Schema:
+    def _schema(self, is_new: bool, entry: HubConfigEntry) -> vol.Schema:
+        providers = entry.runtime_data.coordinator.data.providers
         fields: dict[vol.Marker, Any] = {}
         if is_new:
-            default = (
-                DEFAULT_CONVERSATION_NAME
-                if self._subentry_type == SUBENTRY_CONVERSATION
-                else DEFAULT_AI_TASK_NAME
-            )
+            default = DEFAULT_NAMES[self._subentry_type]
             fields[vol.Required(CONF_NAME, default=default)] = TextSelector()
         if self._subentry_type == SUBENTRY_CONVERSATION:
             fields[vol.Optional(CONF_PROMPT)] = TemplateSelector()
@@ -146,9 +153,13 @@ class HubSubentryFlow(ConfigSubentryFlow):
                     multiple=True,
                 )
             )
-        fields.update(_routing_fields(providers))
+        fields.update(_routing_fields([p.name for p in providers]))
         if self._subentry_type == SUBENTRY_AI_TASK:
             fields[vol.Optional(CONF_IMAGE_MODEL)] = TextSelector()
+        if self._subentry_type == SUBENTRY_STT:
+            fields[vol.Optional(CONF_PROMPT)] = TextSelector(TextSelectorConfig(multiline=True))
+        if self._subentry_type == SUBENTRY_TTS:
+            fields.update(_speech_fields(voices(speech_providers(providers, None))))
         if self._subentry_type == SUBENTRY_CONVERSATION:
             fields[vol.Required(CONF_MAX_TOOL_ITERATIONS, default=DEFAULT_MAX_TOOL_ITERATIONS)] = (
                 NumberSelector(
@@ -176,6 +187,22 @@ def _routing_fields(providers: list[str]) -> dict[vol.Marker, Any]:
             )
         ),
         vol.Optional(CONF_TAG): TextSelector(),
+    }
+
+
+def _speech_fields(names: list[str]) -> dict[vol.Marker, Any]:
+    return {
+        vol.Optional(CONF_VOICE): SelectSelector(
+            SelectSelectorConfig(
+                options=names, custom_value=True, mode=SelectSelectorMode.DROPDOWN, sort=False
+            )
+        ),
+        vol.Optional(CONF_SPEED): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_SPEED, max=MAX_SPEED, step=0.05, mode=NumberSelectorMode.SLIDER
+            )
+        ),
+        vol.Optional(CONF_PROMPT): TextSelector(TextSelectorConfig(multiline=True)),
     }
 
 

@@ -264,8 +264,11 @@ async def hub_entry(
     entry_options: dict[str, Any],
     conversation_data: dict[str, Any],
     ai_task_data: dict[str, Any],
+    stt_data: dict[str, Any] | None,
+    tts_data: dict[str, Any] | None,
 ) -> MockConfigEntry:
-    """The integration set up against the running add-on (one agent, one AI Task entity)."""
+    """The integration set up against the running add-on (one agent, one AI Task entity, and
+    the speech entities a test asks for)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="AI Provider Hub",
@@ -273,7 +276,7 @@ async def hub_entry(
         data={CONF_URL: hub.url, CONF_TOKEN: TOKEN},
         options=entry_options,
         version=2,
-        subentries_data=subentries(conversation_data, ai_task_data),
+        subentries_data=subentries(conversation_data, ai_task_data, stt_data, tts_data),
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.components import tts
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -34,6 +35,15 @@ def media_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
     folder = tmp_path / "media"
     folder.mkdir()
     hass.config.media_dirs = {"local": str(folder)}
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def tts_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A speech cache of the test's own (Home Assistant's default is in the shared test config
+    folder, where one test's audio would answer another's)."""
+    folder = tmp_path / "tts"
+    monkeypatch.setattr(tts, "DEFAULT_CACHE_DIR", str(folder))
     return folder
 
 
@@ -83,11 +93,25 @@ def ai_task_data() -> dict[str, Any]:
 
 
 @pytest.fixture
+def stt_data() -> dict[str, Any] | None:
+    """A speech-to-text subentry's data (None: the entry has none; override to add one)."""
+    return None
+
+
+@pytest.fixture
+def tts_data() -> dict[str, Any] | None:
+    """A text-to-speech subentry's data (None: the entry has none; override to add one)."""
+    return None
+
+
+@pytest.fixture
 def config_entry(
     fake_hub: FakeHub,
     entry_options: dict[str, Any],
     conversation_data: dict[str, Any],
     ai_task_data: dict[str, Any],
+    stt_data: dict[str, Any] | None,
+    tts_data: dict[str, Any] | None,
 ) -> MockConfigEntry:
     """An entry (current version) pointing at the fake hub, not yet added."""
     return MockConfigEntry(
@@ -98,7 +122,7 @@ def config_entry(
         options=entry_options,
         version=2,
         minor_version=1,
-        subentries_data=subentries(conversation_data, ai_task_data),
+        subentries_data=subentries(conversation_data, ai_task_data, stt_data, tts_data),
     )
 
 

@@ -148,7 +148,14 @@ CALL_PATHS = frozenset(
     f"/api/v1/{name}"
     for name in ("chat", "vision", "embeddings", "transcriptions", "speech", "images")
 )
-SPEECH_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "opus": "audio/ogg"}
+SPEECH_TYPES = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "pcm": "audio/pcm",
+}
 
 
 @dataclass
@@ -192,6 +199,8 @@ class FakeHub:
     # When set, the stream ends with this error envelope instead of ``done`` (as the add-on
     # does once the status line is out).
     stream_error: dict[str, Any] | None = None
+    # The speech formats some provider makes (others: 422 no_capable_provider, as the add-on).
+    speech_formats: frozenset[str] = frozenset(SPEECH_TYPES)
     server: TestServer | None = None
 
     @property
@@ -269,6 +278,8 @@ class FakeHub:
     async def _speech(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         """Audio in the asked format, chunked, with the hub's figures in the headers."""
         audio_format = body.get("format", "mp3")
+        if audio_format not in self.speech_formats:
+            return _error(422, "no_capable_provider", f"No provider speaks {audio_format}")
         response = web.StreamResponse(
             headers={
                 "Content-Type": SPEECH_TYPES[audio_format],

@@ -24,9 +24,13 @@ from homeassistant.setup import async_setup_component
 from custom_components.ai_provider_hub.const import (
     DEFAULT_AI_TASK_NAME,
     DEFAULT_CONVERSATION_NAME,
+    DEFAULT_STT_NAME,
+    DEFAULT_TTS_NAME,
     DOMAIN,
     SUBENTRY_AI_TASK,
     SUBENTRY_CONVERSATION,
+    SUBENTRY_STT,
+    SUBENTRY_TTS,
 )
 
 from .fake_hub import PNG
@@ -170,8 +174,21 @@ def entry_state(entry: ConfigEntry) -> ConfigEntryState:
     return entry.state
 
 
-def subentries(conversation: dict[str, Any], ai_task: dict[str, Any]) -> list[Any]:
-    """One agent and one AI Task entity, as a new entry gets them."""
+def subentries(
+    conversation: dict[str, Any],
+    ai_task: dict[str, Any],
+    stt: dict[str, Any] | None = None,
+    tts: dict[str, Any] | None = None,
+) -> list[Any]:
+    """One agent and one AI Task entity, and speech entities when their data is given."""
+    speech = [
+        {"subentry_type": kind, "data": data, "title": title, "unique_id": None}
+        for kind, data, title in (
+            (SUBENTRY_STT, stt, DEFAULT_STT_NAME),
+            (SUBENTRY_TTS, tts, DEFAULT_TTS_NAME),
+        )
+        if data is not None
+    ]
     return [
         {
             "subentry_type": SUBENTRY_CONVERSATION,
@@ -185,6 +202,7 @@ def subentries(conversation: dict[str, Any], ai_task: dict[str, Any]) -> list[An
             "title": DEFAULT_AI_TASK_NAME,
             "unique_id": None,
         },
+        *speech,
     ]
 
 

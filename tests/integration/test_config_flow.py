@@ -61,9 +61,10 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, fake_hub: FakeHub) -
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_URL: fake_hub.url, CONF_TOKEN: fake_hub.token}
     assert result["result"].unique_id == hub_unique_id(fake_hub.url)
-    # One agent (with Assist) and one AI Task entity come with every new hub.
+    # One agent (with Assist), AI Task, speech-to-text and text-to-speech entity come with
+    # every new hub.
     subentries = {s.subentry_type: s for s in result["result"].subentries.values()}
-    assert set(subentries) == {"conversation", "ai_task_data"}
+    assert set(subentries) == {"conversation", "ai_task_data", "stt", "tts"}
     assert subentries["conversation"].data["llm_hass_api"] == ["assist"]
     # The token was checked against an authenticated endpoint.
     assert any(r.path == "/api/v1/providers" for r in fake_hub.requests)
@@ -130,7 +131,7 @@ async def test_hassio_discovery_confirm(hass: HomeAssistant, fake_hub: FakeHub) 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_URL: fake_hub.url, CONF_TOKEN: fake_hub.token}
     assert result["result"].unique_id == hub_unique_id(fake_hub.url)
-    assert len(result["result"].subentries) == 2
+    assert len(result["result"].subentries) == 4
 
 
 async def test_hassio_confirm_error_recovers(hass: HomeAssistant, fake_hub: FakeHub) -> None:

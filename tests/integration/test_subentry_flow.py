@@ -1,4 +1,4 @@
-"""Subentry flows: add and change conversation agents and AI Task entities."""
+"""Subentry flows: add and change agents, AI Task, speech-to-text and text-to-speech entities."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ai_provider_hub.speech import OPENAI_VOICES
 
 from .helpers import state
 
@@ -120,3 +122,69 @@ async def test_entity_ids_of_default_subentries(
         "ai_task.ai_provider_hub_ai_task",
     }
     assert set(by_subentry.values()) == set(loaded_entry.subentries)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "user_input", "data", "entity_id"),
+    [
+        (
+            "stt",
+            {"name", "provider", "model", "strategy", "tag", "prompt"},
+            {"name": "Kitchen ears", "model": "whisper-1", "prompt": "Kitchen, hallway"},
+            {"model": "whisper-1", "prompt": "Kitchen, hallway"},
+            "stt.kitchen_ears",
+        ),
+        (
+            "tts",
+            {"name", "provider", "model", "strategy", "tag", "voice", "speed", "prompt"},
+            {"name": "Kitchen voice", "provider": "openai", "voice": "nova", "speed": 1.5},
+            {"provider": "openai", "voice": "nova", "speed": 1.5},
+            "tts.kitchen_voice",
+        ),
+    ],
+)
+async def test_add_speech_entities(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    kind: str,
+    fields: set[str],
+    user_input: dict[str, object],
+    data: dict[str, object],
+    entity_id: str,
+) -> None:
+    result = await start(hass, loaded_entry, kind)
+    assert result["data_schema"] is not None
+    schema = result["data_schema"].schema
+    assert {str(k) for k in schema} == fields
+    if kind == "tts":  # the voices of the vendors behind the hub (the fake has OpenAI)
+        voice = next(k for k in schema if str(k) == "voice")
+        assert schema[voice].config["options"] == list(OPENAI_VOICES)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**user_input, "tag": "bad tag!"}
+    )
+    assert result["errors"] == {"tag": "invalid_tag"}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    [added] = [s for s in of_type(loaded_entry, kind) if s.title == user_input["name"]]
+    assert dict(added.data) == data
+    entity = er.async_get(hass).async_get(entity_id)
+    assert entity is not None
+    assert entity.config_subentry_id == added.subentry_id
+
+
+@pytest.mark.parametrize("tts_data", [{"voice": "nova", "speed": 1.5}])
+async def test_reconfigure_tts(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    [speaker] = of_type(loaded_entry, "tts")
+    result = await loaded_entry.start_subentry_reconfigure_flow(hass, speaker.subentry_id)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"voice": "Kore", "provider": "openai", "prompt": "Slowly."}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert dict(loaded_entry.subentries[speaker.subentry_id].data) == {
+        "voice": "Kore",
+        "provider": "openai",
+        "prompt": "Slowly.",
+    }
