@@ -7,6 +7,7 @@ so every picture is decoded and checked: its format, size and colour say who dre
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from collections.abc import AsyncIterator
@@ -106,6 +107,17 @@ async def test_a_failing_vendor_fails_over_to_gemini(
     assert body["model"] == "gemini-2.5-flash-image"
     assert body["usage"]["output_tokens"] >= 1290
     assert generations(fakes)["anthropic"] == generations(fakes)["ollama"] == 0
+    recent = await (await client.get("/api/v1/requests?limit=1", headers=AUTH)).json()
+    row = recent["requests"][0]
+    assert (row["capability"], row["provider"], row["cost_usd"]) == (
+        "images",
+        "gemini",
+        pytest.approx(body["cost_usd"]),
+    )
+    assert [(a["provider"], a["outcome"]) for a in row["attempts"]] == [
+        ("openai", "provider_bad_response"),
+        ("gemini", "ok"),
+    ]
 
 
 async def test_a_size_nobody_draws_is_a_422_before_any_vendor(
@@ -142,6 +154,20 @@ async def test_a_budget_holds_per_picture(hub_client: HubClientFactory, fakes: F
     assert status == 429
     assert body["error"]["key"] == "budget_exceeded"
     assert [a["outcome"] for a in body["error"]["attempts"]] == ["budget_exceeded"] * 2
+    assert generations(fakes) == {"openai": 2, "gemini": 0, "anthropic": 0, "ollama": 0}
+    usage = await (await client.get("/api/v1/usage", headers=AUTH)).json()
+    assert usage["by_capability"]["images"]["cost_usd"] == pytest.approx(0.08)
+
+
+async def test_a_budget_holds_under_concurrent_requests(
+    hub_client: HubClientFactory, fakes: Fakes
+) -> None:
+    providers = provider_options(fakes)
+    providers[0]["image_model"] = "dall-e-3"
+    client = await hub_client(providers=providers, budget_daily_usd=0.1)
+    answers = await asyncio.gather(*(draw(client, prompt=PROMPT) for _ in range(5)))
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [200, 200, 429, 429, 429]  # reserved before any call: $0.08 of $0.10
     assert generations(fakes) == {"openai": 2, "gemini": 0, "anthropic": 0, "ollama": 0}
     usage = await (await client.get("/api/v1/usage", headers=AUTH)).json()
     assert usage["by_capability"]["images"]["cost_usd"] == pytest.approx(0.08)
