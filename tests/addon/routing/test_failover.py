@@ -38,10 +38,12 @@ async def test_a_hanging_first_provider_leaves_room_for_the_second(
 ) -> None:
     hub = await two_providers(make_hub)
     hub.fakes.openai.fail_next(Fault.TIMEOUT)
-    answer, elapsed = await hub.timed_chat(stream=stream)
+    answer = await (hub.stream() if stream else hub.chat())
+    # The second provider answering inside the request's deadline is the proof: before, the
+    # hanging call took the whole deadline and the request ended 504. (Not the test's own wall
+    # time: on a loaded machine the client's side of the request adds seconds the hub never saw.)
     assert answer.status == 200, answer.body
     assert outcomes(answer) == [("openai", "provider_timeout"), ("anthropic", "ok")]
-    assert elapsed < REQUEST_TIMEOUT  # before: the hanging call took the whole deadline (504)
 
 
 async def test_the_last_candidate_may_use_all_that_is_left(
