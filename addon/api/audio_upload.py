@@ -57,8 +57,10 @@ class Upload:
         return f"Upload({sorted(self.fields)}, {len(self.audio)} bytes, {self.declared})"
 
 
-async def read_upload(request: web.Request, fields: Collection[str]) -> Upload:
-    """The form's (or JSON body's) fields and the audio bytes."""
+async def read_upload(
+    request: web.Request, fields: Collection[str], *, json_allowed: bool = True
+) -> Upload:
+    """The form's (or, when allowed, the JSON body's) fields and the audio bytes."""
     if request.content_type.startswith("multipart/"):
         deadline = body_deadline(request)
         try:
@@ -70,9 +72,10 @@ async def read_upload(request: web.Request, fields: Collection[str]) -> Upload:
             raise RequestTimeoutError(
                 f"The request body did not arrive within {deadline:g} s"
             ) from err
-    if request.content_type not in ("application/json", ""):
+    if not json_allowed or request.content_type not in ("application/json", ""):
+        also = " or JSON" if json_allowed else ""
         raise UnsupportedMediaError(
-            f"Send multipart/form-data (a 'file' part) or JSON, not {request.content_type!r}"
+            f"Send multipart/form-data (a 'file' part){also}, not {request.content_type!r}"
         )
     return _from_json(await read_json(request))
 

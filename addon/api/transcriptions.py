@@ -173,7 +173,7 @@ async def openai_transcriptions(request: web.Request) -> web.StreamResponse:
     ``model`` pins as on chat completions (``auto``, ``<provider>``, ``<provider>/<model>``,
     a bare model name). ``temperature`` is accepted and not passed on (not every vendor has it).
     """
-    upload = await read_upload(request, OPENAI_FIELDS)
+    upload = await read_upload(request, OPENAI_FIELDS, json_allowed=False)
     data = checked(OPENAI_SCHEMA, upload.fields)
     manager = hub(request).manager
     names = [settings.name for settings in manager.configured()]

@@ -45,6 +45,14 @@ AUDIO_TYPES: Final = {
 }
 SPEECH_FORMATS: Final = frozenset({AudioFormat.PCM, AudioFormat.WAV})
 DEFAULT_VOICE: Final = "Kore"
+#: Gemini's 30 prebuilt voices (https://ai.google.dev/gemini-api/docs/speech-generation).
+VOICE_NAMES: Final = (
+    "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
+    "Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib",
+    "Rasalgethi", "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima",
+    "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
+)  # fmt: skip
+VOICES: Final = {name.lower(): name for name in VOICE_NAMES}
 DEFAULT_RATE: Final = 24_000
 INSTRUCTION: Final = (
     "Transcribe the speech in this audio word for word. Answer with the transcript only: no "
@@ -118,12 +126,21 @@ def _transcription(request: TranscriptionRequest, text: str, usage: Usage) -> Tr
 
 
 # --- speech -------------------------------------------------------------------------------
+def voice_for(voice: str | None) -> str:
+    """The prebuilt voice named (in any case), else the default voice.
+
+    Voice names are per vendor: a request that fails over from another vendor is spoken in
+    Gemini's default voice rather than refused.
+    """
+    return VOICES.get((voice or "").lower(), DEFAULT_VOICE)
+
+
 def speech_config(
     request: SpeechRequest, options: types.HttpOptions
 ) -> types.GenerateContentConfig:
     """AUDIO out, a prebuilt voice (Gemini 3 TTS models require one), the language if regional."""
     voice = types.VoiceConfig(
-        prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=request.voice or DEFAULT_VOICE)
+        prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=voice_for(request.voice))
     )
     language = request.language if request.language and "-" in request.language else None
     return types.GenerateContentConfig(

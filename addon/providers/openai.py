@@ -126,6 +126,7 @@ class OpenAIProvider(BaseProvider):
     )
     embedding_encoding: Encoding = "base64"
     streams_transcripts = True  # the gpt-*-transcribe models stream text deltas
+    voices: frozenset[str] | None = openai_audio.OPENAI_VOICES  # others: the default voice
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -242,14 +243,14 @@ class OpenAIProvider(BaseProvider):
     async def _speak(self, request: SpeechRequest, *, timeout: float) -> SpeechResponse:
         with self._known_model():
             return await openai_audio.speak(
-                self._client, request, timeout=timeout, provider=self.name
+                self._client, request, timeout=timeout, provider=self.name, voices=self.voices
             )
 
     async def _speak_stream(
         self, request: SpeechRequest, *, timeout: float
     ) -> AsyncIterator[AudioChunk | SpeechResponse]:
         stream = openai_audio.speak_stream(
-            self._client, request, timeout=timeout, provider=self.name
+            self._client, request, timeout=timeout, provider=self.name, voices=self.voices
         )
         with self._known_model():
             async for item in stream:
@@ -371,6 +372,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     requires_api_key = False
     embedding_encoding: Encoding = "float"  # not every server knows base64
     streams_transcripts = False  # a local Whisper server answers once
+    voices = None  # a local server's own voice names, passed as given
 
 
 # --- wire mapping (pure functions) --------------------------------------------------------

@@ -57,6 +57,11 @@ SPEECH_FORMATS: Final = {
 }
 SPEECH_RATE: Final = 24_000  # OpenAI's speech is 24 kHz mono (pcm: 16-bit little-endian)
 DEFAULT_VOICE: Final = "alloy"
+#: OpenAI's built-in voices (https://platform.openai.com/docs/guides/text-to-speech).
+OPENAI_VOICES: Final = frozenset(
+    {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer"}
+    | {"verse", "marin", "cedar"}
+)
 CLASSIC_TTS: Final = ("tts-1", "tts-1-hd")  # no ``instructions``
 CHUNK: Final = 16 * 1024
 
@@ -142,20 +147,41 @@ def _seconds(audio: AudioInput) -> float:
 
 
 # --- speech -------------------------------------------------------------------------------
+def voice_for(voice: str | None, voices: frozenset[str] | None) -> str:
+    """The voice to ask for: ``voice`` when the vendor has it, else its default.
+
+    ``voices`` None takes any name (a compatible server's own voices). Voice names are per
+    vendor: a request that fails over from another vendor (or a Home Assistant voice picked
+    for one vendor) is spoken in this vendor's default voice rather than refused.
+    """
+    if not voice:
+        return DEFAULT_VOICE
+    if voices is None:
+        return voice
+    return voice.lower() if voice.lower() in voices else DEFAULT_VOICE
+
+
 async def speak(
-    client: AsyncOpenAI, request: SpeechRequest, *, timeout: float, provider: str
+    client: AsyncOpenAI,
+    request: SpeechRequest,
+    *,
+    timeout: float,
+    provider: str,
+    voices: frozenset[str] | None = None,
 ) -> SpeechResponse:
     """The whole audio of one synthesis."""
-    chunks = [
-        item.data
-        async for item in speak_stream(client, request, timeout=timeout, provider=provider)
-        if isinstance(item, AudioChunk)
-    ]
+    stream = speak_stream(client, request, timeout=timeout, provider=provider, voices=voices)
+    chunks = [item.data async for item in stream if isinstance(item, AudioChunk)]
     return speech_response(request, b"".join(chunks), provider)
 
 
 async def speak_stream(
-    client: AsyncOpenAI, request: SpeechRequest, *, timeout: float, provider: str
+    client: AsyncOpenAI,
+    request: SpeechRequest,
+    *,
+    timeout: float,
+    provider: str,
+    voices: frozenset[str] | None = None,
 ) -> AsyncIterator[AudioChunk | SpeechResponse]:
     """The audio as it arrives, then the response (its usage read from the whole audio)."""
     wire_format = SPEECH_FORMATS.get(request.format)
@@ -165,7 +191,7 @@ async def speak_stream(
     async with client.audio.speech.with_streaming_response.create(
         model=request.model,
         input=request.text,
-        voice=request.voice or DEFAULT_VOICE,
+        voice=voice_for(request.voice, voices),
         response_format=wire_format,  # type: ignore[arg-type]
         speed=request.speed if request.speed is not None else omit,
         instructions=_instructions(request),

@@ -28,10 +28,11 @@ from aiohttp import web
 
 from tests.fakes.audio import speech_seconds, spoken_text, voice_pcm, wav_file, wav_pcm
 from tests.fakes.audio_containers import aac_file, flac_file, mp3_file, ogg_opus_file
+from tests.fakes.base import Fault
 from tests.fakes.forms import Form, parse_form
 
 if TYPE_CHECKING:
-    from tests.fakes.base import FakeState, Fault
+    from tests.fakes.base import FakeState
 
 WHISPER: Final = frozenset({"whisper-1"})
 TOKEN_TRANSCRIBERS: Final = frozenset(
@@ -95,11 +96,14 @@ def audio_seconds(data: bytes) -> float:
 class OpenAIAudioRoutes:
     """The audio routes of ``FakeOpenAI`` (a mixin: it uses the host's key check and errors)."""
 
+    _stall = False  # the next speech stream stalls half-way
+
     if TYPE_CHECKING:
         state: FakeState
 
         def _check_key(self, request: web.Request) -> web.Response | None: ...
         def next_fault(self) -> tuple[Fault, dict[str, Any]] | None: ...
+        async def _hold(self, seconds: float) -> None: ...
         async def apply_fault(
             self, request: web.Request, fault: Fault, params: dict[str, Any]
         ) -> web.StreamResponse | None: ...
@@ -127,6 +131,9 @@ class OpenAIAudioRoutes:
         if denied is not None:
             return denied
         fault = self.next_fault()
+        if fault is not None and fault[0] is Fault.STALL_STREAM:
+            self._stall = True  # acted out by the speech stream: half the audio, then nothing
+            return None
         return None if fault is None else await self.apply_fault(request, *fault)
 
     # --- speech to text -----------------------------------------------------------------
@@ -266,6 +273,10 @@ class OpenAIAudioRoutes:
         await response.prepare(request)
         for start in range(0, len(audio), 4096):
             await response.write(audio[start : start + 4096])
+            if self._stall and start >= len(audio) // 2:
+                self._stall = False
+                await self._hold(3600.0)
+                return response
         await response.write_eof()
         return response
 

@@ -30,6 +30,7 @@ from addon.app import DEFAULT_TRUSTED_INGRESS, build_app
 from addon.settings import Secret, parse_options
 from addon.startup import open_credentials
 from tests.conftest import TOKEN, Fakes, provider_options
+from tests.fakes.audio import voice_pcm, wav_file
 
 PROVIDER = "openai"  # fills ``{name}`` path parameters: a configured provider with a key
 
@@ -38,6 +39,11 @@ def _png() -> str:
     buffer = io.BytesIO()
     Image.new("RGB", (32, 24), (10, 120, 200)).save(buffer, "PNG")
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _wav() -> str:
+    """Base64 of a short WAV that says something (the fakes hear it)."""
+    return base64.b64encode(wav_file(voice_pcm("hi"))).decode()
 
 
 CHAT = {"prompt": "Hi"}
@@ -53,6 +59,8 @@ KNOWN: dict[tuple[str, str], tuple[Any, int]] = {
     ("POST", "/api/v1/batch"): ({"requests": [CHAT]}, 200),
     ("POST", "/api/v1/embeddings"): ({"input": "Hi"}, 200),
     ("POST", "/api/v1/images"): ({"prompt": "A lamp"}, 200),
+    ("POST", "/api/v1/transcriptions"): ({"audio": _wav()}, 200),
+    ("POST", "/api/v1/speech"): ({"text": "Hi"}, 200),
     ("GET", "/api/v1/providers"): (None, 200),
     ("GET", "/api/v1/models"): (None, 200),
     ("GET", "/api/v1/openapi.json"): (None, 200),
@@ -65,6 +73,7 @@ KNOWN: dict[tuple[str, str], tuple[Any, int]] = {
     ("GET", "/v1/models"): (None, 200),
     ("POST", "/v1/embeddings"): ({"model": "auto", "input": "Hi"}, 200),
     ("POST", "/v1/images/generations"): ({"prompt": "A lamp"}, 200),
+    ("POST", "/v1/audio/speech"): ({"model": "auto", "input": "Hi", "voice": "alloy"}, 200),
     ("PUT", "/api/v1/providers/{name}/credentials"): (
         {"api_key": "sk-matrix-fresh-key-0123456789"},
         200,
@@ -226,7 +235,7 @@ async def test_auth_matrix(
         params=case.extra,
         **({"json": body} if body is not None else {}),
     )
-    text = await response.text()
+    text = (await response.read()).decode(errors="replace")  # speech answers audio
     passes = case.passes and (route.for_ingress or not case.ingress_only)
     if route.public:
         assert response.status == 200, text

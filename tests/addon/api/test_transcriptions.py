@@ -227,12 +227,21 @@ async def test_audio_over_25_mib_is_a_413_while_it_arrives(
     assert vendor_calls(fakes) == 0
 
 
-async def test_a_body_that_is_neither_form_nor_json_is_a_415(client: TestClient[Any, Any]) -> None:
-    response = await client.post(
-        "/api/v1/transcriptions", data=WAV, headers={**AUTH, "Content-Type": "audio/wav"}
-    )
+@pytest.mark.parametrize(
+    ("path", "content_type", "body"),
+    [
+        ("/api/v1/transcriptions", "audio/wav", WAV),
+        ("/v1/audio/transcriptions", "audio/wav", WAV),
+        ("/v1/audio/transcriptions", "application/json", b'{"model": "auto"}'),
+    ],
+)
+async def test_a_body_in_another_shape_is_a_415(
+    client: TestClient[Any, Any], path: str, content_type: str, body: bytes
+) -> None:
+    response = await client.post(path, data=body, headers={**AUTH, "Content-Type": content_type})
     assert response.status == 415
-    assert (await response.json())["error"]["key"] == "unsupported_media"
+    answer = (await response.json())["error"]
+    assert answer.get("key", answer.get("code")) == "unsupported_media"
 
 
 # --- the OpenAI-compatible door -------------------------------------------------------------

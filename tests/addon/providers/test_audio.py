@@ -305,8 +305,45 @@ async def test_gemini_streams_wav_behind_a_header_of_unknown_length(
     assert spoken_text(final.audio) == TEXT  # the whole file, sized
 
 
-async def test_a_voice_the_vendor_lacks_is_a_bad_request(provider: Provider) -> None:
-    with pytest.raises(ProviderBadRequestError):
-        await provider.speak(
-            SpeechRequest(text=TEXT, voice="no-such-voice", format=AudioFormat.WAV), timeout=10
-        )
+def _voice_sent(vendor: Vendor, body: dict[str, Any]) -> str:
+    if vendor.name == "gemini":
+        config = body["generationConfig"]["speechConfig"]
+        return str(config["voice_config"]["prebuilt_voice_config"]["voice_name"])
+    return str(body["voice"])
+
+
+@pytest.mark.parametrize(
+    ("voice", "openai_sends", "gemini_sends"),
+    [
+        ("coral", "coral", "Kore"),  # OpenAI's voice: Gemini speaks in its default
+        ("Puck", "alloy", "Puck"),  # Gemini's voice: OpenAI speaks in its default
+        ("PUCK", "alloy", "Puck"),  # names in any case
+        ("no-such-voice", "alloy", "Kore"),
+    ],
+)
+async def test_a_voice_the_vendor_lacks_is_its_default_voice(
+    vendor: Vendor,
+    provider: Provider,
+    fake: FakeServer,
+    voice: str,
+    openai_sends: str,
+    gemini_sends: str,
+) -> None:
+    """Voice names are per vendor: failover (or a voice picked for one vendor) still speaks.
+
+    An OpenAI-compatible server's voices are its own: the name goes as given, and a name it
+    does not have is its bad request.
+    """
+    request = SpeechRequest(text=TEXT, voice=voice, format=AudioFormat.WAV)
+    if vendor.name == "openai_compatible":
+        if voice == "coral":
+            await provider.speak(request, timeout=10)
+            assert _voice_sent(vendor, fake.requests[-1].body) == "coral"
+        else:
+            with pytest.raises(ProviderBadRequestError):
+                await provider.speak(request, timeout=10)
+        return
+    result = await provider.speak(request, timeout=10)
+    assert said(result.audio, AudioFormat.WAV) == TEXT
+    expected = gemini_sends if vendor.name == "gemini" else openai_sends
+    assert _voice_sent(vendor, fake.requests[-1].body) == expected
