@@ -22,7 +22,13 @@ ENTITY = "stt.ai_provider_hub_stt"
 PATH = "/api/v1/transcriptions"
 # One second of a 440 Hz-ish square wave would do; any bytes are PCM, so keep them varied.
 PCM = bytes(range(256)) * 125
-ROUTING = {"provider": "openai", "model": "whisper-1", "strategy": "cost", "prompt": "Kitchen"}
+ROUTING = {
+    "provider": "openai",
+    "model": "whisper-1",
+    "strategy": "cost",
+    "tag": "voice",
+    "prompt": "Kitchen",
+}
 
 
 @pytest.fixture
@@ -114,7 +120,7 @@ async def test_subentry_routing_and_prompt(hass: HomeAssistant, fake_hub: FakeHu
     await transcribe(hass)
     [sent] = fake_hub.sent(PATH)
     fields = {k: v for k, v in sent.body.items() if k != "file"}
-    assert fields == {**ROUTING, "language": "en", "tag": ENTITY}
+    assert fields == {**ROUTING, "language": "en"}  # the subentry's tag wins
 
 
 @pytest.mark.usefixtures("loaded_entry")

@@ -24,6 +24,7 @@ SETTINGS = {
     "provider": "openai",
     "model": "gpt-4o-mini-tts",
     "strategy": "cost",
+    "tag": "voice",
     "voice": "coral",
     "speed": 1.25,
     "prompt": "Speak calmly.",
@@ -78,7 +79,7 @@ async def test_subentry_settings_are_sent(hass: HomeAssistant, fake_hub: FakeHub
         "text": "Hello",
         "format": "mp3",
         "language": "en-US",
-        "tag": ENTITY,
+        "tag": "voice",  # the subentry's tag wins
         "provider": "openai",
         "model": "gpt-4o-mini-tts",
         "strategy": "cost",
