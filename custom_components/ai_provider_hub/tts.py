@@ -2,14 +2,15 @@
 
 The text goes to ``POST /api/v1/speech`` with the subentry's routing, voice, speed and
 instructions and the caller's tag, in the format Home Assistant prefers (mp3 unless asked
-otherwise). When no provider behind the hub can make that format (Gemini speaks only WAV),
-the entity asks for WAV, which every vendor makes, and Home Assistant converts it.
+otherwise); the audio is handed on as it arrives, so a speaker can start before the end. When
+no provider behind the hub can make that format (Gemini speaks only WAV), the entity asks for
+WAV, which every vendor makes, and Home Assistant converts it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Final
 
 from homeassistant.components.tts import (
@@ -19,15 +20,17 @@ from homeassistant.components.tts import (
     TtsAudioType,
     Voice,
 )
+from homeassistant.components.tts.entity import TTSAudioRequest, TTSAudioResponse
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api_media_models import SpeechInfo
+from .api_errors import HubApiError
+from .api_media import SpeechStream
 from .const import CONF_PROMPT, CONF_PROVIDER, CONF_SPEED, CONF_VOICE, SUBENTRY_TTS
 from .coordinator import HubConfigEntry
-from .errors import ask_hub
+from .errors import ask_hub, translated_hub_error
 from .llm_entity import HubLLMEntity
 from .speech import (
     DEFAULT_FORMAT,
@@ -101,21 +104,39 @@ class HubTTSEntity(TextToSpeechEntity, HubLLMEntity):
             names.insert(0, configured)
         return [Voice(name, name) for name in names] or None
 
+    async def async_stream_tts_audio(self, request: TTSAudioRequest) -> TTSAudioResponse:
+        """The whole message, then its audio handed on as the hub streams it."""
+        message = "".join([chunk async for chunk in request.message_gen])
+        extension, stream = await self._async_start(message, request.language, request.options)
+        return TTSAudioResponse(extension, self._audio(stream))
+
     async def async_get_tts_audio(
         self, message: str, language: str, options: dict[str, Any]
     ) -> TtsAudioType:
-        """The message as audio: ``(extension, bytes)``."""
+        """The message as audio at once: ``(extension, bytes)``."""
+        extension, stream = await self._async_start(message, language, options)
+        return extension, b"".join([chunk async for chunk in self._audio(stream)])
+
+    async def _async_start(
+        self, message: str, language: str, options: Mapping[str, Any]
+    ) -> tuple[str, SpeechStream]:
+        """The hub's answer under way (refusals raised) and the file extension of its audio."""
         audio_format, extension = hub_format(options.get(ATTR_PREFERRED_FORMAT))
         payload = self._payload(message, language, options)
+        client = self.entry.runtime_data.client
         try:
-            info, audio = await self._async_speak({**payload, "format": audio_format})
+            stream = await ask_hub(
+                self.hass, self.entry, client.speak(payload | {"format": audio_format})
+            )
         except ServiceValidationError as err:
             if err.translation_key not in FORMAT_MISSES or audio_format == FALLBACK_FORMAT:
                 raise
             _LOGGER.debug("No provider speaks %s (%s): asking for WAV", audio_format, err)
             audio_format, extension = hub_format(FALLBACK_FORMAT)
-            info, audio = await self._async_speak({**payload, "format": audio_format})
-        return EXTENSIONS.get(info.content_type.lower(), extension), audio
+            stream = await ask_hub(
+                self.hass, self.entry, client.speak(payload | {"format": audio_format})
+            )
+        return EXTENSIONS.get(stream.info.content_type.lower(), extension), stream
 
     def _payload(self, message: str, language: str, options: Mapping[str, Any]) -> dict[str, Any]:
         data = self.subentry.data
@@ -130,12 +151,10 @@ class HubTTSEntity(TextToSpeechEntity, HubLLMEntity):
             payload["instructions"] = instructions
         return payload
 
-    async def _async_speak(self, payload: Mapping[str, Any]) -> tuple[SpeechInfo, bytes]:
-        return await ask_hub(self.hass, self.entry, self._read_speech(payload))
-
-    async def _read_speech(self, payload: Mapping[str, Any]) -> tuple[SpeechInfo, bytes]:
-        stream = await self.entry.runtime_data.client.speak(payload)
-        audio = bytearray()
-        async for chunk in stream.chunks:
-            audio.extend(chunk)
-        return stream.info, bytes(audio)
+    async def _audio(self, stream: SpeechStream) -> AsyncGenerator[bytes]:
+        """The audio's chunks; a hub failure midway (the audio torn) as a translated error."""
+        try:
+            async for chunk in stream.chunks:
+                yield chunk
+        except HubApiError as err:
+            raise translated_hub_error(err) from err

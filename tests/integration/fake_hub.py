@@ -201,6 +201,9 @@ class FakeHub:
     stream_error: dict[str, Any] | None = None
     # The speech formats some provider makes (others: 422 no_capable_provider, as the add-on).
     speech_formats: frozenset[str] = frozenset(SPEECH_TYPES)
+    # When set, the speech answer stops after its first chunk with the connection cut (as the
+    # add-on does when the vendor fails once the audio has started).
+    speech_torn: bool = False
     server: TestServer | None = None
 
     @property
@@ -293,6 +296,9 @@ class FakeHub:
         await response.prepare(request)
         for start in range(0, len(SPEECH), 100):
             await response.write(SPEECH[start : start + 100])
+            if self.speech_torn and request.transport is not None:
+                request.transport.close()
+                return response
         await response.write_eof()
         return response
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
 from homeassistant.components import tts
+from homeassistant.components.tts.entity import TTSAudioRequest
 from homeassistant.components.tts.helper import get_engine_instance
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
@@ -208,3 +210,38 @@ async def test_answer_that_is_not_audio_is_an_error(hass: HomeAssistant, fake_hu
     with pytest.raises(HomeAssistantError) as caught:
         await engine(hass).async_get_tts_audio("Hi", "en-US", {})
     assert caught.value.translation_key == "invalid_response"
+
+
+async def message(text: str) -> AsyncGenerator[str]:
+    for word in text.split(" "):
+        yield word + " "
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_audio_is_streamed_on(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    """Streaming input (Assist's answer as it is written): one request, the audio handed on."""
+    speaker = engine(hass)
+    assert speaker.async_supports_streaming_input()
+    request = TTSAudioRequest(
+        "en-US", {tts.ATTR_PREFERRED_FORMAT: "flac"}, message("The light is on.")
+    )
+    answer = await speaker.async_stream_tts_audio(request)
+    assert answer.extension == "flac"
+    assert b"".join([chunk async for chunk in answer.data_gen]) == SPEECH
+    [sent] = fake_hub.sent(PATH)
+    assert sent.body["text"] == "The light is on. "
+    assert sent.body["format"] == "flac"
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_torn_audio_is_an_error(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    """The hub cuts the connection when the vendor fails midway: never a short file."""
+    fake_hub.speech_torn = True
+    request = TTSAudioRequest("en-US", {}, message("Hi"))
+    answer = await engine(hass).async_stream_tts_audio(request)
+    with pytest.raises(HomeAssistantError) as caught:
+        async for _chunk in answer.data_gen:
+            pass
+    assert caught.value.translation_key == "cannot_connect"
+    with pytest.raises(HomeAssistantError):
+        await engine(hass).async_get_tts_audio("Hi", "en-US", {})
