@@ -233,3 +233,15 @@ async def test_the_openai_door_refuses_in_openais_shape(
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["code"] == code
     assert vendor_calls(fakes) == 0
+
+
+async def test_cache_answers_the_same_request_without_the_vendor(
+    client: TestClient[Any, Any], fakes: Fakes
+) -> None:
+    first = await speak(client, text=TEXT, format="wav", cache=True)
+    again = await speak(client, text=TEXT, format="wav", cache=True)
+    assert (first[0], again[0]) == (200, 200)
+    assert again[2] == first[2]
+    assert spoken_text(again[2]) == TEXT
+    assert (again[1]["X-Hub-Cost-USD"], again[1]["X-Hub-Attempts"]) == ("0.00000000", "")
+    assert vendor_calls(fakes) == 1

@@ -327,3 +327,24 @@ def _events(text: str) -> list[tuple[str, dict[str, Any]]]:
         lines = dict(line.split(": ", 1) for line in block.splitlines())
         events.append((lines["event"], json.loads(lines["data"])))
     return events
+
+
+def _lasting(seconds: int) -> bytes:
+    """A FLAC whose header says it lasts ``seconds`` (STREAMINFO's 36-bit sample count)."""
+    data = bytearray(flac_file(SAID, rate=24_000))
+    packed = int.from_bytes(data[18:26], "big")
+    packed = (packed >> 36 << 36) | (seconds * 24_000)
+    data[18:26] = packed.to_bytes(8, "big")
+    return bytes(data)
+
+
+async def test_audio_over_30_minutes_is_a_413_naming_its_length(
+    client: TestClient[Any, Any], fakes: Fakes
+) -> None:
+    status, body = await transcribe(client, _lasting(1801), "audio/flac", "long.flac")
+    assert status == 413, body
+    assert body["error"]["key"] == "payload_too_large"
+    assert "1801.0 s" in body["error"]["message"]
+    assert vendor_calls(fakes) == 0
+    status, body = await transcribe(client, _lasting(1799), "audio/flac", "long.flac")
+    assert status == 200, body  # just under the bound: heard (the fake reads the samples)
