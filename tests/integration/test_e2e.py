@@ -51,23 +51,29 @@ async def test_failover_shows_in_attempts(hass: HomeAssistant, hub: Hub) -> None
 
 @pytest.mark.usefixtures("hub_entry")
 async def test_provider_auth_error_is_translated(hass: HomeAssistant, hub: Hub) -> None:
+    """Pinned to the provider whose key is refused: the error comes back, translated."""
     await hub.fault("openai", "auth")
     with pytest.raises(HomeAssistantError) as err:
-        await act(hass, "chat", prompt="Hello")
+        await act(hass, "chat", prompt="Hello", provider="openai")
     assert err.value.translation_key == "provider_auth"
     assert err.value.translation_placeholders is not None
     message = err.value.translation_placeholders["message"]
     assert str(err.value) == exception_message("provider_auth", message=message)
-    # An auth failure is not retried elsewhere.
     assert "/api/chat" not in [r["path"] for r in await hub.received("ollama")]
 
 
 @pytest.mark.usefixtures("hub_entry")
-async def test_rejected_key_opens_the_circuit(hass: HomeAssistant, hub: Hub) -> None:
-    """A rejected key benches the provider: its sensor says so, and requests skip it."""
+async def test_rejected_key_fails_over_and_opens_the_circuit(
+    hass: HomeAssistant, hub: Hub
+) -> None:
+    """A rejected key: the request is answered elsewhere, the provider is benched and skipped."""
     await hub.fault("openai", "auth")
-    with pytest.raises(HomeAssistantError):
-        await act(hass, "chat", prompt="Hello")
+    first = await act(hass, "chat", prompt="Hello")
+    assert first["provider"] == "ollama"
+    assert [(a["provider"], a["outcome"]) for a in first["attempts"]] == [
+        ("openai", "provider_auth"),
+        ("ollama", "ok"),
+    ]
     await refresh(hass)
     assert state(hass, "sensor.openai_status") == "circuit_open"
     result = await act(hass, "chat", prompt="Hello again")
