@@ -63,9 +63,7 @@ async def test_provider_auth_error_is_translated(hass: HomeAssistant, hub: Hub) 
 
 
 @pytest.mark.usefixtures("hub_entry")
-async def test_rejected_key_fails_over_and_opens_the_circuit(
-    hass: HomeAssistant, hub: Hub
-) -> None:
+async def test_rejected_key_fails_over_and_opens_the_circuit(hass: HomeAssistant, hub: Hub) -> None:
     """A rejected key: the request is answered elsewhere, the provider is benched and skipped."""
     await hub.fault("openai", "auth")
     first = await act(hass, "chat", prompt="Hello")
