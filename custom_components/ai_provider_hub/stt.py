@@ -4,6 +4,7 @@ Home Assistant streams the voice command as raw 16-bit PCM (or Ogg Opus): it is 
 given a WAV header, and sent to ``POST /api/v1/transcriptions`` with the subentry's routing
 and the caller's tag. A failure is logged with its translated message and reported as an
 error result, which the Assist pipeline turns into its own "speech-to-text failed" event.
+Silence (an empty transcript) is a success without text: "no text recognized".
 """
 
 from __future__ import annotations
@@ -96,8 +97,7 @@ class HubSTTEntity(stt.SpeechToTextEntity, HubLLMEntity):
         except HomeAssistantError as err:
             _LOGGER.error("%s: %s", self.entity_id, err)  # noqa: TRY400 - translated; no traceback
             return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
-        if not transcript.text.strip():
-            return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
+        # Nothing said is a success without text: the pipeline reports "no text recognized".
         return stt.SpeechResult(transcript.text.strip(), stt.SpeechResultState.SUCCESS)
 
     async def _async_transcribe(self, metadata: stt.SpeechMetadata, audio: bytes) -> Transcript:

@@ -15,6 +15,8 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.ai_provider_hub import stt as hub_stt
+
 from .fake_hub import FakeHub
 from .helpers import ADD_ON_ERRORS, exception_message
 
@@ -180,10 +182,23 @@ async def test_rejected_token_starts_reauth(
 
 
 @pytest.mark.usefixtures("loaded_entry")
-async def test_empty_transcript_is_an_error(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+async def test_nothing_said_is_no_text(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    """An empty transcript: success without text (Assist: "no text recognized", not a failure)."""
     fake_hub.bodies[PATH]["text"] = "  "
     result = await transcribe(hass)
+    assert result.result is stt.SpeechResultState.SUCCESS
+    assert result.text == ""
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_endless_audio_is_refused(
+    hass: HomeAssistant, fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stuck microphone: past the hub's upload limit the stream is drained, nothing sent."""
+    monkeypatch.setattr(hub_stt, "MAX_AUDIO_BYTES", len(PCM) - 1)
+    result = await transcribe(hass)
     assert result.result is stt.SpeechResultState.ERROR
+    assert fake_hub.sent(PATH) == []
 
 
 @pytest.mark.usefixtures("loaded_entry")
