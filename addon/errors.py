@@ -40,6 +40,13 @@ class UnauthorizedError(HubError):
     status = 401
 
 
+class ForbiddenError(HubError):
+    """The request is understood, and the hub's settings forbid it."""
+
+    key = "forbidden"
+    status = 403
+
+
 class NotFoundError(HubError):
     """A named resource (provider, route) does not exist."""
 

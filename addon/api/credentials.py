@@ -16,7 +16,7 @@ from addon.api.context import HubContext, hub
 from addon.api.envelope import endpoint
 from addon.api.schemas import validate_object
 from addon.checks import check_api_key
-from addon.errors import HubError, InvalidRequestError, NotFoundError
+from addon.errors import ForbiddenError, HubError, NotFoundError
 from addon.settings import Secret
 from addon.startup import Credentials, rotate_api_token
 
@@ -92,8 +92,6 @@ async def rotate_token(request: web.Request) -> Mapping[str, Any]:
     """Replace the generated API token; the new one is shown once, in this response."""
     context = hub(request)
     if context.settings.api_token:
-        raise InvalidRequestError(
-            "The API token is set in the add-on options: change it there instead"
-        )
+        raise ForbiddenError("The API token is set in the add-on options: change it there instead")
     context.api_token = rotate_api_token(context.data_dir)
     return {"api_token": context.api_token.reveal()}

@@ -22,13 +22,12 @@ from addon.api.openai_request import resolve_target
 from addon.errors import InvalidRequestError, PayloadTooLargeError
 from addon.models import EmbeddingRequest, EmbeddingResponse, MediaRequest, MediaResponse
 from addon.settings import STRATEGIES
-from addon.validation import humanize
+from addon.validation import caller_tag, humanize, whole
 
 MAX_INPUTS: Final = 2048
 MAX_INPUT_CHARS: Final = 32_768
 MAX_TOTAL_CHARS: Final = 1_000_000
 MAX_DIMENSIONS: Final = 8192
-TAG: Final = vol.Any(None, vol.All(str, vol.Match(r"^[\w.:/-]{1,64}$")))
 
 
 def _text(value: Any) -> str:
@@ -36,14 +35,6 @@ def _text(value: Any) -> str:
         raise vol.Invalid("must be a non-empty string")
     if len(value) > MAX_INPUT_CHARS:
         raise vol.Invalid(f"must be at most {MAX_INPUT_CHARS} characters")
-    return value
-
-
-def _dimensions(value: Any) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_DIMENSIONS:
-        raise vol.Invalid(f"must be a whole number from 1 to {MAX_DIMENSIONS}")
     return value
 
 
@@ -57,8 +48,8 @@ EMBEDDINGS_SCHEMA: Final = vol.Schema(
         vol.Required("input"): INPUT,
         vol.Optional("provider"): vol.Any(None, vol.All(str, vol.Length(min=1))),
         vol.Optional("model"): vol.Any(None, vol.All(str, vol.Length(min=1))),
-        vol.Optional("dimensions"): _dimensions,
-        vol.Optional("tag"): TAG,
+        vol.Optional("dimensions"): vol.Any(whole(1, MAX_DIMENSIONS), None),
+        vol.Optional("tag"): vol.Any(caller_tag, None),
         vol.Optional("strategy"): vol.Any(None, vol.In(STRATEGIES)),
         vol.Optional("cache"): bool,
     }
@@ -67,7 +58,7 @@ OPENAI_EMBEDDINGS_SCHEMA: Final = vol.Schema(
     {
         vol.Required("input"): INPUT,
         vol.Optional("model"): vol.Any(None, str),
-        vol.Optional("dimensions"): _dimensions,
+        vol.Optional("dimensions"): vol.Any(whole(1, MAX_DIMENSIONS), None),
         vol.Optional("encoding_format"): vol.Any(None, vol.In(("float", "base64"))),
         vol.Optional("user"): vol.Any(None, vol.All(str, vol.Length(max=256))),
     }

@@ -29,9 +29,9 @@ from addon.images.generation import (
 )
 from addon.models import ImageRequest
 from addon.settings import STRATEGIES, ProviderSettings
-from addon.validation import humanize
+from addon.validation import caller_tag, humanize
 
-TAG: Final = vol.Any(None, vol.All(str, vol.Match(r"^[\w.:/-]{1,64}$")))
+TAG: Final = vol.Any(caller_tag, None)
 QUALITY_WORDS: Final = (*QUALITIES, *QUALITY_ALIASES)
 
 

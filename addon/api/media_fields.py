@@ -12,9 +12,9 @@ from typing import Any, Final
 import voluptuous as vol
 
 from addon.errors import InvalidRequestError
-from addon.validation import humanize
+from addon.validation import caller_tag, humanize
 
-TAG: Final = vol.Any(None, vol.All(str, vol.Match(r"^[\w.:/-]{1,64}$")))
+TAG: Final = vol.Any(caller_tag, None)
 NAME: Final = vol.Any(None, vol.All(str, vol.Length(min=1, max=200)))
 LANGUAGE: Final = vol.Any(
     None,

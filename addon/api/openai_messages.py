@@ -44,6 +44,8 @@ def legacy(instead: str) -> Callable[[Any], Any]:
 
 
 def _role(value: Any) -> str:
+    if not isinstance(value, str):
+        raise vol.Invalid(f"must be one of {', '.join(ROLES_WITH_ASSISTANT)}")
     if value == "function":
         raise vol.Invalid("deprecated function messages are not supported: use role 'tool'")
     if value not in ROLES_WITH_ASSISTANT:

@@ -19,17 +19,19 @@ from addon.api.schemas import MAX_MESSAGES
 from addon.api.tools import MAX_TOOLS
 from addon.errors import InvalidRequestError
 from addon.models import ChatRequest, HubRequest
-from addon.validation import humanize
+from addon.validation import humanize, number, whole
 
 AUTO_MODEL: Final = "auto"
-TOKENS = vol.Any(None, vol.All(int, vol.Range(min=1, max=1_000_000)))
+TOKENS = vol.Any(whole(1, 1_000_000), None)
 
 
 def _only(default: Any) -> Callable[[Any], Any]:
     """Accept a field the hub cannot honour only at its default (or null)."""
 
     def check(value: Any) -> Any:
-        if value is not None and value != default:
+        # JSON tells true from 1 and false from 0; Python's == does not.
+        wrong_kind = isinstance(value, bool) is not isinstance(default, bool)
+        if value is not None and (value != default or wrong_kind):
             raise vol.Invalid(f"only {default!r} is supported by the hub")
         return value
 
@@ -70,9 +72,7 @@ CHAT_COMPLETIONS_SCHEMA = vol.Schema(
         vol.Required("messages"): vol.All([MESSAGE_SCHEMA], vol.Length(min=1, max=MAX_MESSAGES)),
         vol.Optional("max_tokens"): TOKENS,
         vol.Optional("max_completion_tokens"): TOKENS,
-        vol.Optional("temperature"): vol.Any(
-            None, vol.All(vol.Coerce(float), vol.Range(min=0, max=2))
-        ),
+        vol.Optional("temperature"): vol.Any(number(0, 2), None),
         vol.Optional("stop"): vol.Any(None, str, vol.All([str], vol.Length(max=4))),
         vol.Optional("response_format"): vol.Any(None, RESPONSE_FORMAT_SCHEMA),
         vol.Optional("stream"): vol.Any(None, bool),
@@ -84,7 +84,7 @@ CHAT_COMPLETIONS_SCHEMA = vol.Schema(
         vol.Optional("user"): vol.Any(None, str),
         vol.Optional("metadata"): vol.Any(None, dict),
         vol.Optional("store"): vol.Any(None, bool),
-        vol.Optional("seed"): vol.Any(None, int),
+        vol.Optional("seed"): vol.Any(whole(), None),
         vol.Optional("service_tier"): vol.Any(None, str),
         vol.Optional("prompt_cache_key"): vol.Any(None, str),
         vol.Optional("safety_identifier"): vol.Any(None, str),

@@ -19,6 +19,7 @@ import voluptuous as vol
 
 from addon.api.tools import MAX_ID_LENGTH, check_name, invalid, tool_choice, tool_specs
 from addon.models import ToolCall, ToolChoice, ToolSpec
+from addon.validation import whole
 
 ARGUMENT_PIECE: Final = 48  # characters of arguments per streamed chunk
 
@@ -52,7 +53,7 @@ TOOL_CALL_SCHEMA = vol.Schema(
         vol.Required("id"): str,
         vol.Optional("type"): _function_type,
         # Clients that keep a streamed answer send its call positions back; harmless.
-        vol.Optional("index"): vol.Any(None, int),
+        vol.Optional("index"): vol.Any(whole(), None),
         vol.Required("function"): {vol.Required("name"): str, vol.Required("arguments"): str},
     }
 )

@@ -31,7 +31,7 @@ from addon.models import (
     ToolSpec,
 )
 from addon.settings import STRATEGIES
-from addon.validation import humanize
+from addon.validation import caller_tag, humanize, number, whole
 
 MAX_IMAGES: Final = 10
 MAX_MESSAGES: Final = 200
@@ -92,11 +92,11 @@ COMMON_FIELDS: Final[dict[vol.Marker, Any]] = {
     vol.Optional("system"): str,
     vol.Optional("provider"): vol.Any(None, _non_blank),
     vol.Optional("model"): vol.Any(None, _non_blank),
-    vol.Optional("max_tokens"): vol.Any(None, vol.All(int, vol.Range(min=1, max=1_000_000))),
-    vol.Optional("temperature"): vol.Any(None, vol.All(vol.Coerce(float), vol.Range(min=0, max=2))),
+    vol.Optional("max_tokens"): vol.Any(whole(1, 1_000_000), None),
+    vol.Optional("temperature"): vol.Any(number(0, 2), None),
     vol.Optional("stop"): vol.All([str], vol.Length(max=4)),
     vol.Optional("structure"): vol.Any(None, _json_schema),
-    vol.Optional("tag"): vol.Any(None, vol.All(str, vol.Match(r"^[\w.:/-]{1,64}$"))),
+    vol.Optional("tag"): vol.Any(caller_tag, None),
     vol.Optional("strategy"): vol.Any(None, vol.In(STRATEGIES)),
     vol.Optional("cache"): bool,
     vol.Optional("stream"): bool,

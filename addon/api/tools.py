@@ -7,6 +7,7 @@ live here, so the three doors refuse the same mistakes with the same words:
 * tool names match ``^[a-zA-Z0-9_-]{1,64}$`` (what every vendor accepts) and are unique;
 * parameters are a JSON-schema object describing an object;
 * a named tool choice names an offered tool; ``required`` or a named choice needs tools;
+* a conversation has a turn besides system instructions;
 * a tool result answers a call of the assistant turn right before it (by id; without an id by
   tool name, else in order), each call is answered once, and no call is left unanswered when
   the conversation moves on. The result's ``tool_name`` is filled from the call it answers.
@@ -24,7 +25,7 @@ from jsonschema import Draft202012Validator, SchemaError, validators
 from addon.errors import InvalidRequestError
 from addon.models import Message, Role, ToolCall, ToolChoice, ToolChoiceMode, ToolSpec
 
-TOOL_NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TOOL_NAME: Final = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 MAX_TOOLS: Final = 128
 MAX_ID_LENGTH: Final = 256
 
@@ -36,7 +37,7 @@ def invalid(param: str, message: str) -> InvalidRequestError:
 
 def check_name(name: Any, param: str) -> str:
     """A tool name every vendor accepts."""
-    if not isinstance(name, str) or not TOOL_NAME.match(name):
+    if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
         raise invalid(param, "a tool name is 1-64 letters, digits, '_' or '-'")
     return name
 
@@ -129,8 +130,11 @@ class _OpenTurn:
 def link_tool_results(messages: Sequence[Message], param: str = "messages") -> tuple[Message, ...]:
     """Check the tool conversation and name every result's call and tool.
 
-    ``param`` names the messages field in errors (positions count in ``messages``).
+    ``param`` names the messages field in errors (positions count in ``messages``). A
+    conversation of system instructions alone is refused too: there is nothing to answer.
     """
+    if not any(message.role is not Role.SYSTEM for message in messages):
+        raise invalid(param, "needs a user, assistant or tool message besides system instructions")
     linked: list[Message] = []
     turn: _OpenTurn | None = None
     for index, message in enumerate(messages):

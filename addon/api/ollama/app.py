@@ -25,6 +25,7 @@ from addon.api.ollama import handlers
 from addon.api.security import install as install_security
 from addon.api.transport import BODY_DEADLINE, READ_TIMEOUT, server_args, transport_middleware
 from addon.errors import (
+    ForbiddenError,
     HubError,
     InvalidRequestError,
     NotFoundError,
@@ -36,13 +37,6 @@ from addon.settings import OllamaApiSettings
 _LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ForbiddenError(HubError):
-    """The client's address is not in ``ollama_api.allowed_networks``."""
-
-    key = "forbidden"
-    status = 403
 
 
 @dataclass(slots=True)

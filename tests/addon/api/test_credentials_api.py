@@ -135,7 +135,8 @@ async def test_token_rotation(hub_client: HubClientFactory) -> None:
 
 async def test_token_from_options_cannot_be_rotated_here(hub_client: HubClientFactory) -> None:
     client = await hub_client()
-    body = await call(client, "POST", "/api/v1/token/rotate", status=400)
+    body = await call(client, "POST", "/api/v1/token/rotate", status=403)
+    assert body["error"]["key"] == "forbidden"
     assert "add-on options" in body["error"]["message"]
 
 

@@ -51,5 +51,8 @@ async def test_documented_error_keys_cover_the_hierarchy(hub_client: HubClientFa
 async def test_documented_strategies_are_the_settings_ones(hub_client: HubClientFactory) -> None:
     client = await hub_client()
     document = await (await client.get("/api/v1/openapi.json", headers=AUTH)).json()
-    strategy = document["components"]["schemas"]["ChatRequest"]["properties"]["strategy"]
-    assert set(strategy["enum"]) == set(STRATEGIES)
+    schemas = document["components"]["schemas"]
+    named = ("ChatRequest", "EmbeddingsRequest", "ImagesRequest", "SpeechRequest")
+    for name in (*named, "TranscriptionFields"):
+        strategy = schemas[name]["properties"]["strategy"]
+        assert set(strategy["enum"]) == {*STRATEGIES, None}, name  # null: the default
