@@ -51,6 +51,7 @@ from addon.models import (
 )
 from addon.providers import create_provider
 from addon.providers.base import Provider
+from addon.providers.lazy import LazyProvider
 from addon.routing import failover
 from addon.routing.calls import CallSpec
 from addon.routing.candidates import CandidatePicker
@@ -335,14 +336,26 @@ class ProviderManager:
 
     # --- façade: lifecycle --------------------------------------------------------------
     async def open(self, *, monitor: bool = True) -> None:
-        """Open the ledger, load the budgets' spend from it, purge old rows, start checks."""
+        """Open the ledger, load the budgets' spend from it, purge old rows, start checks.
+
+        The providers' SDKs are imported by the checks' first round, in the background, so the
+        hub answers at once; without the checks, before this returns.
+        """
         ledger = self.guards.ledger
         if ledger is not None:
             await ledger.open()
             await self.guards.budgets.load(ledger)
             await ledger.purge_expired(self._retention_days)
         if monitor:
-            self.monitor.start()
+            self.monitor.start()  # its first round loads every enabled provider's SDK
+        else:  # nothing would before the first request: load them now
+            await asyncio.gather(
+                *(
+                    provider.loaded()
+                    for provider in self.providers.values()
+                    if isinstance(provider, LazyProvider) and provider.settings.enabled
+                )
+            )
 
     async def check_health(self) -> dict[str, HealthStatus]:
         """Check every enabled provider now (as the monitor's rounds do) and record it."""

@@ -2,36 +2,46 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from addon.errors import ConfigError, HubError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from addon.providers.base import Provider
     from addon.settings import ProviderSettings
 
-# type -> (module, class). Modules are imported lazily: the add-on runs on small machines and
-# an SDK nobody configured should cost nothing.
-PROVIDER_CLASSES: Final[dict[str, tuple[str, str]]] = {
-    "openai": ("addon.providers.openai", "OpenAIProvider"),
-    "openai_compatible": ("addon.providers.openai", "OpenAICompatibleProvider"),
-    "anthropic": ("addon.providers.anthropic", "AnthropicProvider"),
-    "gemini": ("addon.providers.gemini", "GeminiProvider"),
-    "ollama": ("addon.providers.ollama", "OllamaProvider"),
-}
-
 
 def create_provider(settings: ProviderSettings) -> Provider:
-    """Build the provider for ``settings`` (imports its SDK on first use).
+    """Build the provider for ``settings`` now (importing its SDK on first use).
 
     Whatever the SDK's constructor raises becomes a ``ConfigError`` naming the provider, so
     callers can leave that one provider out instead of failing the hub.
     """
-    module_name, class_name = PROVIDER_CLASSES[settings.type]
-    module = importlib.import_module(module_name)
+    from addon.providers.lazy import PROVIDER_FACTS, import_sdk_module
+
+    facts = PROVIDER_FACTS[settings.type]
+    module = import_sdk_module(facts.module)
+    return build_provider(getattr(module, facts.class_name), settings)
+
+
+def deferred_provider(settings: ProviderSettings) -> Provider:
+    """The provider for ``settings``, its SDK imported on its first call (``lazy``).
+
+    The hub builds its configured providers this way: an SDK costs start-up time and memory.
+    """
+    from addon.providers.lazy import PROVIDER_FACTS, LazyProvider
+
+    return LazyProvider(settings, PROVIDER_FACTS[settings.type])
+
+
+def build_provider(
+    cls: Callable[[ProviderSettings], Provider], settings: ProviderSettings
+) -> Provider:
+    """``cls(settings)``; what the SDK's constructor raises becomes a ``ConfigError``."""
     try:
-        provider: Provider = getattr(module, class_name)(settings)
+        return cls(settings)
     except HubError:
         raise
     except Exception as err:
@@ -39,4 +49,3 @@ def create_provider(settings: ProviderSettings) -> Provider:
             f"Provider {settings.name!r} cannot be set up with its settings "
             f"({type(err).__name__}; see the log)"
         ) from err
-    return provider

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Collection
 from addon.errors import HubError
 from addon.models import HealthStatus
 from addon.providers.base import Provider
+from addon.providers.lazy import unloaded
 from addon.routing.health import HealthBoard, ProviderState
 
 _LOGGER = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ class HealthMonitor:
     async def _check(self, provider: Provider) -> HealthStatus:
         started = time.monotonic()
         try:
+            lazy = unloaded(provider)
+            if lazy is not None:  # the SDK's import is not part of the check
+                await lazy.loaded()
+                started = time.monotonic()
             async with asyncio.timeout(self._timeout + self._grace):
                 status = await provider.health(timeout=self._timeout)
         except TimeoutError:

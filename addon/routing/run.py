@@ -28,6 +28,7 @@ from addon.errors import (
 )
 from addon.models import Attempt
 from addon.providers.base import Provider
+from addon.providers.lazy import unloaded
 from addon.routing.calls import Answered, CallSpec
 from addon.routing.guard import Guards, ProviderSkipped, Ticket
 from addon.routing.prepare import ImagePreparer
@@ -109,6 +110,7 @@ class RunState[C, A, P, H]:
                 raise self._timed_out()
             if self._tries[provider.name]:
                 await self._plan.backoff.wait(self._tries[provider.name], self._remaining())
+            await self._load(provider)
             call, ticket = await self._admit(provider)
             if ticket is None:
                 continue
@@ -122,6 +124,17 @@ class RunState[C, A, P, H]:
             first_byte = min(timeout, remaining / 2) if others_wait else timeout
             return Slot(ticket, call, first_byte, timeout)
         return None
+
+    async def _load(self, provider: Provider) -> None:
+        """Import a lazily built provider's SDK before its call's clock starts."""
+        lazy = unloaded(provider)
+        if lazy is None:
+            return
+        try:
+            async with asyncio.timeout(self._remaining()):
+                await lazy.loaded()
+        except TimeoutError:
+            raise self._timed_out() from None
 
     async def _admit(self, provider: Provider) -> tuple[C, Ticket | None]:
         """The call for ``provider`` and its ticket; no ticket when the guard skipped it."""

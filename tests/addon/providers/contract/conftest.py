@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from addon.providers import create_provider
+from addon.providers import deferred_provider
 from addon.providers.base import Provider
 from tests.addon.providers.contract.vendors import VENDORS, Vendor
 from tests.fakes.base import FakeServer
@@ -52,7 +52,8 @@ async def fake(vendor: Vendor) -> AsyncIterator[FakeServer]:
 
 @pytest.fixture
 async def provider(vendor: Vendor, fake: FakeServer) -> AsyncIterator[Provider]:
-    """The provider built by the registry, as the hub builds it, pointed at the fake."""
-    built = create_provider(vendor.settings(fake.url))
+    """The provider built by the registry as the hub builds it (its SDK loaded on the first
+    call), pointed at the fake."""
+    built = deferred_provider(vendor.settings(fake.url))
     yield built
     await built.close()
