@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from addon.errors import ConfigError, HubError
 
@@ -30,9 +31,18 @@ def deferred_provider(settings: ProviderSettings) -> Provider:
     """The provider for ``settings``, its SDK imported on its first call (``lazy``).
 
     The hub builds its configured providers this way: an SDK costs start-up time and memory.
+    A base URL no SDK could use (it does not parse) is a ``ConfigError`` now, as the SDK's
+    constructor would raise; anything else the SDK refuses fails the first call instead.
     """
     from addon.providers.lazy import PROVIDER_FACTS, LazyProvider
 
+    try:
+        urlsplit(settings.base_url).port  # noqa: B018 - parsing the port is the check
+    except ValueError as err:
+        raise ConfigError(
+            f"Provider {settings.name!r} cannot be set up with its settings "
+            f"(its base URL: {err}; see the log)"
+        ) from err
     return LazyProvider(settings, PROVIDER_FACTS[settings.type])
 
 

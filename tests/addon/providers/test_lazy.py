@@ -105,3 +105,9 @@ async def test_a_provider_its_sdk_cannot_build_fails_its_calls_with_a_config_err
     with pytest.raises(ConfigError, match="openai-lazy"):
         await provider.list_models(timeout=1)
     assert "not loaded yet" in repr(provider)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999"])
+def test_a_base_url_no_sdk_could_use_is_refused_when_built(url: str) -> None:
+    with pytest.raises(ConfigError, match="openai-lazy"):
+        deferred_provider(settings("openai", url))
