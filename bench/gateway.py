@@ -482,30 +482,30 @@ class Startup:
     rss_after_mib: float
 
 
-def startup(
-    label: str, options: dict[str, Any], workdir: Path, times: int, root: Path = ROOT
-) -> Startup:
-    """Start-to-healthy, idle RSS once every provider is judged, the first request (to the
-    last provider) and the RSS after it."""
-    providers = options["providers"]
-    healthy, rss, first, after = [], [], [], []
+def startups(
+    configs: list[tuple[str, dict[str, Any], Path]], workdir: Path, times: int
+) -> list[Startup]:
+    """For each (label, options, root): start-to-healthy, idle RSS once every provider is
+    judged, the first request (to the last provider) and the RSS after it; medians of
+    ``times`` starts, the configurations interleaved so a load spike hits them alike."""
+    samples: dict[str, list[list[float]]] = {label: [[], [], [], []] for label, _, _ in configs}
     for i in range(times):
-        hub, seconds = start_hub(options, workdir, f"start{i}", root)
-        try:
-            healthy.append(seconds)
-            settle(hub, len(providers))
-            rss.append(rss_mib(hub.pid))
-            first.append(first_request_ms(hub, providers[-1]["name"]))
-            after.append(rss_mib(hub.pid))
-        finally:
-            hub.stop()
-    return Startup(
-        label,
-        statistics.median(healthy),
-        statistics.median(rss),
-        statistics.median(first),
-        statistics.median(after),
-    )
+        for label, options, root in configs:
+            providers = options["providers"]
+            hub, seconds = start_hub(options, workdir, f"start{i}", root)
+            try:
+                settle(hub, len(providers))
+                rss = rss_mib(hub.pid)
+                first = first_request_ms(hub, providers[-1]["name"])
+                figures = (seconds, rss, first, rss_mib(hub.pid))
+            finally:
+                hub.stop()
+            for column, value in zip(samples[label], figures, strict=True):
+                column.append(value)
+    return [
+        Startup(label, *(statistics.median(column) for column in samples[label]))
+        for label, _, _ in configs
+    ]
 
 
 def profile(hub: Server, url: str, out: Path) -> list[str]:
@@ -633,13 +633,14 @@ def bench(args: argparse.Namespace) -> None:
             starts = 2 if args.quick else args.starts
             fakes = start_fakes(workdir, servers)
             roots = [("hub", ROOT)] + ([("base", Path(args.base))] if args.base else [])
-            startups = []
-            for name, root in roots:
-                one = hub_options([provider])
-                four = hub_options(all_types(fakes))
-                startups.append(startup(f"{name}, 1 provider", one, workdir, starts, root))
-                startups.append(startup(f"{name}, 4 vendor types", four, workdir, starts, root))
-        report(args, results, startups, frames)
+            one, four = hub_options([provider]), hub_options(all_types(fakes))
+            configs = [
+                (f"{name}, {label}", options, root)
+                for name, root in roots
+                for label, options in (("1 provider", one), ("4 vendor types", four))
+            ]
+            startup_figures = startups(configs, workdir, starts)
+        report(args, results, startup_figures, frames)
 
 
 def report(
