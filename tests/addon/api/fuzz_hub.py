@@ -21,6 +21,10 @@ from addon.startup import open_credentials
 from tests.conftest import TOKEN, Fakes, provider_options
 
 START_S: Final = 60.0  # failure guard for starting and stopping, far above what it takes
+# Deadlines far above what the simulated vendors take even on a loaded machine: a timeout here
+# would be a 504 that says nothing about the document.
+PROVIDER_TIMEOUT_S: Final = 60
+REQUEST_TIMEOUT_S: Final = 180
 
 
 class LoopThread:
@@ -45,10 +49,11 @@ class LoopThread:
 async def _start(fakes: Fakes, data_dir: Path) -> tuple[web.AppRunner, str]:
     for fake in fakes.all.values():
         await fake.start()
+    providers = [{**option, "timeout": PROVIDER_TIMEOUT_S} for option in provider_options(fakes)]
     options = {
-        "providers": provider_options(fakes),
+        "providers": providers,
         "api_token": TOKEN,
-        "request_timeout": 20,
+        "request_timeout": REQUEST_TIMEOUT_S,
         "strategy": "priority",
     }
     credentials = open_credentials(parse_options(options), data_dir)
