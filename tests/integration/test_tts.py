@@ -6,12 +6,13 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
-from homeassistant.components import tts
+from homeassistant.components import media_source, tts
 from homeassistant.components.tts.entity import TTSAudioRequest
 from homeassistant.components.tts.helper import get_engine_instance
 from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ai_provider_hub.speech import GEMINI_VOICES, OPENAI_VOICES
@@ -245,3 +246,32 @@ async def test_torn_audio_is_an_error(hass: HomeAssistant, fake_hub: FakeHub) ->
     assert caught.value.translation_key == "cannot_connect"
     with pytest.raises(HomeAssistantError):
         await engine(hass).async_get_tts_audio("Hi", "en-US", {})
+
+
+@pytest.mark.usefixtures("loaded_entry")
+async def test_automation_that_speaks_is_the_caller(hass: HomeAssistant, fake_hub: FakeHub) -> None:
+    """``tts.speak`` in an automation: the player resolves the audio in the call, so the
+    speech request is filed under the automation, not the TTS entity."""
+
+    async def play_media(call: ServiceCall) -> None:  # a player, as players resolve media
+        await media_source.async_resolve_media(hass, call.data["media_content_id"], None)
+
+    hass.services.async_register("media_player", "play_media", play_media)
+    automation = {
+        "id": "1712345678902",
+        "alias": "Dinner call",
+        "triggers": [{"trigger": "event", "event_type": "dinner"}],
+        "actions": [
+            {
+                "action": "tts.speak",
+                "target": {"entity_id": ENTITY},
+                "data": {"media_player_entity_id": "media_player.kitchen", "message": "Dinner!"},
+            }
+        ],
+    }
+    assert await async_setup_component(hass, "automation", {"automation": [automation]})
+    hass.bus.async_fire("dinner")
+    await hass.async_block_till_done(wait_background_tasks=True)  # the audio is made in one
+    [sent] = fake_hub.sent(PATH)
+    assert sent.body["text"] == "Dinner!"
+    assert sent.body["tag"] == "automation.dinner_call"
