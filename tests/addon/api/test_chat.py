@@ -242,6 +242,15 @@ async def test_invalid_json_for_a_structure_fails_over(
         ({"messages": []}, "messages"),
         ({"prompt": "Hi", "tag": "has spaces"}, "tag"),
         ({"prompt": "Hi", "colour": "blue"}, "colour"),
+        # JSON's true is no integer and "1" no number; a tag or tool name ends at the end.
+        ({"prompt": "Hi", "max_tokens": True}, "max_tokens"),
+        ({"prompt": "Hi", "max_tokens": 2.5}, "max_tokens"),
+        ({"prompt": "Hi", "temperature": "1"}, "temperature"),
+        ({"prompt": "Hi", "tag": "kitchen\n"}, "tag"),
+        ({"prompt": "Hi", "tag": "küche"}, "tag"),
+        ({"prompt": "Hi", "tools": [{"name": "lights\n"}]}, "tools.0.name"),
+        ({"messages": [{"role": "system", "content": "Be brief"}]}, "besides system"),
+        ({"messages": [{"role": ["user"], "content": "x"}]}, "messages.0.role"),
     ],
 )
 async def test_bad_input_is_invalid_request(
@@ -252,6 +261,15 @@ async def test_bad_input_is_invalid_request(
     assert payload["error"]["key"] == "invalid_request"
     assert fragment in payload["error"]["message"]
     assert not fakes.openai.requests  # nothing was sent upstream
+
+
+async def test_a_whole_number_written_with_a_fraction_is_that_number(
+    hub_client: HubClientFactory, fakes: Fakes
+) -> None:
+    # JSON Schema counts 64.0 as the integer 64, and so does the document.
+    client = await hub_client()
+    await post_chat(client, {"prompt": "Hi", "max_tokens": 64.0, "temperature": 1}, status=200)
+    assert fakes.openai.requests[-1].body["max_completion_tokens"] == 64
 
 
 async def test_body_that_is_not_json(hub_client: HubClientFactory) -> None:
