@@ -30,6 +30,7 @@ from addon.errors import ConfigError
 from addon.models import Capability, Usage
 from addon.pricing_file import CHAT_SECTION, MEDIA_SECTIONS, validate
 from addon.settings import ProviderSettings
+from addon.yaml_files import safe_load
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class PricingTable:
         """Read a pricing file (the bundled one by default); a malformed file is a ConfigError."""
         path = PRICING_FILE if path is None else path
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise ConfigError(f"Cannot read pricing file {path}: {err}") from err
         return cls.from_mapping(raw, source=str(path))

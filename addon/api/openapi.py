@@ -7,11 +7,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from addon import __version__
 from addon.api.envelope import endpoint
+from addon.yaml_files import safe_load
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 
@@ -19,7 +19,7 @@ OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 @cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document with the running version."""
-    document: dict[str, Any] = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
+    document: dict[str, Any] = safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
     document["info"]["version"] = __version__
     return document
 

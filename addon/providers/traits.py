@@ -8,7 +8,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from addon.yaml_files import safe_load
 
 TRAITS_FILE = Path(__file__).with_name("traits.yaml")
 
@@ -51,7 +51,7 @@ _FIELDS = {f.name for f in fields(ModelTraits)}
 
 @cache
 def _table() -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    raw = yaml.safe_load(TRAITS_FILE.read_text(encoding="utf-8"))
+    raw = safe_load(TRAITS_FILE.read_text(encoding="utf-8"))
     table: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for provider_type, entries in raw.items():
         rows = []
