@@ -23,7 +23,7 @@ from .compat import vol
 from .const import CONF_IMAGE_MODEL, DOMAIN, SUBENTRY_AI_TASK
 from .coordinator import HubConfigEntry
 from .errors import ask_hub, validation_error
-from .llm_entity import HubLLMEntity
+from .llm_entity import HubLLMEntity, add_subentry_entities
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,11 +36,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one AI Task entity per ``ai_task_data`` subentry."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_AI_TASK:
-            async_add_entities(
-                [HubTaskEntity(entry, subentry)], config_subentry_id=subentry.subentry_id
-            )
+    add_subentry_entities(entry, async_add_entities, SUBENTRY_AI_TASK, HubTaskEntity)
 
 
 class HubTaskEntity(ai_task.AITaskEntity, HubLLMEntity):

@@ -21,7 +21,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_PROMPT, DOMAIN, SUBENTRY_CONVERSATION
 from .coordinator import HubConfigEntry
-from .llm_entity import HubLLMEntity
+from .llm_entity import HubLLMEntity, add_subentry_entities
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,12 +34,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one conversation agent per ``conversation`` subentry."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_CONVERSATION:
-            async_add_entities(
-                [HubConversationEntity(entry, subentry)],
-                config_subentry_id=subentry.subentry_id,
-            )
+    add_subentry_entities(entry, async_add_entities, SUBENTRY_CONVERSATION, HubConversationEntity)
 
 
 class HubConversationEntity(conversation.ConversationEntity, HubLLMEntity):

@@ -8,6 +8,7 @@ times. Failover between providers happens inside the hub, in any round.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.components import conversation
@@ -15,6 +16,7 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import HubApiError, HubAuthError
 from .api_models import GenerationResult
@@ -39,6 +41,18 @@ from .const import (
 )
 from .coordinator import HubConfigEntry
 from .errors import translated_hub_error
+
+
+def add_subentry_entities(
+    entry: HubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    subentry_type: str,
+    build: Callable[[HubConfigEntry, ConfigSubentry], Entity],
+) -> None:
+    """Add one entity, made by ``build``, per subentry of ``subentry_type``."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == subentry_type:
+            async_add_entities([build(entry, subentry)], config_subentry_id=subentry.subentry_id)
 
 
 class HubLLMEntity(Entity):

@@ -22,7 +22,7 @@ from .api_media_models import Transcript
 from .const import CONF_PROMPT, SUBENTRY_STT
 from .coordinator import HubConfigEntry
 from .errors import ask_hub
-from .llm_entity import HubLLMEntity
+from .llm_entity import HubLLMEntity, add_subentry_entities
 from .speech import LANGUAGES, language_code, pcm_to_wav
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,11 +39,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one speech-to-text entity per ``stt`` subentry."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_STT:
-            async_add_entities(
-                [HubSTTEntity(entry, subentry)], config_subentry_id=subentry.subentry_id
-            )
+    add_subentry_entities(entry, async_add_entities, SUBENTRY_STT, HubSTTEntity)
 
 
 class HubSTTEntity(stt.SpeechToTextEntity, HubLLMEntity):

@@ -31,7 +31,7 @@ from .api_media import SpeechStream
 from .const import CONF_PROMPT, CONF_PROVIDER, CONF_SPEED, CONF_VOICE, SUBENTRY_TTS
 from .coordinator import HubConfigEntry
 from .errors import ask_hub, translated_hub_error
-from .llm_entity import HubLLMEntity
+from .llm_entity import HubLLMEntity, add_subentry_entities
 from .speech import (
     DEFAULT_FORMAT,
     DEFAULT_LANGUAGE,
@@ -68,11 +68,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one text-to-speech entity per ``tts`` subentry."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_TTS:
-            async_add_entities(
-                [HubTTSEntity(entry, subentry)], config_subentry_id=subentry.subentry_id
-            )
+    add_subentry_entities(entry, async_add_entities, SUBENTRY_TTS, HubTTSEntity)
 
 
 class HubTTSEntity(TextToSpeechEntity, HubLLMEntity):
