@@ -16,7 +16,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.trace import trace_id_get
 
 MAX_TAG_LENGTH: Final = 64
-_NOT_TAG: Final = re.compile(r"[^\w.:/-]+")
+_NOT_TAG: Final = re.compile(r"[^A-Za-z0-9_.:/-]+")  # the add-on takes ASCII tags only
 CALLER_DOMAINS: Final = ("automation", "script")
 
 

@@ -81,4 +81,4 @@ MAX_EMBED_TEXTS: Final = 2048
 MAX_EMBED_DIMENSIONS: Final = 8192
 MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024
 
-TAG_PATTERN: Final = r"^[\w.:/-]{1,64}$"
+TAG_PATTERN: Final = r"^[A-Za-z0-9_.:/-]{1,64}\Z"  # the add-on's rule: ASCII only

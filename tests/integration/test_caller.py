@@ -106,6 +106,7 @@ async def test_action_outside_automations_has_no_tag(
     [
         ("automation.kitchen", "automation.kitchen"),
         ("automation.my automation!", "automation.my_automation_"),
+        ("script.küche_licht", "script.k_che_licht"),  # the add-on takes ASCII tags only
         ("automation." + "x" * 80, "automation." + "x" * 53),
     ],
 )

@@ -198,6 +198,17 @@ async def test_schema_rejects_bad_input(hass: HomeAssistant) -> None:
         await call(hass, "analyze_image", {"prompt": "Hi", "camera_entity_id": "light.kitchen"})
 
 
+@pytest.mark.parametrize("tag", ["küche", "kitchen\n", "a b"])
+@pytest.mark.usefixtures("loaded_entry")
+async def test_a_tag_the_add_on_would_refuse_is_refused_here(
+    hass: HomeAssistant, fake_hub: FakeHub, tag: str
+) -> None:
+    """Tags follow the add-on's rule (ASCII letters, digits, ``_.:/-``) before any request."""
+    with pytest.raises(Exception, match="tag"):
+        await call(hass, "chat", {"prompt": "Hi", "tag": tag})
+    assert fake_hub.generation_requests() == []
+
+
 @pytest.mark.parametrize(("status", "key", "expected"), ADD_ON_ERRORS)
 @pytest.mark.usefixtures("loaded_entry")
 async def test_add_on_errors_are_translated(
