@@ -21,6 +21,7 @@ from addon.api.security import install as install_security
 from addon.api.transport import (
     BODY_DEADLINE,
     READ_TIMEOUT,
+    quiet_malformed_requests,
     server_args,
     transport_middleware,
 )
@@ -61,6 +62,7 @@ def build_app(
         handler_args=server_args(read_timeout),
     )
     app[BODY_DEADLINE] = read_timeout
+    quiet_malformed_requests()
     app[HUB_CONTEXT] = HubContext(
         settings=settings,
         manager=manager or build_manager(settings, data_dir=data_dir),

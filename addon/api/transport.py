@@ -15,18 +15,23 @@ covered without thinking about it:
   bodies within the same deadline by their reader, and the server closes a connection whose
   request headers have not arrived within it (aiohttp's keep-alive timer, which also closes
   idle keep-alive connections). Responses, SSE streams included, are not bounded by it.
+* A message aiohttp cannot parse (a NUL in a header, a header without a colon, a bad
+  ``Content-Length``) is aiohttp's own 400; ``quiet_malformed_requests`` keeps its traceback out
+  of the log at the usual levels, so a client cannot fill the add-on's log with them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from typing import Any, Final
 
 from aiohttp import web
 from aiohttp.helpers import parse_mimetype
+from aiohttp.http_exceptions import HttpProcessingError
 
 from addon.api.openapi import openapi_document
 from addon.errors import InvalidRequestError, RequestTimeoutError, UnsupportedMediaError
@@ -38,6 +43,24 @@ IDENTITY: Final = frozenset({"", "identity"})
 MULTIPART: Final = "multipart/form-data"
 READ_TIMEOUT: Final = 60.0
 BODY_DEADLINE: Final = web.AppKey("body_deadline", float)
+
+
+class _ClientsBrokenHttp(logging.Filter):
+    """Lets aiohttp's report of a client's malformed message through at debug only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError) or error.code >= 500:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def quiet_malformed_requests() -> None:
+    """Log a client's malformed HTTP message (aiohttp answers it 400) at debug, not as an error."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _ClientsBrokenHttp) for f in server_log.filters):
+        server_log.addFilter(_ClientsBrokenHttp())
 
 
 def server_args(read_timeout: float = READ_TIMEOUT) -> Mapping[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,27 @@ async def test_a_keep_alive_connection_serves_requests_until_idle(hub: Hub) -> N
         assert await read_all(reader) == b""  # idle past the read timeout: closed
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Probe: a\x00b\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nNo colon here\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n",
+    ],
+    ids=["nul-in-header", "header-without-colon", "bad-content-length"],
+)
+async def test_a_malformed_message_is_400_without_an_error_in_the_log(
+    hub: Hub, caplog: pytest.LogCaptureFixture, message: bytes
+) -> None:
+    """A client's broken HTTP is its own problem: a 400, and no traceback at ERROR per request
+    (a client could otherwise fill the add-on's log)."""
+    client = await hub()
+    reader, writer = await connect(client)
+    writer.write(message)
+    await writer.drain()
+    answer = await read_all(reader)
+    writer.close()
+    assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer[:80]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
