@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from addon.errors import ConfigError, HubError
+from addon.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from addon.providers.base import Provider
     from addon.settings import ProviderSettings
 
@@ -20,7 +18,7 @@ def create_provider(settings: ProviderSettings) -> Provider:
     Whatever the SDK's constructor raises becomes a ``ConfigError`` naming the provider, so
     callers can leave that one provider out instead of failing the hub.
     """
-    from addon.providers.lazy import PROVIDER_FACTS, import_sdk_module
+    from addon.providers.lazy import PROVIDER_FACTS, build_provider, import_sdk_module
 
     facts = PROVIDER_FACTS[settings.type]
     module = import_sdk_module(facts.module)
@@ -44,18 +42,3 @@ def deferred_provider(settings: ProviderSettings) -> Provider:
             f"(its base URL: {err}; see the log)"
         ) from err
     return LazyProvider(settings, PROVIDER_FACTS[settings.type])
-
-
-def build_provider(
-    cls: Callable[[ProviderSettings], Provider], settings: ProviderSettings
-) -> Provider:
-    """``cls(settings)``; what the SDK's constructor raises becomes a ``ConfigError``."""
-    try:
-        return cls(settings)
-    except HubError:
-        raise
-    except Exception as err:
-        raise ConfigError(
-            f"Provider {settings.name!r} cannot be set up with its settings "
-            f"({type(err).__name__}; see the log)"
-        ) from err

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from addon.errors import ConfigError, HubError
 from addon.models import (
     AudioChunk,
     Capability,
@@ -107,8 +108,6 @@ class LazyProvider(BaseProvider):
         if self._loaded is None:
             async with self._loading:
                 if self._loaded is None:
-                    from addon.providers import build_provider
-
                     module = await asyncio.to_thread(import_sdk_module, self._facts.module)
                     cls = getattr(module, self._facts.class_name)
                     self._loaded = build_provider(cls, self.settings)
@@ -203,3 +202,18 @@ async def _close(items: AsyncIterator[object]) -> None:
     aclose = getattr(items, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def build_provider(
+    cls: Callable[[ProviderSettings], Provider], settings: ProviderSettings
+) -> Provider:
+    """``cls(settings)``; what the SDK's constructor raises becomes a ``ConfigError``."""
+    try:
+        return cls(settings)
+    except HubError:
+        raise
+    except Exception as err:
+        raise ConfigError(
+            f"Provider {settings.name!r} cannot be set up with its settings "
+            f"({type(err).__name__}; see the log)"
+        ) from err
