@@ -14,15 +14,15 @@ from typing import Any, Final
 import voluptuous as vol
 from aiohttp import web
 
-from addon.api.body import read_json
+from addon.api.body import checked_fields, read_json
 from addon.api.context import hub
 from addon.api.envelope import request_id
 from addon.api.openai_compat import ATTEMPTS_HEADER, format_attempts, model_id
 from addon.api.openai_request import resolve_target
-from addon.errors import InvalidRequestError, PayloadTooLargeError
+from addon.errors import PayloadTooLargeError
 from addon.models import EmbeddingRequest, EmbeddingResponse, MediaRequest, MediaResponse
 from addon.settings import STRATEGIES
-from addon.validation import caller_tag, humanize, whole
+from addon.validation import caller_tag, whole
 
 MAX_INPUTS: Final = 2048
 MAX_INPUT_CHARS: Final = 32_768
@@ -66,14 +66,7 @@ OPENAI_EMBEDDINGS_SCHEMA: Final = vol.Schema(
 
 
 def _validate(schema: vol.Schema, body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object")
-    try:
-        data: dict[str, Any] = schema(body)
-    except vol.Invalid as err:
-        first = err.errors[0] if isinstance(err, vol.MultipleInvalid) else err
-        param = ".".join(str(p) for p in first.path) or None
-        raise InvalidRequestError(f"Invalid request: {humanize(err)}", param=param) from err
+    data = checked_fields(schema, body)
     texts = _texts(data["input"])
     total = sum(len(text) for text in texts)
     if total > MAX_TOTAL_CHARS:

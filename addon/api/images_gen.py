@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from addon.api.body import read_json
+from addon.api.body import checked_fields, read_json
 from addon.api.context import hub
 from addon.api.envelope import request_id
-from addon.api.images_request import NATIVE_SCHEMA, OPENAI_SCHEMA, image_request, validate_body
+from addon.api.images_request import NATIVE_SCHEMA, OPENAI_SCHEMA, image_request
 from addon.api.openai_compat import ATTEMPTS_HEADER, format_attempts, model_id
 from addon.api.openai_request import resolve_target
 from addon.errors import NotFoundError
@@ -40,7 +40,7 @@ def _settings(manager: ProviderManager, name: str | None) -> ProviderSettings | 
 # --- the hub's own door ---------------------------------------------------------------------
 async def images(request: web.Request) -> web.StreamResponse:
     """Pictures for a prompt: ``{images: [{data, mime_type, width, height}], provider, ...}``."""
-    data = validate_body(NATIVE_SCHEMA, await read_json(request))
+    data = checked_fields(NATIVE_SCHEMA, await read_json(request))
     manager = hub(request).manager
     body = image_request(
         data,
@@ -85,7 +85,7 @@ async def openai_images(request: web.Request) -> web.StreamResponse:
     ``model`` pins as on chat completions: ``auto`` (or nothing), ``<provider>``,
     ``<provider>/<model>``, or a bare model name.
     """
-    data = validate_body(OPENAI_SCHEMA, await read_json(request))
+    data = checked_fields(OPENAI_SCHEMA, await read_json(request))
     manager = hub(request).manager
     names = [settings.name for settings in manager.configured()]
     provider, model = resolve_target(data.get("model"), names)

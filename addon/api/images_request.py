@@ -29,7 +29,7 @@ from addon.images.generation import (
 )
 from addon.models import ImageRequest
 from addon.settings import STRATEGIES, ProviderSettings
-from addon.validation import caller_tag, humanize
+from addon.validation import caller_tag
 
 TAG: Final = vol.Any(caller_tag, None)
 QUALITY_WORDS: Final = (*QUALITIES, *QUALITY_ALIASES)
@@ -126,19 +126,6 @@ OPENAI_SCHEMA: Final = vol.Schema(
         vol.Optional("user"): vol.Any(None, vol.All(str, vol.Length(max=256))),
     }
 )
-
-
-def validate_body(schema: vol.Schema, body: Any) -> dict[str, Any]:
-    """``body`` checked against ``schema``; a 400 naming the first bad field otherwise."""
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object")
-    try:
-        data: dict[str, Any] = schema(body)
-    except vol.Invalid as err:
-        first = err.errors[0] if isinstance(err, vol.MultipleInvalid) else err
-        param = ".".join(str(p) for p in first.path) or None
-        raise InvalidRequestError(f"Invalid request: {humanize(err)}", param=param) from err
-    return data
 
 
 def image_request(

@@ -11,8 +11,7 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from addon.errors import InvalidRequestError
-from addon.validation import caller_tag, humanize
+from addon.validation import caller_tag
 
 TAG: Final = vol.Any(caller_tag, None)
 NAME: Final = vol.Any(None, vol.All(str, vol.Length(min=1, max=200)))
@@ -63,16 +62,3 @@ def flag(value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise vol.Invalid("must be true or false")
-
-
-def checked(schema: vol.Schema, body: Any) -> dict[str, Any]:
-    """``body`` through ``schema``, or ``invalid_request`` naming the field at fault."""
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object")
-    try:
-        data: dict[str, Any] = schema(body)
-    except vol.Invalid as err:
-        first = err.errors[0] if isinstance(err, vol.MultipleInvalid) else err
-        param = ".".join(str(p) for p in first.path) or None
-        raise InvalidRequestError(f"Invalid request: {humanize(err)}", param=param) from err
-    return data

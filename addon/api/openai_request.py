@@ -13,13 +13,13 @@ from typing import Any, Final
 
 import voluptuous as vol
 
+from addon.api.body import checked_fields
 from addon.api.openai_messages import MESSAGE_SCHEMA, convert_messages, legacy
 from addon.api.openai_tools import TOOL_CHOICE_SCHEMA, TOOL_SCHEMA, read_tool_choice, read_tools
 from addon.api.schemas import MAX_MESSAGES
 from addon.api.tools import MAX_TOOLS
-from addon.errors import InvalidRequestError
 from addon.models import ChatRequest, HubRequest
-from addon.validation import humanize, number, whole
+from addon.validation import number, whole
 
 AUTO_MODEL: Final = "auto"
 TOKENS = vol.Any(whole(1, 1_000_000), None)
@@ -122,15 +122,7 @@ class CompletionRequest:
 
 def validate_completion(body: Any) -> dict[str, Any]:
     """Validate the body; errors name the field (as ``param``) and what to fix."""
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object")
-    try:
-        data: dict[str, Any] = CHAT_COMPLETIONS_SCHEMA(body)
-    except vol.Invalid as err:
-        first = err.errors[0] if isinstance(err, vol.MultipleInvalid) else err
-        param = ".".join(str(p) for p in first.path) or None
-        raise InvalidRequestError(f"Invalid request: {humanize(err)}", param=param) from err
-    return data
+    return checked_fields(CHAT_COMPLETIONS_SCHEMA, body)
 
 
 def resolve_target(model: str | None, providers: Collection[str]) -> tuple[str | None, str]:

@@ -18,10 +18,10 @@ from typing import Any, Final
 import voluptuous as vol
 from aiohttp import web
 
-from addon.api.body import read_json
+from addon.api.body import checked_fields, read_json
 from addon.api.context import hub
 from addon.api.envelope import REQUEST_ID_HEADER, request_id
-from addon.api.media_fields import LANGUAGE, NAME, TAG, checked, flag, number
+from addon.api.media_fields import LANGUAGE, NAME, TAG, flag, number
 from addon.api.openai_compat import (
     ATTEMPTS_HEADER,
     format_attempts,
@@ -103,7 +103,7 @@ def _bounded(data: dict[str, Any], field: str) -> dict[str, Any]:
 # --- the hub's own door ---------------------------------------------------------------------
 async def speech(request: web.Request) -> web.StreamResponse:
     """The text spoken: the audio as the body, the hub's figures in the headers."""
-    data = _bounded(checked(NATIVE_SCHEMA, await read_json(request)), "text")
+    data = _bounded(checked_fields(NATIVE_SCHEMA, await read_json(request)), "text")
     media = MediaRequest(
         SpeechRequest(
             text=data["text"],
@@ -190,7 +190,7 @@ async def openai_speech(request: web.Request) -> web.StreamResponse:
 
     ``model`` pins as on chat completions; ``voice`` is the answering vendor's voice name.
     """
-    data = _bounded(checked(OPENAI_SCHEMA, await read_json(request)), "input")
+    data = _bounded(checked_fields(OPENAI_SCHEMA, await read_json(request)), "input")
     manager = hub(request).manager
     names = [settings.name for settings in manager.configured()]
     provider, model = resolve_target(data["model"], names)

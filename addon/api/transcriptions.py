@@ -18,9 +18,10 @@ import voluptuous as vol
 from aiohttp import web
 
 from addon.api.audio_upload import Upload, read_upload
+from addon.api.body import checked_fields
 from addon.api.context import hub
 from addon.api.envelope import REQUEST_ID_HEADER, request_id
-from addon.api.media_fields import LANGUAGE, NAME, TAG, checked, flag, number, whole
+from addon.api.media_fields import LANGUAGE, NAME, TAG, flag, number, whole
 from addon.api.openai_compat import (
     ATTEMPTS_HEADER,
     format_attempts,
@@ -85,7 +86,7 @@ OPENAI_FIELDS: Final = frozenset(str(key) for key in OPENAI_SCHEMA.schema)
 async def transcriptions(request: web.Request) -> web.StreamResponse:
     """The transcript with the hub's figures, or its pieces as SSE with ``stream``."""
     upload = await read_upload(request, NATIVE_FIELDS)
-    data = checked(NATIVE_SCHEMA, upload.fields)
+    data = checked_fields(NATIVE_SCHEMA, upload.fields)
     media = MediaRequest(
         TranscriptionRequest(
             _audio(upload, data), data.get("model") or "", _language(data), data.get("prompt")
@@ -174,7 +175,7 @@ async def openai_transcriptions(request: web.Request) -> web.StreamResponse:
     a bare model name). ``temperature`` is accepted and not passed on (not every vendor has it).
     """
     upload = await read_upload(request, OPENAI_FIELDS, json_allowed=False)
-    data = checked(OPENAI_SCHEMA, upload.fields)
+    data = checked_fields(OPENAI_SCHEMA, upload.fields)
     manager = hub(request).manager
     names = [settings.name for settings in manager.configured()]
     provider, model = resolve_target(data["model"], names)
