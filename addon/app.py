@@ -27,6 +27,7 @@ from addon.api.transport import (
 )
 from addon.hub import build_manager
 from addon.manager import ProviderManager
+from addon.providers.probe import Prober
 from addon.settings import Secret, Settings
 from addon.startup import Credentials, supervisor_chores
 
@@ -63,9 +64,10 @@ def build_app(
     )
     app[BODY_DEADLINE] = read_timeout
     quiet_malformed_requests()
+    prober = Prober()  # the providers' health probes before their SDKs load
     app[HUB_CONTEXT] = HubContext(
         settings=settings,
-        manager=manager or build_manager(settings, data_dir=data_dir),
+        manager=manager or build_manager(settings, data_dir=data_dir, prober=prober),
         api_token=api_token,
         data_dir=data_dir,
         trusted_ingress=trusted_ingress,
@@ -74,12 +76,14 @@ def build_app(
     )
     register_routes(app)
     install_security(app)
-    app.cleanup_ctx.append(_lifecycle(check_health_on_start))
+    app.cleanup_ctx.append(_lifecycle(check_health_on_start, prober))
     install_door(app, door_host, max_body_bytes=max_body_bytes, read_timeout=read_timeout)
     return app
 
 
-def _lifecycle(check_health: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+def _lifecycle(
+    check_health: bool, prober: Prober
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         context = app[HUB_CONTEXT]
         await context.manager.open(monitor=check_health)
@@ -92,6 +96,7 @@ def _lifecycle(check_health: bool) -> Callable[[web.Application], AsyncIterator[
             with contextlib.suppress(asyncio.CancelledError):
                 await chores
         await context.manager.close()
+        await prober.close()
 
     return lifecycle
 

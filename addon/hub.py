@@ -18,6 +18,7 @@ from addon.models import ImageInput, RawImage
 from addon.pricing import PricingTable
 from addon.providers import create_provider, deferred_provider
 from addon.providers.base import Provider
+from addon.providers.probe import Prober
 from addon.routing.breaker import BreakerBoard
 from addon.routing.budget import BudgetGuard
 from addon.routing.costs import cost_estimator
@@ -61,13 +62,15 @@ def build_manager(
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
     rng: random.Random | None = None,
+    prober: Prober | None = None,
 ) -> ProviderManager:
     """The manager over ``providers`` (built from ``settings`` unless given).
 
+    With a ``prober`` (its owner closes it) their health checks need no SDK until loaded.
     With a ``data_dir`` the attempts are written to the SQLite ledger there (opened by the
     application's start-up); without one nothing is persisted.
     """
-    built = list(providers) if providers is not None else _create_providers(settings)
+    built = list(providers) if providers is not None else _create_providers(settings, prober)
     names = [p.name for p in built]
     health = HealthBoard(built)
     stats = StatsBoard(names, clock=clock)
@@ -109,7 +112,7 @@ def build_manager(
     )
 
 
-def _create_providers(settings: Settings) -> list[Provider]:
+def _create_providers(settings: Settings, prober: Prober | None) -> list[Provider]:
     """Every provider that can be built; one that cannot is logged and left out (not fatal).
 
     Each imports its SDK on its first call (``providers.lazy``).
@@ -117,7 +120,7 @@ def _create_providers(settings: Settings) -> list[Provider]:
     built = []
     for provider_settings in settings.providers:
         try:
-            built.append(deferred_provider(provider_settings))
+            built.append(deferred_provider(provider_settings, prober))
         except ConfigError as err:
             _LOGGER.exception("%s; it is left out", err.message)
     return built

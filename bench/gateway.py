@@ -23,7 +23,8 @@ ollama, served by the simulated vendors of ``tests/fakes``), and the first reque
 after start.
 
 ``--quick`` runs a fraction of the requests; ``--rounds N`` repeats every cell and takes
-medians; ``--json PATH`` saves the raw figures.
+medians; ``--json PATH`` saves the raw figures; ``--startup-only`` skips the load cells (only
+the start-up figures).
 """
 
 from __future__ import annotations
@@ -622,10 +623,12 @@ def bench(args: argparse.Namespace) -> None:
                 server = start_litellm(litellm, upstream.url, workdir)
                 servers.append(server)
                 targets.append(("litellm", server, "/v1/chat/completions", V1_BODY))
-            print("Throughput and latency (targets interleaved):", flush=True)
-            results = measure(targets, upstream, args.rounds, args.quick)
+            results: list[Result] = []
+            if not args.startup_only:
+                print("Throughput and latency (targets interleaved):", flush=True)
+                results = measure(targets, upstream, args.rounds, args.quick)
             frames = []
-            if args.profile:
+            if args.profile and not args.startup_only:
                 set_delay(upstream.url, 0)
                 frames = profile(hub, hub.url + "/v1/chat/completions", Path(args.profile))
             for server in servers[2:]:
@@ -648,15 +651,16 @@ def report(
 ) -> None:
     """Print the tables, the goals and the profile; save the figures when asked."""
     print(f"After: {noise()}\n")
-    print(table(results))
-    print()
+    if results:
+        print(table(results))
+        print()
     print("| hub | start to healthy (median) | idle RSS | first request | RSS after it |")
     print("| --- | --- | --- | --- | --- |")
     for row in startups:
         print(f"| {row.label} | {row.healthy_s:.2f} s | {row.rss_mib:.0f} MiB |"
               f" {row.first_request_ms:.1f} ms | {row.rss_after_mib:.0f} MiB |")  # fmt: skip
     print()
-    for line in goals(results):
+    for line in goals(results) if results else []:
         print("- " + line)
     if frames:
         print("\nProfile of the hub, /v1 at C=32, 0 ms upstream:")
@@ -688,6 +692,9 @@ def main() -> None:
     parser.add_argument("--json", help="save the raw figures here")
     parser.add_argument("--profile", help="py-spy the hub under load; raw stacks to this file")
     parser.add_argument("--starts", type=int, default=5, help="start-ups to take medians of")
+    parser.add_argument(
+        "--startup-only", action="store_true", help="only the start-up figures (no load cells)"
+    )
     parser.add_argument(
         "--base", help="another checkout's hub to measure beside this one (e.g. main before)"
     )

@@ -9,6 +9,7 @@ from addon.errors import ConfigError
 
 if TYPE_CHECKING:
     from addon.providers.base import Provider
+    from addon.providers.probe import Prober
     from addon.settings import ProviderSettings
 
 
@@ -25,10 +26,11 @@ def create_provider(settings: ProviderSettings) -> Provider:
     return build_provider(getattr(module, facts.class_name), settings)
 
 
-def deferred_provider(settings: ProviderSettings) -> Provider:
+def deferred_provider(settings: ProviderSettings, prober: Prober | None = None) -> Provider:
     """The provider for ``settings``, its SDK imported on its first call (``lazy``).
 
     The hub builds its configured providers this way: an SDK costs start-up time and memory.
+    With a ``prober`` its health checks probe the vendor over HTTP until the SDK is loaded.
     A base URL no SDK could use (it does not parse) is a ``ConfigError`` now, as the SDK's
     constructor would raise; anything else the SDK refuses fails the first call instead.
     """
@@ -41,4 +43,4 @@ def deferred_provider(settings: ProviderSettings) -> Provider:
             f"Provider {settings.name!r} cannot be set up with its settings "
             f"(its base URL: {err}; see the log)"
         ) from err
-    return LazyProvider(settings, PROVIDER_FACTS[settings.type])
+    return LazyProvider(settings, PROVIDER_FACTS[settings.type], prober)

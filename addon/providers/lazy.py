@@ -4,9 +4,10 @@ Importing a vendor's SDK costs up to a second of CPU and tens of MiB (Anthropic'
 1 s and 38 MiB), so the hub builds ``LazyProvider``s and starts answering without any. Routing
 asks only what the provider's class declares (``PROVIDER_FACTS``: the key rule and the media
 capabilities, checked against the classes by the tests) and what the settings say; both are
-answered here. The first call (usually the health monitor's first round, just after start)
-imports the SDK on a worker thread, so the event loop keeps serving, builds the real provider,
-and hands it that call and every later one.
+answered here. Health checks do not load it either: given a ``probe.Prober``, an unloaded
+provider answers ``health`` with a plain HTTP probe of the vendor's model list. The first other
+call imports the SDK on a worker thread, so the event loop keeps serving, builds the real
+provider, and hands it that call and every later one.
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ from addon.models import (
     TranscriptionResponse,
 )
 from addon.providers.base import BaseProvider
+from addon.providers.probe import can_probe
 
 if TYPE_CHECKING:
     from types import ModuleType
 
     from addon.providers.base import Provider
+    from addon.providers.probe import Prober
     from addon.settings import ProviderSettings
 
 _ALL_MEDIA: Final = frozenset(
@@ -85,7 +88,9 @@ def import_sdk_module(name: str) -> ModuleType:
 class LazyProvider(BaseProvider):
     """The provider of ``settings``, loaded on its first call (see the module docstring)."""
 
-    def __init__(self, settings: ProviderSettings, facts: ProviderFacts) -> None:
+    def __init__(
+        self, settings: ProviderSettings, facts: ProviderFacts, prober: Prober | None = None
+    ) -> None:
         super().__init__(settings)
         self.provider_type = settings.type
         self.requires_api_key = facts.requires_api_key
@@ -93,6 +98,7 @@ class LazyProvider(BaseProvider):
         self._facts = facts
         self._loaded: Provider | None = None
         self._loading = asyncio.Lock()
+        self._prober = prober if prober is not None and can_probe(settings) else None
 
     def __repr__(self) -> str:
         state = "loaded" if self._loaded is not None else "not loaded yet"
@@ -102,6 +108,11 @@ class LazyProvider(BaseProvider):
     def is_loaded(self) -> bool:
         """True once the real provider is built."""
         return self._loaded is not None
+
+    @property
+    def probes_health(self) -> bool:
+        """True while ``health`` is a plain HTTP probe (not loaded, and a prober given)."""
+        return self._loaded is None and self._prober is not None
 
     async def loaded(self) -> Provider:
         """The real provider, imported and built on the first call."""
@@ -174,7 +185,14 @@ class LazyProvider(BaseProvider):
         return await (await self.loaded()).list_models(timeout=timeout)
 
     async def health(self, *, timeout: float) -> HealthStatus:
-        """The real provider's health check."""
+        """The vendor's model list probed (not loaded, a prober given), else the real check.
+
+        Both give the same answers (the contract suite runs its health cases through both).
+        """
+        if self._loaded is None and self._prober is not None:
+            return await self._prober.health(
+                self.settings, timeout=timeout, requires_key=self.requires_api_key
+            )
         return await (await self.loaded()).health(timeout=timeout)
 
     async def validate_credentials(self, *, timeout: float) -> None:

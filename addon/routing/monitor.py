@@ -101,7 +101,7 @@ class HealthMonitor:
         started = time.monotonic()
         try:
             lazy = unloaded(provider)
-            if lazy is not None:  # the SDK's import is not part of the check
+            if lazy is not None and not lazy.probes_health:  # the import is not the check
                 await lazy.loaded()
                 started = time.monotonic()
             async with asyncio.timeout(self._timeout + self._grace):

@@ -52,36 +52,50 @@ def test_the_facts_are_what_the_provider_classes_declare(provider_type: str) -> 
     assert real.provider_type == provider_type  # type: ignore[attr-defined]
 
 
-def test_routing_questions_import_no_sdk_and_the_first_call_imports_only_its_own() -> None:
-    """In a fresh interpreter, as the hub starts: nothing imports an SDK until a call."""
+def test_routing_questions_and_probes_import_no_sdk_and_a_call_imports_only_its_own() -> None:
+    """In a fresh interpreter, as the hub starts: nothing imports an SDK until a call; health
+    checks with a prober probe over HTTP instead (here: nothing listens)."""
     script = textwrap.dedent(
         f"""
         import asyncio, json, sys
         from addon.models import Capability, ChatRequest, Message, Role
         from addon.providers import deferred_provider
+        from addon.providers.probe import Prober
         from addon.settings import ProviderSettings, Secret
         sdks = {SDKS!r}
         def loaded():
             return sorted(s for s in sdks if s in sys.modules)
-        built = [
-            deferred_provider(ProviderSettings(name=t, type=t, model="m",
-                api_key=Secret("k-0123456789"), base_url="http://127.0.0.1:9"))
-            for t in ("openai", "openai_compatible", "anthropic", "gemini", "ollama")
+        types = ("openai", "openai_compatible", "anthropic", "gemini", "ollama")
+        configured = [
+            ProviderSettings(name=t, type=t, model="m", api_key=Secret("k-0123456789"),
+                base_url="http://127.0.0.1:9")
+            for t in types
         ]
+        built = [deferred_provider(s) for s in configured]
         request = ChatRequest(messages=(Message(role=Role.USER, content="hi"),))
         for p in built:
             p.traits("m"); p.supports_vision("m"); p.resolve_model(request)
             p.default_model(Capability.EMBEDDINGS); p.supports(Capability.SPEECH, "m")
         before = loaded()
+        async def probe_all():
+            prober = Prober()
+            probed = [deferred_provider(s, prober) for s in configured]
+            try:
+                return [(await p.health(timeout=2)).error_key for p in probed]
+            finally:
+                await prober.close()
+        keys = asyncio.run(probe_all())
+        probed = loaded()
         asyncio.run(built[2].health(timeout=2))
-        print(json.dumps([before, loaded()]))
+        print(json.dumps([before, keys, probed, loaded()]))
         """
     )
     run = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    before, after = json.loads(run.stdout)
-    assert before == []
+    before, keys, probed, after = json.loads(run.stdout)
+    assert before == probed == []
+    assert keys == ["provider_connection"] * 5
     assert after == ["anthropic"]
 
 

@@ -8,10 +8,17 @@ import pytest
 
 from addon.errors import ProviderAuthError
 from addon.models import HealthStatus
+from addon.providers import deferred_provider
 from addon.providers.base import Provider
+from addon.providers.lazy import LazyProvider
+from addon.providers.probe import Prober
 from addon.routing.health import HealthBoard, ProviderState
 from addon.routing.monitor import HealthMonitor
+from addon.settings import ProviderSettings, Secret
 from tests.addon.routing.routing_fakes import HealthCheck, provider
+from tests.fakes.openai import FakeOpenAI
+
+KEY = "sk-monitor-0123456789"
 
 
 class Concurrency:
@@ -187,3 +194,32 @@ async def test_loop_survives_a_failing_round() -> None:
     await monitor.stop()
     assert calls == 2
     assert ticker.waits == [10.0, 10.0]
+
+
+@pytest.mark.parametrize(("probing", "loaded_after"), [(True, False), (False, True)])
+async def test_a_provider_not_loaded_is_probed_with_a_prober_else_loaded_first(
+    probing: bool, loaded_after: bool
+) -> None:
+    prober = Prober()
+    async with FakeOpenAI(api_key=KEY) as fake:
+        configured = ProviderSettings(
+            name="lazy",
+            type="openai",
+            model="gpt-4o",
+            api_key=Secret(KEY),
+            base_url=f"{fake.url}/v1",
+        )
+        lazy = deferred_provider(configured, prober if probing else None)
+        assert isinstance(lazy, LazyProvider)
+        board = HealthBoard([lazy])
+        monitor = HealthMonitor([lazy], board, interval=60.0, timeout=5.0)
+        try:
+            results = await monitor.check_now()
+        finally:
+            await lazy.close()
+            await prober.close()
+
+    assert results["lazy"].ok
+    assert board.get("lazy").state is ProviderState.HEALTHY
+    assert lazy.is_loaded is loaded_after
+    assert [r.path for r in fake.requests] == ["/v1/models"]

@@ -1,4 +1,7 @@
-"""The contract, service calls: model list, health, and the key check (valid, rejected, missing)."""
+"""The contract, service calls: model list and the key check (valid, rejected, missing).
+
+Health checks: ``test_health`` (through the SDK and through the probe).
+"""
 
 from __future__ import annotations
 
@@ -12,55 +15,18 @@ from addon.providers.base import PLACEHOLDER_API_KEY, Provider
 from tests.addon.providers.contract.conftest import each_vendor
 from tests.addon.providers.contract.helpers import ask, drain, generations
 from tests.addon.providers.contract.vendors import VENDORS, Vendor
-from tests.fakes.base import FakeServer, Fault, Reply, free_port
+from tests.fakes.base import FakeServer, Reply
 
 WRONG_KEY = "wrong-key-0123456789abcdefghij"
 
 
-# --- models and health ----------------------------------------------------------------------
+# --- models -------------------------------------------------------------------------------
 async def test_list_models_reports_the_chat_models_with_vision(
     provider: Provider, vendor: Vendor
 ) -> None:
     models = await provider.list_models(timeout=10)
 
     assert [(m.id, m.vision) for m in models] == list(vendor.listed)
-
-
-async def test_health_is_ok_when_the_vendor_answers(provider: Provider) -> None:
-    status = await provider.health(timeout=10)
-
-    assert (status.ok, status.error_key, status.message) == (True, None, None)
-    assert status.latency_ms is not None
-
-
-@pytest.mark.parametrize(
-    ("fault", "error_key"),
-    [
-        (Fault.SERVER_ERROR, "provider_bad_response"),
-        (Fault.AUTH, "provider_auth"),
-        (Fault.OVERLOADED, "provider_rate_limited"),
-        (Fault.DISCONNECT, "provider_connection"),
-    ],
-)
-async def test_health_names_what_failed(
-    fake: FakeServer, provider: Provider, fault: Fault, error_key: str
-) -> None:
-    fake.fail_always(fault)
-
-    status = await provider.health(timeout=10)
-
-    assert (status.ok, status.error_key) == (False, error_key)
-    assert status.message
-
-
-async def test_health_when_nothing_listens(vendor: Vendor) -> None:
-    gone = create_provider(vendor.settings(f"http://127.0.0.1:{free_port()}"))
-    try:
-        status = await gone.health(timeout=10)
-    finally:
-        await gone.close()
-
-    assert (status.ok, status.error_key) == (False, "provider_connection")
 
 
 # --- the key --------------------------------------------------------------------------------
