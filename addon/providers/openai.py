@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
-import httpx2
 import openai
 import pydantic
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
@@ -64,6 +63,7 @@ from addon.models import (
 )
 from addon.providers import openai_audio
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
+from addon.providers.direct import DirectPost
 from addon.providers.openai_embed import Encoding, create_embeddings
 from addon.providers.openai_images import create_images
 from addon.providers.openai_wire import completion_response, parse_arguments
@@ -141,20 +141,22 @@ class OpenAIProvider(BaseProvider):
             timeout=settings.timeout,
             http_client=DefaultAioHttpClient(),
         )
+        self._direct = DirectPost(
+            self._client,
+            connection_error=openai.APIConnectionError,
+            timeout_error=openai.APITimeoutError,
+        )
 
     # --- the provider protocol ----------------------------------------------------------
     # The body ``_params`` builds is already the wire JSON: it is encoded once (the C encoder)
-    # and sent through the SDK's request path (``post``: auth, headers, status errors)
-    # without ``create``'s typed re-transformation; a one-shot answer is parsed once.
+    # without ``create``'s typed re-transformation. A one-shot call goes out as the SDK's own
+    # request (``DirectPost``) and its answer is parsed once; a stream uses the SDK's
+    # request path (``post``: auth, headers, status errors) and its event parser.
     async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
         model = self.resolve_model(request)
-        response = await self._client.post(
-            COMPLETIONS_PATH,
-            content=_json_bytes(self._params(request, model)),
-            cast_to=httpx2.Response,
-            options={"timeout": timeout},
-        )
-        return completion_response(json.loads(response.content), self.name)
+        body = _json_bytes(self._params(request, model))
+        answer = await self._direct.post(COMPLETIONS_PATH, body, timeout=timeout)
+        return completion_response(json.loads(answer), self.name)
 
     async def _chat_stream(
         self, request: ChatRequest, *, timeout: float
@@ -278,6 +280,7 @@ class OpenAIProvider(BaseProvider):
 
     async def close(self) -> None:
         """Close the SDK client and its connection pool."""
+        await self._direct.close()
         await self._client.close()
 
     def map_error(self, err: Exception) -> ProviderError:
