@@ -9,13 +9,14 @@ error keys, so neither secrets nor unbounded cardinality can reach the expositio
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 
 from addon.errors import HubError
-from addon.redact import redact
+from addon.redact import generation, redact
 
 PREFIX: Final = "ai_provider_hub_"
 # LLM calls range from a local model's quick answer to a long vision reply.
@@ -38,6 +39,7 @@ LATENCY_BUCKETS: Final = (
 )
 CIRCUIT_STATES: Final = {"closed": 0, "half_open": 1, "open": 2}
 MAX_LABEL_LENGTH: Final = 80
+MAX_CACHED_CHILDREN: Final = 4096  # a bound in case models named in answers keep changing
 OTHER: Final = "other"
 
 
@@ -66,6 +68,8 @@ class HubMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+        self._generation = generation()
         self._build_traffic()
         self._build_state()
 
@@ -130,25 +134,24 @@ class HubMetrics:
 
     def observe_attempt(self, provider: str, model: str, outcome: str, latency_s: float) -> None:
         """Count one provider attempt and record its latency."""
-        labels = (safe_label(provider), safe_label(model), outcome_label(outcome))
-        self._attempts.labels(*labels).inc()
-        self._latency.labels(*labels).observe(max(latency_s, 0.0))
+        labels = (provider, model, outcome_label(outcome))
+        self._child(self._attempts, *labels).inc()
+        self._child(self._latency, *labels).observe(max(latency_s, 0.0))
 
     def observe_request(self, outcome: str, cached: bool) -> None:
         """Count one finished hub request (``cached`` when the cache answered it)."""
-        self._requests.labels(outcome_label(outcome)).inc()
+        self._child(self._requests, outcome_label(outcome)).inc()
         if cached:
             self._cached_requests.inc()
 
     def add_tokens(self, provider: str, model: str, input: int, output: int) -> None:
         """Add the tokens of one call."""
-        p, m = safe_label(provider), safe_label(model)
-        self._tokens.labels(p, m, "input").inc(max(input, 0))
-        self._tokens.labels(p, m, "output").inc(max(output, 0))
+        self._child(self._tokens, provider, model, "input").inc(max(input, 0))
+        self._child(self._tokens, provider, model, "output").inc(max(output, 0))
 
     def add_cost(self, provider: str, model: str, usd: float) -> None:
         """Add the settled cost of one call."""
-        self._cost.labels(safe_label(provider), safe_label(model)).inc(max(usd, 0.0))
+        self._child(self._cost, provider, model).inc(max(usd, 0.0))
 
     def set_circuit(self, provider: str, state: str) -> None:
         """Publish a breaker state (``closed``, ``half_open`` or ``open``)."""
@@ -156,15 +159,15 @@ class HubMetrics:
             value = CIRCUIT_STATES[str(state)]
         except KeyError as err:
             raise ValueError(f"Unknown circuit state {state!r}") from err
-        self._circuit.labels(safe_label(provider)).set(value)
+        self._child(self._circuit, provider).set(value)
 
     def set_headroom(self, provider: str, kind: str, value: float) -> None:
         """Publish how much room is left under one of a provider's limits."""
-        self._headroom.labels(safe_label(provider), safe_label(kind)).set(value)
+        self._child(self._headroom, provider, kind).set(value)
 
     def set_budget_left(self, scope: str, period: str, usd: float) -> None:
         """Publish the budget left for ``scope`` (``global`` or a provider) in ``period``."""
-        self._budget_left.labels(safe_label(scope), safe_label(period)).set(usd)
+        self._child(self._budget_left, scope, period).set(usd)
 
     def cache_hit(self) -> None:
         """Count a response cache hit."""
@@ -176,7 +179,22 @@ class HubMetrics:
 
     def set_in_flight(self, provider: str, n: int) -> None:
         """Publish the number of calls in flight at ``provider``."""
-        self._in_flight.labels(safe_label(provider)).set(n)
+        self._child(self._in_flight, provider).set(n)
+
+    def _child(self, metric: MetricWrapperBase, *values: str) -> Any:
+        """``metric``'s child for these label values (made safe), cached.
+
+        The same few providers and models come back on every call; a newly registered secret
+        makes every cached label stale.
+        """
+        if self._generation != (now := generation()) or len(self._children) > MAX_CACHED_CHILDREN:
+            self._children.clear()
+            self._generation = now
+        key = (metric, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*map(safe_label, values))
+        return child
 
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type."""

@@ -71,6 +71,7 @@ class RedactingFilter(logging.Filter):
         self._secrets: set[str] = set()
         self._registered: re.Pattern[str] | None = None
         self._guard = threading.Lock()
+        self.generation = 0  # grows with every new secret: redactions made before are stale
 
     def register(self, value: str) -> None:
         """Mask ``value`` wherever it appears from now on (values under 6 chars are ignored)."""
@@ -82,6 +83,7 @@ class RedactingFilter(logging.Filter):
             # Longest first, so a secret containing another one is masked whole.
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._registered = re.compile("|".join(map(re.escape, ordered)))
+            self.generation += 1
 
     def redact(self, text: str) -> str:
         """``text`` with registered secrets and key-shaped substrings masked."""
@@ -129,6 +131,11 @@ def register(value: str) -> None:
 def redact(text: str) -> str:
     """Redact ``text`` with the process-wide filter (for strings that bypass logging)."""
     return _DEFAULT.redact(text)
+
+
+def generation() -> int:
+    """The process-wide filter's generation (see ``RedactingFilter.generation``)."""
+    return _DEFAULT.generation
 
 
 def install(logger: logging.Logger | None = None) -> RedactingFilter:

@@ -205,6 +205,24 @@ def test_registered_secret_is_masked_anywhere_in_a_label() -> None:
     assert token not in metrics.render()[0].decode("utf-8")
 
 
+def test_a_secret_registered_later_is_masked_in_labels_seen_before() -> None:
+    token = "latetoken-9a8b7c6d5e4f"
+    metrics = HubMetrics()
+    metrics.observe_attempt(f"p-{token}", "m", "ok", 0.1)  # cached under the raw value
+    redact.register(token)
+    metrics.observe_attempt(f"p-{token}", "m", "ok", 0.1)
+    counts = {
+        dict(labels)["provider"]: count
+        for (name, labels), count in samples(metrics).items()
+        if name == "ai_provider_hub_attempts_total"
+    }
+    assert counts[f"p-{token}"] == 1  # exposed before the hub knew it was a secret
+    masked = [provider for provider in counts if provider != f"p-{token}"]
+    assert len(masked) == 1
+    assert token not in masked[0]
+    assert counts[masked[0]] == 1
+
+
 def test_long_label_values_are_capped() -> None:
     metrics = HubMetrics()
     metrics.set_in_flight("x" * 500, 1)
