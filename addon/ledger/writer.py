@@ -1,9 +1,10 @@
 """The ledger's single writer thread, with group commit.
 
 Every write runs on one thread that owns the writing SQLite connection, so the event loop never
-waits on disk. Record jobs that queue up while a transaction is being committed are written
-together in the next transaction (one ``fsync`` for many callers); each caller's future is
-resolved only after its rows are committed.
+waits on disk. Record jobs submitted in the same turn of the event loop reach the thread as one
+batch (one wake-up of the thread), and batches that queue up while a transaction is being
+committed are written together in the next transaction; each caller's future is resolved only
+after its rows are committed, all of a transaction's callers with one wake-up of the loop.
 """
 
 from __future__ import annotations
@@ -71,40 +72,49 @@ class WriterThread(threading.Thread):
     def __init__(self, conn: sqlite3.Connection) -> None:
         super().__init__(name="ledger-writer", daemon=True)
         self._conn = conn
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self._this_turn: list[_Job] = []  # record jobs submitted in this turn of the loop
         self.commits = 0  # transactions committed; tests read it to see group commit work
 
     def submit_rows(self, rows: Sequence[LedgerRow]) -> asyncio.Future[None]:
         """Queue rows for insertion; the future resolves once they are committed."""
-        return self._submit(_Job(*self._new_future(), rows=tuple(rows)))
+        job = _Job(*self._new_future(), rows=tuple(rows))
+        if not self._this_turn:
+            job.loop.call_soon(self._hand_over)
+        self._this_turn.append(job)
+        return job.future
 
     def submit_work(self, work: Callable[[sqlite3.Connection], Any]) -> asyncio.Future[Any]:
         """Queue ``work(conn)`` to run in a write transaction; the future gets its result."""
-        return self._submit(_Job(*self._new_future(), work=work))
+        job = _Job(*self._new_future(), work=work)
+        self._hand_over()  # the rows recorded before it go first
+        self._queue.put([job])
+        return job.future
 
     def stop(self) -> None:
         """Finish the queued jobs, close the connection and end the thread."""
+        self._hand_over()
         self._queue.put(None)
 
     def run(self) -> None:
         """Take jobs until the stop sentinel; consecutive record jobs share one commit."""
-        backlog: deque[_Job | None] = deque()
+        backlog: deque[list[_Job] | None] = deque()
         try:
             while True:
-                job = backlog.popleft() if backlog else self._queue.get()
-                if job is None:
+                batch = backlog.popleft() if backlog else self._queue.get()
+                if batch is None:
                     return
-                if job.work is not None:
-                    self._run_work(job)
+                if batch[0].work is not None:
+                    self._run_work(batch[0])
                     continue
-                group = [job]
+                group = list(batch)
                 while not backlog and len(group) < MAX_GROUP:
                     try:
                         queued = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if queued is not None and queued.work is None:
-                        group.append(queued)
+                    if queued is not None and queued[0].work is None:
+                        group += queued
                     else:
                         backlog.append(queued)
                 self._write(group)
@@ -115,9 +125,11 @@ class WriterThread(threading.Thread):
         loop = asyncio.get_running_loop()
         return loop, loop.create_future()
 
-    def _submit(self, job: _Job) -> asyncio.Future[Any]:
-        self._queue.put(job)
-        return job.future
+    def _hand_over(self) -> None:
+        """Pass this turn's record jobs to the thread as one batch."""
+        if self._this_turn:
+            batch, self._this_turn = self._this_turn, []
+            self._queue.put(batch)
 
     def _write(self, group: list[_Job]) -> None:
         try:
@@ -133,8 +145,7 @@ class WriterThread(threading.Thread):
             _settle(group[0], error=LedgerError(f"Cannot write to the usage ledger: {err}"))
             return
         self.commits += 1
-        for job in group:
-            _settle(job)
+        _settle_all(group)
 
     def _run_work(self, job: _Job) -> None:
         assert job.work is not None
@@ -147,6 +158,22 @@ class WriterThread(threading.Thread):
             return
         self.commits += 1
         _settle(job, result=result)
+
+
+def _settle_all(jobs: Sequence[_Job]) -> None:
+    """Resolve committed record jobs, with one wake-up of each loop they came from."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+    for job in jobs:
+        by_loop.setdefault(job.loop, []).append(job)
+    for loop, waiting in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_resolve, waiting)
+
+
+def _resolve(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if not job.future.done():  # a cancelled caller's rows landed all the same
+            job.future.set_result(None)
 
 
 def _settle(job: _Job, *, result: Any = None, error: BaseException | None = None) -> None:

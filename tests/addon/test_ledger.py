@@ -447,6 +447,22 @@ async def test_records_queued_during_a_commit_share_the_next_one(ledger: Ledger)
     assert ledger.commits - before <= 2  # the blocked group, then everyone else at once
 
 
+async def test_records_of_one_turn_of_the_loop_share_one_commit(ledger: Ledger) -> None:
+    before = ledger.commits
+    await asyncio.gather(*(ledger.record(many_rows(f"t{t}", 1)) for t in range(20)))
+    assert len(stored(ledger.path)) == 20
+    assert ledger.commits - before == 1
+
+
+async def test_maintenance_runs_after_the_rows_recorded_before_it(ledger: Ledger) -> None:
+    recording = asyncio.ensure_future(ledger.record(many_rows("old", 3)))
+    await asyncio.sleep(0)  # the rows are submitted, not yet handed to the writer
+    removed = await ledger.purge(older_than=NOW)
+    await recording
+    assert removed == 3
+    assert stored(ledger.path) == []
+
+
 async def test_a_bad_record_fails_alone_in_its_group(ledger: Ledger) -> None:
     blocker = lock_writes(ledger.path)
     bad = [row(NOW, "bad", input_tokens="many")]
