@@ -16,6 +16,7 @@ and pass. Such a request is the caller's fault, the same on every provider: it i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Final
@@ -28,9 +29,10 @@ UNSENDABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 def check_sendable(request: ChatRequest | MediaBody) -> None:
     """Raise ``InvalidRequestError`` naming the first field whose text no provider accepts."""
-    for path, text in _strings(request, ""):
+    for parts, text in _strings(request, ()):
         found = UNSENDABLE.search(text)
         if found is not None:
+            path = ".".join(parts)
             char = found.group()
             what = "a NUL character" if char == "\x00" else "a lone UTF-16 surrogate"
             raise InvalidRequestError(
@@ -40,21 +42,28 @@ def check_sendable(request: ChatRequest | MediaBody) -> None:
             )
 
 
-def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
+Path = tuple[str, ...]
+
+
+def _strings(value: object, path: Path) -> Iterator[tuple[Path, str]]:
     """Every string inside ``value`` (dataclasses, mappings with their keys, sequences)."""
     if isinstance(value, str):
         yield path, value
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for field in dataclasses.fields(value):
-            yield from _strings(getattr(value, field.name), _join(path, field.name))
+    elif value is None or isinstance(value, int | float):
+        return
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, str(index)))
     elif isinstance(value, Mapping):
         for key, item in value.items():
             yield from _strings(key, path)
-            yield from _strings(item, _join(path, str(key)))
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _strings(item, _join(path, str(index)))
+            yield from _strings(item, (*path, str(key)))
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for name in _field_names(type(value)):
+            yield from _strings(getattr(value, name), (*path, name))
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names (looked up once per class: requests are walked often)."""
+    return tuple(field.name for field in dataclasses.fields(cls))
