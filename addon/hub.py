@@ -10,7 +10,7 @@ from pathlib import Path
 
 from addon.cache import ResponseCache
 from addon.errors import ConfigError
-from addon.images import ImageLimits, ImageOptions, default_max_side, prepare_images
+from addon.images import ImageLimits, ImageOptions, default_max_side
 from addon.ledger import Ledger
 from addon.manager import ProviderManager
 from addon.metrics import HubMetrics
@@ -40,6 +40,8 @@ def image_preparer(limits: ImageLimits | None = None) -> ImagePreparer:
     async def prepare(
         images: Sequence[RawImage], provider_type: str, detail: str | None, timeout: float
     ) -> tuple[ImageInput, ...]:
+        from addon.images import prepare_images  # Pillow, on the first image
+
         options = ImageOptions(max_side=default_max_side(provider_type, detail))
         prepared = await prepare_images(
             [image.data for image in images],

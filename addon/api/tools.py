@@ -20,8 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator, SchemaError, validators
-
 from addon.errors import InvalidRequestError
 from addon.models import Message, Role, ToolCall, ToolChoice, ToolChoiceMode, ToolSpec
 
@@ -53,6 +51,9 @@ def check_parameters(schema: Any, param: str) -> dict[str, Any]:
     kind = schema.get("type", "object")
     if kind != "object":
         raise invalid(param, f"must describe an object (type 'object'), not {kind!r}")
+    # Imported on first use, as in ``addon.structure``: not needed to start.
+    from jsonschema import Draft202012Validator, SchemaError, validators
+
     validator = validators.validator_for(schema, default=Draft202012Validator)
     try:
         validator.check_schema(schema)

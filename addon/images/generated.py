@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Final
-
-from PIL import Image
+from typing import TYPE_CHECKING, Final
 
 from addon.errors import HubError
 from addon.images.budget import run_in_pool
 from addon.images.sniff import MIME_TYPES, PILLOW_FORMATS, sniff_format
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 OUTPUT_FORMATS: Final = ("png", "jpeg", "webp")
 MAX_PIXELS: Final = 4096 * 4096
@@ -49,6 +50,8 @@ async def checked_picture(data: bytes, fmt: str | None = None) -> Picture:
 
 def check_picture(data: bytes, fmt: str | None = None) -> Picture:
     """The blocking work of ``checked_picture``; ``NotAPictureError`` when ``data`` is none."""
+    from PIL import Image  # on first use: the add-on starts without Pillow
+
     try:
         found = sniff_format(data)
     except HubError as err:
