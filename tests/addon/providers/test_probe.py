@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from ollama._client import _parse_host
 
-from addon.providers import create_provider
+from addon.providers import create_provider, deferred_provider
 from addon.providers.probe import PROBES, Prober, can_probe, ollama_host
 from addon.settings import ProviderSettings, Secret
 from tests.fakes.openai import FakeOpenAI
@@ -123,3 +124,36 @@ async def test_probes_share_one_session_until_it_is_closed() -> None:
     assert session is not None
     assert session.closed
     assert prober._session is None  # noqa: SLF001
+
+
+@pytest.mark.parametrize("probing", [True, False], ids=["probe", "sdk"])
+async def test_a_redirect_elsewhere_is_followed_without_the_key_as_by_the_sdk(
+    probing: bool,
+) -> None:
+    async with FakeOpenAI(api_key=KEY) as fake:
+        redirect = web.Application()
+
+        async def moved(request: web.Request) -> web.Response:
+            raise web.HTTPFound(f"{fake.url}{request.path}")
+
+        redirect.router.add_get("/v1/models", moved)
+        runner = web.AppRunner(redirect)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        prober = Prober()
+        target = settings("openai", f"http://127.0.0.1:{port}/v1")
+        provider = deferred_provider(target, prober) if probing else create_provider(target)
+        try:
+            status = await provider.health(timeout=5)
+        finally:
+            await provider.close()
+            await prober.close()
+            await runner.cleanup()
+
+    # Another origin (here: port) never gets the key, so the vendor refuses; both paths agree.
+    assert (status.ok, status.error_key) == (False, "provider_auth")
+    assert [(r.path, r.headers.get("Authorization")) for r in fake.requests] == [
+        ("/v1/models", None)
+    ]
