@@ -338,8 +338,9 @@ class ProviderManager:
     async def open(self, *, monitor: bool = True) -> None:
         """Open the ledger, load the budgets' spend from it, purge old rows, start checks.
 
-        The providers' SDKs are imported by the checks' first round, in the background, so the
-        hub answers at once; without the checks, before this returns.
+        The hub answers at once: with the checks, each provider's SDK is imported by its first
+        call (their health checks probe the vendor over HTTP until then, given a prober, or
+        load it in the background); without the checks, before this returns.
         """
         ledger = self.guards.ledger
         if ledger is not None:
@@ -347,7 +348,7 @@ class ProviderManager:
             await self.guards.budgets.load(ledger)
             await ledger.purge_expired(self._retention_days)
         if monitor:
-            self.monitor.start()  # its first round loads every enabled provider's SDK
+            self.monitor.start()
         else:  # nothing would before the first request: load them now
             await asyncio.gather(
                 *(
