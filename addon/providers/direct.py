@@ -1,4 +1,4 @@
-"""One POST the SDK would send, sent straight over aiohttp: the hot path of a one-shot call.
+"""One POST the SDK would send, sent straight over aiohttp: the hot path of a chat.
 
 The SDK's own request path (options, header merging, an httpx request, its aiohttp transport,
 an httpx response) costs several times the CPU of the HTTP exchange itself. For a body the
@@ -8,14 +8,15 @@ aiohttp session of its own, and hands failures back as the SDK's own exceptions,
 SDK: an error status through the client's ``_make_status_error_from_response`` (exactly what
 the SDK raises for it), a transport failure as its ``APIConnectionError`` or
 ``APITimeoutError`` with aiohttp's error as the cause. Each provider's ``map_error`` stays the
-one mapping. Used by the Stainless-generated SDKs (``openai``, ``anthropic``), which share
-this client interface.
+one mapping. A stream's events are cut by the SDK's own server-sent-events decoder and handed
+on as decoded JSON, without building the SDK's typed object for every chunk. Used by the
+Stainless-generated SDKs (``openai``, ``anthropic``), which share this client interface.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final, Protocol
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Final, Protocol
 
 import aiohttp
 import httpx2
@@ -43,6 +44,9 @@ class SdkClient(Protocol):
 
     def _make_status_error_from_response(self, response: httpx2.Response) -> Exception:
         """The SDK's exception for an error status."""
+
+    def _make_sse_decoder(self) -> Any:
+        """The SDK's server-sent-events decoder (``aiter_bytes`` yields its events)."""
 
 
 class TransportError(Protocol):
@@ -72,25 +76,49 @@ class DirectPost:
     async def post(self, path: str, body: bytes, *, timeout: float) -> bytes:
         """The answer's body to ``body`` POSTed at ``path``; raises the SDK's exceptions."""
         url = self._url(path)
-        headers = {**self._sdk_headers(), READ_TIMEOUT_HEADER: str(timeout)}
         try:
             async with self._open().post(
-                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+                url,
+                data=body,
+                headers=self._headers_for(timeout),
+                timeout=aiohttp.ClientTimeout(total=timeout),
             ) as answer:
                 content = await answer.read()
         except TimeoutError as err:
-            raise self._timeout_error(request=self._request(url)) from err
+            raise self._timeout_error(request=self.request(path)) from err
         except aiohttp.ClientError as err:
-            raise self._connection_error(request=self._request(url)) from err
+            raise self._connection_error(request=self.request(path)) from err
         if answer.status >= 400:
-            response = httpx2.Response(
-                answer.status,
-                headers=list(answer.headers.items()),
-                content=content,
-                request=self._request(url),
-            )
-            raise self._client._make_status_error_from_response(response)  # noqa: SLF001
+            raise self._status_error(path, answer, content)
         return content
+
+    async def events(self, path: str, body: bytes, *, timeout: float) -> AsyncIterator[Any]:
+        """The decoded JSON data of each event of the stream ``body`` asks for, to ``[DONE]``.
+
+        ``timeout`` bounds connecting and each read (the whole stream's deadline is the
+        caller's). Raises the SDK's exceptions.
+        """
+        url = self._url(path)
+        reads = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        try:
+            async with self._open().post(
+                url, data=body, headers=self._headers_for(timeout), timeout=reads
+            ) as answer:
+                if answer.status >= 400:
+                    raise self._status_error(path, answer, await answer.read())
+                decoder = self._client._make_sse_decoder()  # noqa: SLF001
+                async for event in decoder.aiter_bytes(answer.content.iter_any()):
+                    if event.data.startswith("[DONE]"):
+                        break
+                    yield event.json()
+        except TimeoutError as err:
+            raise self._timeout_error(request=self.request(path)) from err
+        except aiohttp.ClientError as err:
+            raise self._connection_error(request=self.request(path)) from err
+
+    def request(self, path: str) -> httpx2.Request:
+        """The SDK's view of the request at ``path`` (its exceptions carry one)."""
+        return httpx2.Request("POST", str(self._url(path)))
 
     async def close(self) -> None:
         """Close the session (a later call opens a new one)."""
@@ -105,19 +133,24 @@ class DirectPost:
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
-    def _sdk_headers(self) -> dict[str, str]:
+    def _headers_for(self, timeout: float) -> dict[str, str]:
         if self._headers is None:
             merged = {**self._client.default_headers, **self._client.auth_headers}
             headers = {name: value for name, value in merged.items() if isinstance(value, str)}
             self._headers = {**headers, RETRY_COUNT_HEADER: "0"}  # the hub retries elsewhere
-        return self._headers
+        return {**self._headers, READ_TIMEOUT_HEADER: str(timeout)}
+
+    def _status_error(self, path: str, answer: aiohttp.ClientResponse, content: bytes) -> Exception:
+        response = httpx2.Response(
+            answer.status,
+            headers=list(answer.headers.items()),
+            content=content,
+            request=self.request(path),
+        )
+        return self._client._make_status_error_from_response(response)  # noqa: SLF001
 
     def _url(self, path: str) -> URL:
         url = self._urls.get(path)
         if url is None:
             url = self._urls[path] = URL(str(self._client.base_url) + path.lstrip("/"))
         return url
-
-    @staticmethod
-    def _request(url: URL) -> httpx2.Request:
-        return httpx2.Request("POST", str(url))

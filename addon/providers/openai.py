@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 import openai
 import pydantic
-from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
+from openai import AsyncOpenAI, DefaultAioHttpClient
 from openai.types.chat import (
-    ChatCompletionChunk,
     ChatCompletionMessageParam,
     ChatCompletionToolUnionParam,
     completion_create_params,
 )
-from openai.types.completion_usage import CompletionUsage
 
 from addon.errors import (
     ConfigError,
@@ -44,7 +42,6 @@ from addon.models import (
     ChatResponse,
     EmbeddingRequest,
     EmbeddingResponse,
-    FinishReason,
     ImageRequest,
     ImageResponse,
     Message,
@@ -59,21 +56,17 @@ from addon.models import (
     TranscriptDelta,
     TranscriptionRequest,
     TranscriptionResponse,
-    Usage,
 )
 from addon.providers import openai_audio
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
 from addon.providers.direct import DirectPost
 from addon.providers.openai_embed import Encoding, create_embeddings
 from addon.providers.openai_images import create_images
-from addon.providers.openai_wire import completion_response, parse_arguments
-from addon.providers.openai_wire import finish_reason as _finish_reason
-from addon.providers.tooling import new_call_id, object_schema, vendor_id
+from addon.providers.openai_wire import ChunkReader, completion_response, stream_error
+from addon.providers.tooling import object_schema, vendor_id
 from addon.providers.transport import connection_failure
 
 if TYPE_CHECKING:
-    from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
-
     from addon.providers.traits import ModelTraits
     from addon.settings import ProviderSettings
 
@@ -167,49 +160,18 @@ class OpenAIProvider(BaseProvider):
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        stream = await self._client.post(
-            COMPLETIONS_PATH,
-            content=_json_bytes(body),
-            cast_to=ChatCompletionChunk,
-            options={"timeout": timeout},
-            stream=True,
-            stream_cls=AsyncStream[ChatCompletionChunk],
-        )
-        finish: FinishReason | None = None
-        usage: Usage | None = None
-        reported_model: str | None = None
-        chunks = 0
-        calls = _CallAssembler(self.name)
-        try:
-            async for chunk in stream:
-                chunks += 1
-                reported_model = chunk.model or reported_model
-                if chunk.usage is not None:
-                    usage = _usage(chunk.usage)
-                for choice in chunk.choices:
-                    if choice.index != 0:
-                        continue
-                    calls.add(choice.delta.tool_calls or ())
-                    if choice.delta.content:
-                        yield StreamDelta(text=choice.delta.content)
-                    elif choice.delta.refusal:
-                        finish = FinishReason.CONTENT_FILTER
-                        yield StreamDelta(text=choice.delta.refusal)
-                    if choice.finish_reason:
-                        finish = finish or _finish_reason(choice.finish_reason)
-                        if complete := calls.complete():
-                            yield StreamDelta(tool_calls=complete)
-        finally:
-            await stream.close()
-        if not chunks:  # e.g. a JSON or HTML body where events were due: not an empty answer
-            raise ProviderResponseError(f"{self.name} sent a stream without a single event")
-        if complete := calls.complete():  # a server that never said why it stopped
-            yield StreamDelta(tool_calls=complete)
-        if usage is None:
+        reader = ChunkReader(self.name)
+        chunks = self._direct.events(COMPLETIONS_PATH, _json_bytes(body), timeout=timeout)
+        async for chunk in chunks:
+            if (message := stream_error(chunk)) is not None:
+                request_view = self._direct.request(COMPLETIONS_PATH)
+                raise openai.APIError(message, request_view, body=chunk["error"])
+            for delta in reader.feed(chunk):
+                yield delta
+        if reader.chunks and reader.usage is None:
             _LOGGER.debug("%s streamed no usage for %s", self.name, model)
-        yield StreamDelta(
-            finish_reason=finish or FinishReason.OTHER, usage=usage, model=reported_model or model
-        )
+        for delta in reader.end(model):
+            yield delta
 
     async def _embed(self, request: EmbeddingRequest, *, timeout: float) -> EmbeddingResponse:
         with self._known_model():
@@ -454,39 +416,6 @@ def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     return str(choice.mode)  # "auto", "none" and "required" are OpenAI's own words
 
 
-class _CallAssembler:
-    """Collects streamed tool calls: id and name first, then argument fragments, by ``index``."""
-
-    def __init__(self, provider: str) -> None:
-        self._provider = provider
-        self._calls: dict[int, tuple[str, str, list[str]]] = {}
-
-    def add(self, fragments: Iterable[ChoiceDeltaToolCall]) -> None:
-        """Take the tool-call fragments of one chunk."""
-        for fragment in fragments:
-            call_id, name, arguments = self._calls.get(fragment.index, ("", "", []))
-            function = fragment.function
-            if function is not None:
-                name = name or function.name or ""
-                arguments.append(function.arguments or "")
-            self._calls[fragment.index] = (call_id or fragment.id or "", name, arguments)
-
-    def complete(self) -> tuple[ToolCall, ...]:
-        """Every call collected so far, once (the stream says when they are complete)."""
-        calls = tuple(
-            ToolCall(
-                id=call_id or new_call_id(),
-                name=name,
-                arguments=parse_arguments("".join(arguments), self._provider),
-            )
-            for _, (call_id, name, arguments) in sorted(self._calls.items())
-        )
-        self._calls.clear()
-        if any(not call.name for call in calls):
-            raise ProviderResponseError(f"{self._provider} streamed a tool call without a name")
-        return calls
-
-
 def _response_format(
     schema: Mapping[str, Any], traits: ModelTraits
 ) -> completion_create_params.ResponseFormat:
@@ -536,13 +465,6 @@ def _subschemas(schema: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
 def _json_bytes(body: Mapping[str, Any]) -> bytes:
     """The request body as the SDK would encode it (UTF-8, compact)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _usage(usage: CompletionUsage | None) -> Usage:
-    """OpenAI's ``completion_tokens`` already include the reasoning tokens."""
-    if usage is None:
-        return Usage()
-    return Usage(input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
 
 
 def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float | None:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from addon.errors import ProviderResponseError
-from addon.models import FinishReason, Usage
-from addon.providers.openai_wire import completion_response, usage_of
+from addon.models import FinishReason, StreamDelta, Usage
+from addon.providers.openai_wire import ChunkReader, completion_response, stream_error, usage_of
 
 
 def completion(**message: Any) -> dict[str, Any]:
@@ -106,3 +106,90 @@ def test_a_body_that_is_not_the_documented_shape_is_a_response_error(
     with pytest.raises(ProviderResponseError, match=message) as caught:
         completion_response(body, "openai")
     assert "openai" in caught.value.message
+
+
+# --- streams ---------------------------------------------------------------------------------
+def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> Any:
+    choice = {"index": 0, "delta": delta or {}, "finish_reason": finish}
+    return {
+        "object": "chat.completion.chunk",
+        "model": "gpt-4.1-mini",
+        "choices": [choice],
+        **extra,
+    }
+
+
+def read_stream(*chunks: Any) -> list[StreamDelta]:
+    reader = ChunkReader("openai")
+    deltas = [delta for item in chunks for delta in reader.feed(item)]
+    return deltas + reader.end("asked-model")
+
+
+def test_a_stream_gives_text_then_calls_then_finish_with_usage() -> None:
+    call = {"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "turn_on", "arguments": '{"entity"'}}  # fmt: skip
+    deltas = read_stream(
+        chunk({"role": "assistant", "content": "On it"}),
+        chunk({"tool_calls": [call]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": ': "light.hall"}'}}]}),
+        chunk(finish="tool_calls"),
+        {
+            "choices": [],
+            "model": "gpt-4.1-mini",
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2},
+        },
+    )
+    assert deltas[0] == StreamDelta(text="On it")
+    assert [(c.id, c.name, dict(c.arguments)) for c in deltas[1].tool_calls] == [
+        ("call_1", "turn_on", {"entity": "light.hall"})
+    ]
+    assert deltas[-1].finish_reason is FinishReason.TOOL_CALLS
+    assert deltas[-1].usage == Usage(input_tokens=3, output_tokens=2)
+    assert deltas[-1].model == "gpt-4.1-mini"
+
+
+def test_other_choices_are_ignored_and_a_refusal_is_a_content_filter() -> None:
+    other = chunk({"content": "second choice"})
+    other["choices"][0]["index"] = 1
+    deltas = read_stream(other, chunk({"refusal": "No."}), chunk(finish="stop"))
+    assert [d.text for d in deltas if d.text] == ["No."]
+    assert deltas[-1].finish_reason is FinishReason.CONTENT_FILTER
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "a string",
+        {"choices": "none"},
+        {"choices": ["x"]},
+        {"choices": [{"index": 0, "delta": "text"}]},
+        chunk({"content": 5}),
+        chunk({"tool_calls": {"index": 0}}),
+        chunk({"tool_calls": [{"function": {"name": "f"}}]}),  # no index
+        chunk({"tool_calls": [{"index": 0, "function": {"name": 7}}]}),
+        chunk(finish=3),
+        chunk(model=5),
+    ],
+)
+def test_a_chunk_that_is_not_the_documented_shape_is_a_response_error(bad: Any) -> None:
+    with pytest.raises(ProviderResponseError):
+        read_stream(bad)
+
+
+def test_a_stream_without_a_single_chunk_is_a_response_error() -> None:
+    with pytest.raises(ProviderResponseError, match="without a single event"):
+        read_stream()
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"error": {"message": "overloaded", "type": "server_error"}}, "overloaded"),
+        ({"error": {"message": ""}}, "An error occurred during streaming"),
+        ({"error": "boom"}, "An error occurred during streaming"),
+        ({"error": None, "choices": []}, None),
+        (chunk({"content": "hi"}), None),
+    ],
+)
+def test_an_error_event_inside_a_stream_is_recognised(event: Any, expected: str | None) -> None:
+    assert stream_error(event) == expected
