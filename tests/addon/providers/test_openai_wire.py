@@ -109,7 +109,7 @@ def test_a_body_that_is_not_the_documented_shape_is_a_response_error(
 
 
 # --- streams ---------------------------------------------------------------------------------
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> Any:
+def chunk(delta: dict[str, Any] | None = None, finish: Any = None, **extra: Any) -> Any:
     choice = {"index": 0, "delta": delta or {}, "finish_reason": finish}
     return {
         "object": "chat.completion.chunk",
