@@ -17,10 +17,11 @@ gateway's CPU ms per request (utime + stime of the gateway process from ``/proc/
 every thread included). Cells: C=1 and C=32, upstream delay 0 and 50 ms, for ``direct``
 (upstream alone), ``relay``, ``hub /v1`` (``/v1/chat/completions``) and ``hub native``
 (``/api/v1/chat``). Targets run interleaved within each cell, so a load spike from elsewhere
-hits them alike; the ratios to the relay are what count. Then start-to-healthy (median of 5)
-and idle RSS, for one provider and for all four vendor types (openai, anthropic, gemini,
-ollama, served by the simulated vendors of ``tests/fakes``), and the first request's latency
-after start.
+hits them alike; the ratios to the relay are what count. The same targets then ask for a
+stream (``stream: true``; five events from the upstream) at C=32, 0 ms. Then start-to-healthy
+(median of 5) and idle RSS, for one provider and for all four vendor types (openai,
+anthropic, gemini, ollama, served by the simulated vendors of ``tests/fakes``), and the first
+request's latency after start.
 
 ``--quick`` runs a fraction of the requests; ``--rounds N`` repeats every cell and takes
 medians; ``--json PATH`` saves the raw figures; ``--startup-only`` skips the load cells (only
@@ -45,7 +46,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
@@ -399,34 +400,44 @@ def counts(delay: int, c: int, quick: bool) -> tuple[int, int]:
     return (max(10, n // 5), max(5, warmup // 5)) if quick else (n, warmup)
 
 
+CELLS: Final = ((0, 1), (0, 32), (50, 1), (50, 32))  # (upstream delay ms, concurrency)
+
+
 def measure(
     targets: list[tuple[str, Server, str, dict[str, Any]]],
     upstream: Server,
     rounds: int,
     quick: bool,
+    cells: tuple[tuple[int, int], ...] = CELLS,
 ) -> list[Result]:
     """Every cell, targets interleaved (rotated each round), medians over rounds."""
     results = []
-    for delay in (0, 50):
+    for delay, c in cells:
         set_delay(upstream.url, delay)
-        for c in (1, 32):
-            n, warmup = counts(delay, c, quick)
-            runs: dict[str, list[dict[str, Any]]] = {t[0]: [] for t in targets}
-            for r in range(rounds):
-                order = targets[r % len(targets) :] + targets[: r % len(targets)]
-                for name, server, path, body in order:
-                    runs[name].append(run_load(server.url + path, server.pid, body, c, n, warmup))
-            for name, _, _, _ in targets:
-                figures = {
-                    key: statistics.median(run[key] for run in runs[name])
-                    for key in ("rps", "p50", "p95", "p99", "cpu_ms")
-                }
-                errors = sum(int(run["errors"]) for run in runs[name])
-                results.append(Result(name, delay, c, n, errors, **figures))
-                print(f"  {name:11s} delay={delay:2d}ms C={c:2d}: {figures['rps']:8.0f} req/s,"
-                      f" p50 {figures['p50']:6.2f} ms, CPU {figures['cpu_ms']:.3f} ms/req"
-                      f"{f', {errors} errors' if errors else ''}", flush=True)  # fmt: skip
+        n, warmup = counts(delay, c, quick)
+        runs: dict[str, list[dict[str, Any]]] = {t[0]: [] for t in targets}
+        for r in range(rounds):
+            order = targets[r % len(targets) :] + targets[: r % len(targets)]
+            for name, server, path, body in order:
+                runs[name].append(run_load(server.url + path, server.pid, body, c, n, warmup))
+        for name, _, _, _ in targets:
+            figures = {
+                key: statistics.median(run[key] for run in runs[name])
+                for key in ("rps", "p50", "p95", "p99", "cpu_ms")
+            }
+            errors = sum(int(run["errors"]) for run in runs[name])
+            results.append(Result(name, delay, c, n, errors, **figures))
+            print(f"  {name:11s} delay={delay:2d}ms C={c:2d}: {figures['rps']:8.0f} req/s,"
+                  f" p50 {figures['p50']:6.2f} ms, CPU {figures['cpu_ms']:.3f} ms/req"
+                  f"{f', {errors} errors' if errors else ''}", flush=True)  # fmt: skip
     return results
+
+
+def streamed(
+    targets: list[tuple[str, Server, str, dict[str, Any]]],
+) -> list[tuple[str, Server, str, dict[str, Any]]]:
+    """The same targets asking for a stream (the upstream sends five events)."""
+    return [(name, server, path, {**body, "stream": True}) for name, server, path, body in targets]
 
 
 def all_types(fakes: dict[str, str]) -> list[dict[str, Any]]:
@@ -639,9 +650,14 @@ def bench(args: argparse.Namespace) -> None:
                 servers.append(server)
                 targets.append(("litellm", server, "/v1/chat/completions", V1_BODY))
             results: list[Result] = []
+            streams: list[Result] = []
             if not args.startup_only:
                 print("Throughput and latency (targets interleaved):", flush=True)
                 results = measure(targets, upstream, args.rounds, args.quick)
+                print("Streams (the upstream sends five events):", flush=True)
+                streams = measure(
+                    streamed(targets), upstream, args.rounds, args.quick, cells=((0, 32),)
+                )
             frames = []
             if args.profile and not args.startup_only:
                 set_delay(upstream.url, 0)
@@ -658,16 +674,22 @@ def bench(args: argparse.Namespace) -> None:
                 for label, options in (("1 provider", one), ("4 vendor types", four))
             ]
             startup_figures = startups(configs, workdir, starts)
-        report(args, results, startup_figures, frames)
+        report(args, results, streams, startup_figures, frames)
 
 
 def report(
-    args: argparse.Namespace, results: list[Result], startups: list[Startup], frames: list[str]
+    args: argparse.Namespace,
+    results: list[Result],
+    streams: list[Result],
+    startups: list[Startup],
+    frames: list[str],
 ) -> None:
     """Print the tables, the goals and the profile; save the figures when asked."""
     print(f"After: {noise()}\n")
     if results:
         print(table(results))
+        print("\nStreams (stream: true, five events from the upstream):\n")
+        print(table(streams))
         print()
     print("| hub | start to healthy (median) | idle RSS | first request | RSS after it |")
     print("| --- | --- | --- | --- | --- |")
@@ -681,7 +703,11 @@ def report(
         print("\nProfile of the hub, /v1 at C=32, 0 ms upstream:")
         print("\n".join(frames))
     if args.json:
-        dump = {"cells": [asdict(r) for r in results], "startups": [asdict(s) for s in startups]}
+        dump = {
+            "cells": [asdict(r) for r in results],
+            "streams": [asdict(r) for r in streams],
+            "startups": [asdict(s) for s in startups],
+        }
         Path(args.json).write_text(json.dumps(dump, indent=2))
 
 
