@@ -14,7 +14,6 @@ from aiohttp import web
 from addon.api.auth import auth_middleware
 from addon.api.context import HUB_CONTEXT, HubContext, SupervisorLink
 from addon.api.envelope import error_middleware
-from addon.api.ollama.app import install_door
 from addon.api.openai_compat import openai_error_middleware
 from addon.api.routes import register_routes
 from addon.api.security import install as install_security
@@ -77,7 +76,10 @@ def build_app(
     register_routes(app)
     install_security(app)
     app.cleanup_ctx.append(_lifecycle(check_health_on_start, prober))
-    install_door(app, door_host, max_body_bytes=max_body_bytes, read_timeout=read_timeout)
+    if settings.ollama_api.enabled:  # the door's modules load only when it opens
+        from addon.api.ollama.app import install_door
+
+        install_door(app, door_host, max_body_bytes=max_body_bytes, read_timeout=read_timeout)
     return app
 
 

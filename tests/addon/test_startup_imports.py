@@ -1,4 +1,4 @@
-"""What the add-on imports to start: no vendor SDK, no Pillow, no jsonschema until first used.
+"""What the add-on imports to start: no vendor SDK, Pillow, jsonschema or closed Ollama door.
 
 Each runs in a fresh interpreter: the application is built from settings with every vendor
 type and its health is probed, as ``python -m addon`` starts; then the deferred parts are
@@ -14,7 +14,15 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFERRED = ("PIL", "jsonschema", "openai", "anthropic", "google.genai", "ollama")
+DEFERRED = (
+    "PIL",
+    "jsonschema",
+    "openai",
+    "anthropic",
+    "google.genai",
+    "ollama",
+    "addon.api.ollama",
+)
 
 
 def test_the_app_starts_and_checks_health_without_the_deferred_libraries(tmp_path: Path) -> None:
