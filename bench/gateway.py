@@ -489,6 +489,7 @@ class Startup:
 
     label: str
     healthy_s: float
+    healthy_cpu_s: float  # the hub's CPU seconds (all threads) when it first answered
     rss_mib: float
     first_request_ms: float
     rss_after_mib: float
@@ -510,21 +511,25 @@ def compile_bytecode(root: Path) -> None:
 def startups(
     configs: list[tuple[str, dict[str, Any], Path]], workdir: Path, times: int
 ) -> list[Startup]:
-    """For each (label, options, root): start-to-healthy, idle RSS once every provider is
-    judged, the first request (to the last provider) and the RSS after it; medians of
-    ``times`` starts, the configurations interleaved so a load spike hits them alike."""
+    """For each (label, options, root): start-to-healthy and the hub's CPU by then, idle RSS
+    once every provider is judged, the first request (to the last provider) and the RSS after
+    it; medians of ``times`` starts, the configurations interleaved so a load spike hits them
+    alike."""
     for root in {root for _, _, root in configs}:
         compile_bytecode(root)
-    samples: dict[str, list[list[float]]] = {label: [[], [], [], []] for label, _, _ in configs}
+    samples: dict[str, list[list[float]]] = {
+        label: [[] for _ in range(5)] for label, _, _ in configs
+    }
     for i in range(times):
         for label, options, root in configs:
             providers = options["providers"]
             hub, seconds = start_hub(options, workdir, f"start{i}", root)
             try:
+                cpu = cpu_ticks(hub.pid) / os.sysconf("SC_CLK_TCK")  # less noisy than the wall
                 settle(hub, len(providers))
                 rss = rss_mib(hub.pid)
                 first = first_request_ms(hub, providers[-1]["name"])
-                figures = (seconds, rss, first, rss_mib(hub.pid))
+                figures = (seconds, cpu, rss, first, rss_mib(hub.pid))
             finally:
                 hub.stop()
             for column, value in zip(samples[label], figures, strict=True):
@@ -691,10 +696,11 @@ def report(
         print("\nStreams (stream: true, five events from the upstream):\n")
         print(table(streams))
         print()
-    print("| hub | start to healthy (median) | idle RSS | first request | RSS after it |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| hub | start to healthy (median) | its CPU | idle RSS | first request | RSS after it |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for row in startups:
-        print(f"| {row.label} | {row.healthy_s:.2f} s | {row.rss_mib:.0f} MiB |"
+        print(f"| {row.label} | {row.healthy_s:.2f} s | {row.healthy_cpu_s:.2f} s |"
+              f" {row.rss_mib:.0f} MiB |"
               f" {row.first_request_ms:.1f} ms | {row.rss_after_mib:.0f} MiB |")  # fmt: skip
     print()
     for line in goals(results) if results else []:
