@@ -13,7 +13,6 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import anthropic
@@ -32,29 +31,28 @@ from addon.errors import (
 from addon.models import (
     ChatRequest,
     ChatResponse,
-    FinishReason,
     Message,
     ModelInfo,
     Role,
     StreamDelta,
-    ToolCall,
     ToolChoice,
     ToolChoiceMode,
     ToolSpec,
-    Usage,
 )
+from addon.providers.anthropic_wire import STRUCTURED_TOOL, EventReader, message_response
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
+from addon.providers.direct import DirectPost
 from addon.providers.tooling import object_schema, vendor_id
 from addon.providers.transport import connection_failure
 from addon.settings import ProviderSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-STRUCTURED_TOOL: Final = "structured_output"
 STRUCTURED_TOOL_DESCRIPTION: Final = (
     "Give your final answer by calling this tool; its input is the answer."
 )
 FALLBACK_MAX_TOKENS: Final = 4096
+MESSAGES_PATH: Final = "/v1/messages"
 IMAGE_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 # tool_use ids must match this; ids from other vendors are mapped (see ``wire_call_id``).
 TOOL_USE_ID: Final = re.compile(r"[a-zA-Z0-9_-]+")
@@ -66,15 +64,6 @@ _CHOICE_TYPES: Final[Mapping[ToolChoiceMode, str]] = {
     ToolChoiceMode.TOOL: "tool",
 }
 
-STOP_REASONS: Final[Mapping[str, FinishReason]] = {
-    "end_turn": FinishReason.STOP,
-    "stop_sequence": FinishReason.STOP,
-    "max_tokens": FinishReason.LENGTH,
-    "model_context_window_exceeded": FinishReason.LENGTH,
-    "tool_use": FinishReason.TOOL_CALLS,
-    "refusal": FinishReason.CONTENT_FILTER,
-    "pause_turn": FinishReason.OTHER,
-}
 
 # error.type from Anthropic's error body; mid-stream errors arrive with HTTP 200, so the type
 # is what tells them apart.
@@ -107,27 +96,35 @@ class AnthropicProvider(BaseProvider):
             max_retries=0,
             http_client=anthropic.DefaultAioHttpClient(),
         )
+        self._direct = DirectPost(
+            self._client,
+            connection_error=anthropic.APIConnectionError,
+            timeout_error=anthropic.APITimeoutError,
+        )
 
     # --- contract -----------------------------------------------------------------------
+    # Both go out as the SDK's own request (``DirectPost``) with the body encoded once; the
+    # answer, or each event of a stream, is read from its JSON (``anthropic_wire``).
     async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
-        model = self.resolve_model(request)
-        params = self._params(request, model)
-        message = await self._client.messages.create(**params, timeout=timeout)
-        return _to_response(message, structured=request.json_schema is not None)
+        body = self._body(request, self.resolve_model(request))
+        answer = await self._direct.post(MESSAGES_PATH, body, timeout=timeout)
+        structured = request.json_schema is not None
+        return message_response(json.loads(answer), self.name, structured=structured)
 
     async def _chat_stream(
         self, request: ChatRequest, *, timeout: float
     ) -> AsyncIterator[StreamDelta]:
-        model = self.resolve_model(request)
-        params = self._params(request, model)
-        stream = await self._client.messages.create(**params, stream=True, timeout=timeout)
-        state = _StreamState(structured=request.json_schema is not None)
-        async with stream:
-            async for event in stream:
-                delta = state.feed(event)
-                if delta is not None:
-                    yield delta
-        yield state.final()
+        body = self._body(request, self.resolve_model(request), stream=True)
+        reader = EventReader(self.name, structured=request.json_schema is not None)
+        async for event in self._direct.events(MESSAGES_PATH, body, timeout=timeout):
+            if event.event == "error":  # inside an answer that began with HTTP 200
+                raise self._direct.error_event(MESSAGES_PATH, event.data)
+            if event.event is None or event.event == "ping" or not event.data:
+                continue  # as the SDK's stream skips them
+            delta = reader.feed(event.json())
+            if delta is not None:
+                yield delta
+        yield reader.final()
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:
         """Every model the key can use (all pages of ``GET /v1/models``)."""
@@ -140,7 +137,8 @@ class AnthropicProvider(BaseProvider):
         await self._guard(self._client.models.list(limit=1, timeout=timeout), timeout)
 
     async def close(self) -> None:
-        """Close the SDK's HTTP client."""
+        """Close the SDK's HTTP client and the direct session."""
+        await self._direct.close()
         await self._client.close()
 
     def map_error(self, err: Exception) -> ProviderError:
@@ -164,8 +162,15 @@ class AnthropicProvider(BaseProvider):
         return ProviderConnectionError(f"{self.name} could not be reached: {failure or err}")
 
     # --- requests -----------------------------------------------------------------------
+    def _body(self, request: ChatRequest, model: str, *, stream: bool = False) -> bytes:
+        """The Messages request body (JSON, encoded once) for ``request`` on ``model``."""
+        params = self._params(request, model)
+        if stream:
+            params["stream"] = True
+        return json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
+
     def _params(self, request: ChatRequest, model: str) -> dict[str, Any]:
-        """The keyword arguments of ``messages.create`` for ``request`` on ``model``."""
+        """The Messages request's fields for ``request`` on ``model``."""
         traits = self.traits(model)
         params: dict[str, Any] = {
             "model": model,
@@ -191,7 +196,7 @@ class AnthropicProvider(BaseProvider):
             params["tool_choice"] = choice
         if request.temperature is not None:
             if traits.temperature:
-                params["extra_body"] = {"temperature": request.temperature}
+                params["temperature"] = request.temperature
             else:
                 _LOGGER.debug("%s: model %s takes no temperature; dropped", self.name, model)
         return params
@@ -332,130 +337,6 @@ def structured_tool(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- response mapping -------------------------------------------------------------------
-def _to_response(message: Any, *, structured: bool) -> ChatResponse:
-    """A ``ChatResponse`` from an SDK ``Message``; any other shape is a response error."""
-    if (
-        not isinstance(message, anthropic.types.Message)
-        or not isinstance(message.content, list)
-        or message.usage is None
-    ):
-        raise ProviderResponseError("Anthropic answered with something other than a message")
-    texts: list[str] = []
-    calls: list[ToolCall] = []
-    answer: Any = None
-    for block in message.content:
-        if block.type == "text":
-            texts.append(block.text)
-        elif block.type == "tool_use" and structured and block.name == STRUCTURED_TOOL:
-            answer = block.input
-        elif block.type == "tool_use":
-            calls.append(ToolCall(id=block.id, name=block.name, arguments=dict(block.input)))
-    text = json.dumps(answer) if answer is not None else "".join(texts)
-    return ChatResponse(
-        text=text,
-        model=message.model,
-        usage=_usage(message.usage),
-        finish_reason=finish_reason(message.stop_reason, structured=answer is not None),
-        tool_calls=tuple(calls),
-    )
-
-
-def _usage(usage: Any) -> Usage:
-    """Input counts cached tokens too (Anthropic reports them apart); output includes thinking."""
-    cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
-    return Usage(input_tokens=(usage.input_tokens or 0) + cached, output_tokens=usage.output_tokens)
-
-
-def finish_reason(stop_reason: str | None, *, structured: bool = False) -> FinishReason:
-    """Normalise Anthropic's ``stop_reason``; the forced structured tool is a normal stop."""
-    if structured and stop_reason == "tool_use":
-        return FinishReason.STOP
-    return STOP_REASONS.get(stop_reason or "", FinishReason.OTHER)
-
-
 def _image_input(info: Any) -> bool:
     capabilities = getattr(info, "capabilities", None)
     return bool(capabilities is not None and capabilities.image_input.supported)
-
-
-@dataclass
-class _StreamState:
-    """Folds the SSE events of one streamed message into text pieces and a final delta."""
-
-    structured: bool
-    model: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    stop_reason: str | None = None
-    stopped: bool = False
-    answer_blocks: set[int] = field(default_factory=set)
-    calls: dict[int, tuple[str, str, list[str]]] = field(default_factory=dict)
-
-    def feed(self, event: Any) -> StreamDelta | None:
-        """Take one event; return the delta it completes (text, or a whole tool call)."""
-        kind = event.type
-        if kind == "message_start":
-            self.model = event.message.model
-            self.input_tokens = _usage(event.message.usage).input_tokens
-            self.output_tokens = event.message.usage.output_tokens
-        elif kind == "content_block_start":
-            self._start(event.index, event.content_block)
-        elif kind == "content_block_delta":
-            piece = self._piece(event)
-            return StreamDelta(text=piece) if piece else None
-        elif kind == "content_block_stop" and event.index in self.calls:
-            return StreamDelta(tool_calls=(self._call(event.index),))
-        elif kind == "message_delta":
-            self._delta(event)
-        elif kind == "message_stop":
-            self.stopped = True
-        return None
-
-    def _start(self, index: int, block: Any) -> None:
-        if block.type != "tool_use":
-            return
-        if self.structured and block.name == STRUCTURED_TOOL:
-            self.answer_blocks.add(index)
-        else:
-            self.calls[index] = (block.id, block.name, [])
-
-    def _call(self, index: int) -> ToolCall:
-        """The tool call of a finished ``tool_use`` block (its input came in JSON fragments)."""
-        call_id, name, fragments = self.calls.pop(index)
-        text = "".join(fragments)
-        try:
-            arguments = json.loads(text) if text else {}
-        except ValueError as err:
-            raise ProviderResponseError("Anthropic streamed tool input that is not JSON") from err
-        if not isinstance(arguments, dict):
-            raise ProviderResponseError("Anthropic streamed tool input that is not an object")
-        return ToolCall(id=call_id, name=name, arguments=arguments)
-
-    def final(self) -> StreamDelta:
-        """The last delta: finish reason, usage and the model as the vendor reported it."""
-        if self.model is None or not self.stopped:
-            raise ProviderResponseError("Anthropic's stream ended before message_stop")
-        return StreamDelta(
-            model=self.model,
-            finish_reason=finish_reason(self.stop_reason, structured=bool(self.answer_blocks)),
-            usage=Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens),
-        )
-
-    def _piece(self, event: Any) -> str:
-        delta = event.delta
-        if delta.type == "text_delta":
-            return str(delta.text)
-        if delta.type == "input_json_delta" and event.index in self.calls:
-            self.calls[event.index][2].append(str(delta.partial_json))
-        elif delta.type == "input_json_delta" and event.index in self.answer_blocks:
-            # The structured answer streams as the forced tool's JSON input.
-            return str(delta.partial_json)
-        return ""
-
-    def _delta(self, event: Any) -> None:
-        self.stop_reason = event.delta.stop_reason
-        usage = event.usage
-        self.output_tokens = usage.output_tokens
-        if usage.input_tokens is not None:
-            # message_delta counts are cumulative and, when present, authoritative.
-            self.input_tokens = _usage(usage).input_tokens

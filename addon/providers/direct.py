@@ -9,8 +9,9 @@ SDK: an error status through the client's ``_make_status_error_from_response`` (
 the SDK raises for it), a transport failure as its ``APIConnectionError`` or
 ``APITimeoutError`` with aiohttp's error as the cause. Each provider's ``map_error`` stays the
 one mapping. A stream's events are cut by the SDK's own server-sent-events decoder and handed
-on as decoded JSON, without building the SDK's typed object for every chunk. Used by the
-Stainless-generated SDKs (``openai``, ``anthropic``), which share this client interface.
+on as they are (the provider decodes their JSON), without building the SDK's typed object for
+every chunk. Used by the Stainless-generated SDKs (``openai``, ``anthropic``), which share
+this client interface.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class DirectPost:
         return content
 
     async def events(self, path: str, body: bytes, *, timeout: float) -> AsyncIterator[Any]:
-        """The decoded JSON data of each event of the stream ``body`` asks for, to ``[DONE]``.
+        """The SDK's ``ServerSentEvent``s of the stream ``body`` asks for, to ``[DONE]``.
 
         ``timeout`` bounds connecting and each read (the whole stream's deadline is the
         caller's). Raises the SDK's exceptions.
@@ -108,9 +109,9 @@ class DirectPost:
                     raise self._status_error(path, answer, await answer.read())
                 decoder = self._client._make_sse_decoder()  # noqa: SLF001
                 async for event in decoder.aiter_bytes(answer.content.iter_any()):
-                    if event.data.startswith("[DONE]"):
+                    if event.data.startswith("[DONE]"):  # OpenAI's end; Anthropic has none
                         break
-                    yield event.json()
+                    yield event
         except TimeoutError as err:
             raise self._timeout_error(request=self.request(path)) from err
         except aiohttp.ClientError as err:
@@ -140,6 +141,11 @@ class DirectPost:
             self._headers = {**headers, RETRY_COUNT_HEADER: "0"}  # the hub retries elsewhere
         return {**self._headers, READ_TIMEOUT_HEADER: str(timeout)}
 
+    def error_event(self, path: str, data: str) -> Exception:
+        """The SDK's status error for an error event inside a stream (its answer was 200)."""
+        response = httpx2.Response(200, content=data.encode(), request=self.request(path))
+        return self._client._make_status_error_from_response(response)  # noqa: SLF001
+
     def _status_error(self, path: str, answer: aiohttp.ClientResponse, content: bytes) -> Exception:
         response = httpx2.Response(
             answer.status,
@@ -151,6 +157,8 @@ class DirectPost:
 
     def _url(self, path: str) -> URL:
         url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = URL(str(self._client.base_url) + path.lstrip("/"))
+        if url is None:  # joined as the SDK joins them (its base URL's path ends in "/")
+            base = self._client.base_url
+            joined = base.copy_with(raw_path=base.raw_path + path.lstrip("/").encode())
+            url = self._urls[path] = URL(str(joined), encoded=True)
         return url

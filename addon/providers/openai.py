@@ -161,8 +161,9 @@ class OpenAIProvider(BaseProvider):
             "stream_options": {"include_usage": True},
         }
         reader = ChunkReader(self.name)
-        chunks = self._direct.events(COMPLETIONS_PATH, _json_bytes(body), timeout=timeout)
-        async for chunk in chunks:
+        events = self._direct.events(COMPLETIONS_PATH, _json_bytes(body), timeout=timeout)
+        async for event in events:
+            chunk = event.json()
             if (message := stream_error(chunk)) is not None:
                 request_view = self._direct.request(COMPLETIONS_PATH)
                 raise openai.APIError(message, request_view, body=chunk["error"])

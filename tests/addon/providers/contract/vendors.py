@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from addon.errors import ProviderError, ProviderRateLimitError, ProviderResponseError
-from addon.providers.anthropic import STRUCTURED_TOOL
+from addon.providers.anthropic_wire import STRUCTURED_TOOL
 from addon.settings import ProviderSettings, Secret
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import FakeServer, Fault, RecordedRequest
