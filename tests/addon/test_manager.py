@@ -133,13 +133,13 @@ async def test_a_passing_test_of_another_key_does_not_readmit(make_hub: HubFacto
 
 # --- a bug in our own code is ours, not the provider's (issue 10, item 2) -------------------
 def break_usage_mapping(monkeypatch: pytest.MonkeyPatch, bug: Exception) -> None:
-    """Make the OpenAI adapter's usage mapping raise ``bug``: on its JSON and streaming paths."""
+    """Make the OpenAI adapter's usage mapping raise ``bug`` (its JSON and streaming paths
+    both read usage with it)."""
 
     def broken_mapping(*_: object) -> None:
         raise bug
 
     monkeypatch.setattr("addon.providers.openai_wire.usage_of", broken_mapping)
-    monkeypatch.setattr("addon.providers.openai._usage", broken_mapping)
 
 
 @pytest.mark.parametrize("bug", [KeyError, TypeError, AttributeError, ValueError])

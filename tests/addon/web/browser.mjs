@@ -132,7 +132,13 @@ async function ingressScenario(page) {
     failover,
     card: (await cardFacts(page)).find((c) => c.name === "openai"),
   };
-  await page.waitForSelector(`#request-list tr[data-request="${failover.body.request_id}"]`, {timeout: config.refresh_ms + 2000});
+  // The page may have polled between the two attempts (the second provider's library loads on
+  // its first call): wait for the row that shows the answer too.
+  await page.waitForFunction(
+    (id) => document.querySelector(`#request-list tr[data-request="${id}"]`)?.textContent.includes("✓"),
+    failover.body.request_id,
+    {timeout: 2 * config.refresh_ms + 2000},
+  );
   report.steps.failover_row = (await pageFacts(page)).requests.find((r) => r.id === failover.body.request_id);
 
   // Four more calls pinned to it fail in a row: its circuit opens, and the card says why.
