@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from addon.errors import ProviderResponseError
 from addon.models import ChatResponse, FinishReason, StreamDelta, ToolCall, Usage
+from addon.providers.json_fields import as_count, as_mapping, as_text
 
 STRUCTURED_TOOL: Final = "structured_output"
 STOP_REASONS: Final[Mapping[str, FinishReason]] = {
@@ -36,30 +37,30 @@ def finish_reason(stop_reason: str | None, *, structured: bool = False) -> Finis
 def message_response(body: Any, provider: str, *, structured: bool) -> ChatResponse:
     """The hub's answer from a decoded ``message`` object."""
     bad = ProviderResponseError(f"{provider} answered with something other than a message")
-    message = _mapping(body, bad)
+    message = as_mapping(body, bad)
     if message.get("type", "message") != "message" or not isinstance(message.get("content"), list):
         raise bad
     texts: list[str] = []
     calls: list[ToolCall] = []
     answer: Any = None
     for item in message["content"]:
-        block = _mapping(item, bad)
+        block = as_mapping(item, bad)
         if block.get("type") == "text":
-            texts.append(_text(block.get("text"), bad))
+            texts.append(as_text(block.get("text"), bad))
         elif block.get("type") == "tool_use":
-            name, arguments = _text(block.get("name"), bad), _mapping(block.get("input"), bad)
+            name, arguments = as_text(block.get("name"), bad), as_mapping(block.get("input"), bad)
             if structured and name == STRUCTURED_TOOL:
                 answer = arguments
             else:
                 calls.append(
-                    ToolCall(id=_text(block.get("id"), bad), name=name, arguments=dict(arguments))
+                    ToolCall(id=as_text(block.get("id"), bad), name=name, arguments=dict(arguments))
                 )
     return ChatResponse(
         text=json.dumps(answer) if answer is not None else "".join(texts),
-        model=_text(message.get("model"), bad),
-        usage=usage_of(_mapping(message.get("usage"), bad), bad),
+        model=as_text(message.get("model"), bad),
+        usage=usage_of(as_mapping(message.get("usage"), bad), bad),
         finish_reason=finish_reason(
-            _text(message.get("stop_reason"), bad) or None, structured=answer is not None
+            as_text(message.get("stop_reason"), bad) or None, structured=answer is not None
         ),
         tool_calls=tuple(calls),
     )
@@ -67,12 +68,12 @@ def message_response(body: Any, provider: str, *, structured: bool) -> ChatRespo
 
 def usage_of(usage: Mapping[str, Any], bad: ProviderResponseError) -> Usage:
     """Input counts cached tokens too (Anthropic reports them apart); output includes thinking."""
-    cached = _count(usage.get("cache_creation_input_tokens"), bad) + _count(
+    cached = as_count(usage.get("cache_creation_input_tokens"), bad) + as_count(
         usage.get("cache_read_input_tokens"), bad
     )
     return Usage(
-        input_tokens=_count(usage.get("input_tokens"), bad) + cached,
-        output_tokens=_count(usage.get("output_tokens"), bad),
+        input_tokens=as_count(usage.get("input_tokens"), bad) + cached,
+        output_tokens=as_count(usage.get("output_tokens"), bad),
     )
 
 
@@ -92,16 +93,16 @@ class EventReader:
 
     def feed(self, data: Any) -> StreamDelta | None:
         """Take one event's data; return the delta it completes (text, or a whole tool call)."""
-        event = _mapping(data, self._bad)
+        event = as_mapping(data, self._bad)
         kind = event.get("type")
         if kind == "message_start":
-            message = _mapping(event.get("message"), self._bad)
-            self._model = _text(message.get("model"), self._bad)
-            self._usage = usage_of(_mapping(message.get("usage"), self._bad), self._bad)
+            message = as_mapping(event.get("message"), self._bad)
+            self._model = as_text(message.get("model"), self._bad)
+            self._usage = usage_of(as_mapping(message.get("usage"), self._bad), self._bad)
         elif kind == "content_block_start":
-            self._start(self._index(event), _mapping(event.get("content_block"), self._bad))
+            self._start(self._index(event), as_mapping(event.get("content_block"), self._bad))
         elif kind == "content_block_delta":
-            piece = self._piece(self._index(event), _mapping(event.get("delta"), self._bad))
+            piece = self._piece(self._index(event), as_mapping(event.get("delta"), self._bad))
             return StreamDelta(text=piece) if piece else None
         elif kind == "content_block_stop" and self._index(event) in self._calls:
             return StreamDelta(tool_calls=(self._call(self._index(event)),))
@@ -131,18 +132,18 @@ class EventReader:
     def _start(self, index: int, block: Mapping[str, Any]) -> None:
         if block.get("type") != "tool_use":
             return
-        name = _text(block.get("name"), self._bad)
+        name = as_text(block.get("name"), self._bad)
         if self._structured and name == STRUCTURED_TOOL:
             self._answer_blocks.add(index)
         else:
-            self._calls[index] = (_text(block.get("id"), self._bad), name, [])
+            self._calls[index] = (as_text(block.get("id"), self._bad), name, [])
 
     def _piece(self, index: int, delta: Mapping[str, Any]) -> str:
         if delta.get("type") == "text_delta":
-            return _text(delta.get("text"), self._bad)
+            return as_text(delta.get("text"), self._bad)
         if delta.get("type") != "input_json_delta":
             return ""
-        fragment = _text(delta.get("partial_json"), self._bad)
+        fragment = as_text(delta.get("partial_json"), self._bad)
         if index in self._calls:
             self._calls[index][2].append(fragment)
         elif index in self._answer_blocks:
@@ -166,35 +167,13 @@ class EventReader:
         return ToolCall(id=call_id, name=name, arguments=arguments)
 
     def _delta(self, event: Mapping[str, Any]) -> None:
-        self._stop_reason = _text(
-            _mapping(event.get("delta"), self._bad).get("stop_reason"), self._bad
+        self._stop_reason = as_text(
+            as_mapping(event.get("delta"), self._bad).get("stop_reason"), self._bad
         )
-        usage = _mapping(event.get("usage") or {}, self._bad)
-        output = _count(usage.get("output_tokens"), self._bad)
+        usage = as_mapping(event.get("usage") or {}, self._bad)
+        output = as_count(usage.get("output_tokens"), self._bad)
         if usage.get("input_tokens") is not None:
             # message_delta counts are cumulative and, when present, authoritative.
             self._usage = usage_of(usage, self._bad)
         else:
             self._usage = Usage(input_tokens=self._usage.input_tokens, output_tokens=output)
-
-
-def _mapping(value: Any, bad: ProviderResponseError) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise bad
-    return value
-
-
-def _text(value: Any, bad: ProviderResponseError) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise bad
-    return value
-
-
-def _count(value: Any, bad: ProviderResponseError) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise bad
-    return value

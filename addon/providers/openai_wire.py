@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from addon.errors import ProviderResponseError
 from addon.models import ChatResponse, FinishReason, StreamDelta, ToolCall, Usage
+from addon.providers.json_fields import as_count, as_text
 from addon.providers.tooling import new_call_id
 
 FINISH_REASONS: Final = {
@@ -53,14 +54,14 @@ def completion_response(body: Any, provider: str) -> ChatResponse:
     choice = choices[0] if isinstance(choices, list) else None
     if not isinstance(choice, Mapping) or not isinstance(message := choice.get("message"), Mapping):
         raise unreadable
-    text = _text(message.get("content"), unreadable)
-    finish = finish_reason(_text(choice.get("finish_reason"), unreadable) or None)
-    refusal = _text(message.get("refusal"), unreadable)
+    text = as_text(message.get("content"), unreadable)
+    finish = finish_reason(as_text(choice.get("finish_reason"), unreadable) or None)
+    refusal = as_text(message.get("refusal"), unreadable)
     if not text and refusal:
         text, finish = refusal, FinishReason.CONTENT_FILTER
     return ChatResponse(
         text=text,
-        model=_text(body.get("model"), unreadable),
+        model=as_text(body.get("model"), unreadable),
         usage=usage_of(body.get("usage"), provider),
         finish_reason=finish,
         tool_calls=_tool_calls(message.get("tool_calls"), provider, unreadable),
@@ -73,9 +74,10 @@ def usage_of(usage: Any, provider: str) -> Usage:
         return Usage()
     if not isinstance(usage, Mapping):
         raise ProviderResponseError(f"{provider} sent an unreadable answer")
+    bad = ProviderResponseError(f"{provider} sent an unreadable token count")
     return Usage(
-        input_tokens=_count(usage.get("prompt_tokens"), provider),
-        output_tokens=_count(usage.get("completion_tokens"), provider),
+        input_tokens=as_count(usage.get("prompt_tokens"), bad),
+        output_tokens=as_count(usage.get("completion_tokens"), bad),
     )
 
 
@@ -105,7 +107,7 @@ class ChunkReader:
         if not isinstance(chunk, Mapping) or not isinstance(chunk.get("choices", []), list):
             raise self._unreadable
         self.chunks += 1
-        self._model = _text(chunk.get("model"), self._unreadable) or self._model
+        self._model = as_text(chunk.get("model"), self._unreadable) or self._model
         if chunk.get("usage") is not None:
             self.usage = usage_of(chunk["usage"], self._provider)
         out: list[StreamDelta] = []
@@ -129,12 +131,12 @@ class ChunkReader:
         delta = choice.get("delta") or {}
         self._calls.add(delta.get("tool_calls") or (), self._unreadable)
         out = []
-        if content := _text(delta.get("content"), self._unreadable):
+        if content := as_text(delta.get("content"), self._unreadable):
             out.append(StreamDelta(text=content))
-        elif refusal := _text(delta.get("refusal"), self._unreadable):
+        elif refusal := as_text(delta.get("refusal"), self._unreadable):
             self._finish = FinishReason.CONTENT_FILTER
             out.append(StreamDelta(text=refusal))
-        if reason := _text(choice.get("finish_reason"), self._unreadable):
+        if reason := as_text(choice.get("finish_reason"), self._unreadable):
             self._finish = self._finish or finish_reason(reason)
             if calls := self._calls.complete():
                 out.append(StreamDelta(tool_calls=calls))
@@ -159,9 +161,10 @@ class CallAssembler:
                 raise unreadable
             call_id, name, arguments = self._calls.get(index, ("", "", []))
             if function:
-                name = name or _text(function.get("name"), unreadable)
-                arguments.append(_text(function.get("arguments"), unreadable))
-            self._calls[index] = (call_id or _text(fragment.get("id"), unreadable), name, arguments)
+                name = name or as_text(function.get("name"), unreadable)
+                arguments.append(as_text(function.get("arguments"), unreadable))
+            call_id = call_id or as_text(fragment.get("id"), unreadable)
+            self._calls[index] = (call_id, name, arguments)
 
     def complete(self) -> tuple[ToolCall, ...]:
         """Every call collected so far, once (the stream says when they are complete)."""
@@ -197,25 +200,9 @@ def _tool_calls(
             raise unreadable
         out.append(
             ToolCall(
-                id=_text(call.get("id"), unreadable) or new_call_id(),  # some servers send none
+                id=as_text(call.get("id"), unreadable) or new_call_id(),  # some servers send none
                 name=function["name"],
-                arguments=parse_arguments(_text(function.get("arguments"), unreadable), provider),
+                arguments=parse_arguments(as_text(function.get("arguments"), unreadable), provider),
             )
         )
     return tuple(out)
-
-
-def _text(value: Any, unreadable: ProviderResponseError) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise unreadable
-    return value
-
-
-def _count(value: Any, provider: str) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProviderResponseError(f"{provider} sent an unreadable token count")
-    return value
