@@ -11,6 +11,7 @@ monitor). Data flows one way: handler -> manager -> (routing, providers, ledger)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -120,6 +121,7 @@ class ProviderManager:
             timeout=HEALTH_CHECK_TIMEOUT,
             on_result=self.keys.checked,
         )
+        self._warming: asyncio.Task[None] | None = None
 
     @property
     def health(self) -> HealthBoard:
@@ -338,9 +340,10 @@ class ProviderManager:
     async def open(self, *, monitor: bool = True) -> None:
         """Open the ledger, load the budgets' spend from it, purge old rows, start checks.
 
-        The hub answers at once: with the checks, each provider's SDK is imported by its first
-        call (their health checks probe the vendor over HTTP until then, given a prober, or
-        load it in the background); without the checks, before this returns.
+        The hub answers at once: with the checks, the first choice's SDK is imported in the
+        background (``warm_up``) and every other provider's by its first call (their health
+        checks probe the vendor over HTTP until then, given a prober, or load it in the
+        background); without the checks, every SDK before this returns.
         """
         ledger = self.guards.ledger
         if ledger is not None:
@@ -349,6 +352,7 @@ class ProviderManager:
             await ledger.purge_expired(self._retention_days)
         if monitor:
             self.monitor.start()
+            self._warming = asyncio.create_task(self.warm_up(), name="warm-up")
         else:  # nothing would before the first request: load them now
             await asyncio.gather(
                 *(
@@ -357,6 +361,21 @@ class ProviderManager:
                     if isinstance(provider, LazyProvider) and provider.settings.enabled
                 )
             )
+
+    async def warm_up(self) -> None:
+        """Import the SDK of the provider tried first (lowest ``priority``, enabled).
+
+        Its first request then waits for no import; the others load on their first call, so
+        idle memory holds one vendor's library at most. A provider that cannot be built says
+        so on its first call.
+        """
+        enabled = [p for p in self.providers.values() if p.settings.enabled]
+        first = min(enabled, key=lambda p: p.settings.priority, default=None)
+        if isinstance(first, LazyProvider):
+            try:
+                await first.loaded()
+            except HubError as err:
+                _LOGGER.debug("Provider %s not warmed up: %s", first.name, err.message)
 
     async def check_health(self) -> dict[str, HealthStatus]:
         """Check every enabled provider now (as the monitor's rounds do) and record it."""
@@ -394,6 +413,10 @@ class ProviderManager:
     async def close(self) -> None:
         """Stop the health checks, close every provider's SDK client, then the ledger."""
         await self.monitor.stop()
+        if self._warming is not None:
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
         await asyncio.gather(*(p.close() for p in self.providers.values()))
         if self.guards.ledger is not None:
             await self.guards.ledger.close()

@@ -1,4 +1,5 @@
-"""What the add-on imports to start: no vendor SDK, Pillow, jsonschema or closed Ollama door.
+"""What the add-on imports to start: no vendor SDK, Pillow, jsonschema or closed Ollama door;
+then, in the background, only the SDK of the provider tried first.
 
 Each runs in a fresh interpreter: the application is built from settings with every vendor
 type and its health is probed, as ``python -m addon`` starts; then the deferred parts are
@@ -25,7 +26,9 @@ DEFERRED = (
 )
 
 
-def test_the_app_starts_and_checks_health_without_the_deferred_libraries(tmp_path: Path) -> None:
+def test_the_app_starts_without_the_deferred_libraries_then_warms_the_first_choice(
+    tmp_path: Path,
+) -> None:
     script = textwrap.dedent(
         f"""
         import asyncio, json, sys
@@ -36,7 +39,8 @@ def test_the_app_starts_and_checks_health_without_the_deferred_libraries(tmp_pat
         types = ("openai", "openai_compatible", "anthropic", "gemini", "ollama")
         settings = parse_options({{"providers": [
             {{"name": t, "type": t, "model": "m", "api_key": "k-0123456789",
-             "base_url": "http://127.0.0.1:9"}} for t in types]}})
+             "base_url": "http://127.0.0.1:9", "priority": 1 if t == "gemini" else 50}}
+            for t in types]}})
         deferred = {DEFERRED!r}
         def loaded():
             return sorted(m for m in deferred if m in sys.modules)
@@ -45,21 +49,25 @@ def test_the_app_starts_and_checks_health_without_the_deferred_libraries(tmp_pat
                             api_token=Secret("t-0123456789abcdef"))
             manager = app[HUB_CONTEXT].manager
             await manager.open()
+            at_start = loaded()
             try:
                 results = await manager.check_health()
+                await manager.warm_up()  # the one open() started in the background
             finally:
                 await manager.monitor.stop()
                 await manager.close()
-            return sorted({{s.error_key for s in results.values()}})
-        keys = asyncio.run(start())
-        print(json.dumps([loaded(), keys]))
+            return at_start, sorted({{s.error_key for s in results.values()}})
+        at_start, keys = asyncio.run(start())
+        print(json.dumps([at_start, loaded(), keys]))
         """
     )
     run = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    imported, keys = json.loads(run.stdout)
-    assert imported == []
+    at_start, imported, keys = json.loads(run.stdout)
+    assert at_start == []
+    assert "google.genai" in imported  # gemini is tried first (priority 1): warmed up
+    assert not {"openai", "anthropic", "ollama", "addon.api.ollama"} & set(imported)
     assert keys == ["provider_connection"]  # every provider probed, nothing listens
 
 
