@@ -9,6 +9,7 @@ SDK pins has no ``temperature`` field, so the traits mark it unsupported and it 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import re
@@ -116,14 +117,16 @@ class AnthropicProvider(BaseProvider):
     ) -> AsyncIterator[StreamDelta]:
         body = self._body(request, self.resolve_model(request), stream=True)
         reader = EventReader(self.name, structured=request.json_schema is not None)
-        async for event in self._direct.events(MESSAGES_PATH, body, timeout=timeout):
-            if event.event == "error":  # inside an answer that began with HTTP 200
-                raise self._direct.error_event(MESSAGES_PATH, event.data)
-            if event.event is None or event.event == "ping" or not event.data:
-                continue  # as the SDK's stream skips them
-            delta = reader.feed(event.json())
-            if delta is not None:
-                yield delta
+        events = self._direct.events(MESSAGES_PATH, body, timeout=timeout)
+        async with contextlib.aclosing(events):  # the connection goes with an early end
+            async for event in events:
+                if event.event == "error":  # inside an answer that began with HTTP 200
+                    raise self._direct.error_event(MESSAGES_PATH, event.data)
+                if event.event is None or event.event == "ping" or not event.data:
+                    continue  # as the SDK's stream skips them
+                delta = reader.feed(event.json())
+                if delta is not None:
+                    yield delta
         yield reader.final()
 
     async def list_models(self, *, timeout: float) -> list[ModelInfo]:

@@ -16,7 +16,7 @@ this client interface.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Final, Protocol
 
 import aiohttp
@@ -93,7 +93,7 @@ class DirectPost:
             raise self._status_error(path, answer, content)
         return content
 
-    async def events(self, path: str, body: bytes, *, timeout: float) -> AsyncIterator[Any]:
+    async def events(self, path: str, body: bytes, *, timeout: float) -> AsyncGenerator[Any]:
         """The SDK's ``ServerSentEvent``s of the stream ``body`` asks for, to ``[DONE]``.
 
         ``timeout`` bounds connecting and each read (the whole stream's deadline is the

@@ -162,13 +162,14 @@ class OpenAIProvider(BaseProvider):
         }
         reader = ChunkReader(self.name)
         events = self._direct.events(COMPLETIONS_PATH, _json_bytes(body), timeout=timeout)
-        async for event in events:
-            chunk = event.json()
-            if (message := stream_error(chunk)) is not None:
-                request_view = self._direct.request(COMPLETIONS_PATH)
-                raise openai.APIError(message, request_view, body=chunk["error"])
-            for delta in reader.feed(chunk):
-                yield delta
+        async with contextlib.aclosing(events):  # the connection goes with an early end
+            async for event in events:
+                chunk = event.json()
+                if (message := stream_error(chunk)) is not None:
+                    request_view = self._direct.request(COMPLETIONS_PATH)
+                    raise openai.APIError(message, request_view, body=chunk["error"])
+                for delta in reader.feed(chunk):
+                    yield delta
         if reader.chunks and reader.usage is None:
             _LOGGER.debug("%s streamed no usage for %s", self.name, model)
         for delta in reader.end(model):
