@@ -16,7 +16,6 @@ and pass. Such a request is the caller's fault, the same on every provider: it i
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Final
@@ -54,16 +53,25 @@ def _strings(value: object, path: Path) -> Iterator[tuple[Path, str]]:
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from _strings(item, (*path, str(index)))
+    elif (names := _field_names(type(value))) is not None:
+        for name in names:
+            yield from _strings(getattr(value, name), (*path, name))
     elif isinstance(value, Mapping):
         for key, item in value.items():
             yield from _strings(key, path)
             yield from _strings(item, (*path, str(key)))
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for name in _field_names(type(value)):
-            yield from _strings(getattr(value, name), (*path, name))
 
 
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    """A dataclass's field names (looked up once per class: requests are walked often)."""
-    return tuple(field.name for field in dataclasses.fields(cls))
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names; None for any other type.
+
+    Looked up once per type: requests are walked often, and failing the ``Mapping`` check is
+    slow, so dataclasses are recognised first.
+    """
+    if cls not in _FIELD_NAMES:
+        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else None
+        _FIELD_NAMES[cls] = None if fields is None else tuple(f.name for f in fields)
+    return _FIELD_NAMES[cls]
