@@ -6,8 +6,9 @@ asks only what the provider's class declares (``PROVIDER_FACTS``: the key rule a
 capabilities, checked against the classes by the tests) and what the settings say; both are
 answered here. Health checks do not load it either: given a ``probe.Prober``, an unloaded
 provider answers ``health`` with a plain HTTP probe of the vendor's model list. The first other
-call imports the SDK on a worker thread, so the event loop keeps serving, builds the real
-provider, and hands it that call and every later one.
+call (or the manager's ``warm_up`` of the first choice, right after start) imports the SDK on
+a worker thread, so the event loop keeps serving, builds the real provider, and hands it that
+call and every later one.
 """
 
 from __future__ import annotations
