@@ -42,7 +42,8 @@ from addon.models import (
 )
 from addon.providers.anthropic_wire import STRUCTURED_TOOL, EventReader, message_response
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
-from addon.providers.direct import DirectPost
+from addon.providers.direct import DirectPost, encode_json
+from addon.providers.probe import ANTHROPIC_AUTH_TYPES, ANTHROPIC_RATE_TYPES, RATE_STATUSES
 from addon.providers.tooling import object_schema, vendor_id
 from addon.providers.transport import connection_failure
 from addon.settings import ProviderSettings
@@ -68,8 +69,6 @@ _CHOICE_TYPES: Final[Mapping[ToolChoiceMode, str]] = {
 
 # error.type from Anthropic's error body; mid-stream errors arrive with HTTP 200, so the type
 # is what tells them apart.
-_AUTH_TYPES: Final = frozenset({"authentication_error", "permission_error"})
-_RATE_TYPES: Final = frozenset({"rate_limit_error", "overloaded_error"})
 _BAD_REQUEST_TYPES: Final = frozenset(
     {"invalid_request_error", "not_found_error", "request_too_large", "billing_error"}
 )
@@ -170,7 +169,7 @@ class AnthropicProvider(BaseProvider):
         params = self._params(request, model)
         if stream:
             params["stream"] = True
-        return json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
+        return encode_json(params)
 
     def _params(self, request: ChatRequest, model: str) -> dict[str, Any]:
         """The Messages request's fields for ``request`` on ``model``."""
@@ -221,9 +220,9 @@ class AnthropicProvider(BaseProvider):
         kind = err.type or ""
         status = err.status_code
         detail = self.without_key(err.api_message or f"HTTP {status}")
-        if kind in _AUTH_TYPES or status in (401, 403):
+        if kind in ANTHROPIC_AUTH_TYPES or status in (401, 403):
             return ProviderAuthError(f"{self.name} rejected the API key: {detail}")
-        if kind in _RATE_TYPES or status in (429, 503, 529):
+        if kind in ANTHROPIC_RATE_TYPES or status in RATE_STATUSES:
             overloaded = kind == "overloaded_error" or status == 529
             what = "is overloaded" if overloaded else "rate limited"
             return ProviderRateLimitError(

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from addon.settings import ProviderSettings
 
 
+def without_key(text: str, key: str) -> str:
+    """``text`` with ``key`` blanked (keys shorter than 4 characters are left: too common)."""
+    return text.replace(key, "***") if len(key) >= 4 else text
+
+
 class ProviderCore:
     """A configured provider: its settings, its models' traits, one error map, deadlines.
 
@@ -69,8 +74,7 @@ class ProviderCore:
 
     def without_key(self, text: str) -> str:
         """``text`` with this provider's key blanked: vendors echo keys in their error messages."""
-        key = self.settings.api_key.reveal()
-        return text.replace(key, "***") if len(key) >= 4 else text
+        return without_key(text, self.settings.api_key.reveal())
 
     def require_key(self) -> None:
         """Refuse a call before anything is sent when this provider needs a key and has none."""

@@ -16,7 +16,8 @@ this client interface.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+import json
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any, Final, Protocol
 
 import aiohttp
@@ -26,6 +27,11 @@ from yarl import URL
 # Spelt as the SDK spells them.
 RETRY_COUNT_HEADER: Final = "x-stainless-retry-count"
 READ_TIMEOUT_HEADER: Final = "x-stainless-read-timeout"
+
+
+def encode_json(body: Mapping[str, Any]) -> bytes:
+    """A request body as the SDK encodes one (UTF-8, compact), once."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class SdkClient(Protocol):
@@ -90,7 +96,7 @@ class DirectPost:
         except aiohttp.ClientError as err:
             raise self._connection_error(request=self.request(path)) from err
         if answer.status >= 400:
-            raise self._status_error(path, answer, content)
+            raise self._status_error(path, answer.status, answer.headers.items(), content)
         return content
 
     async def events(self, path: str, body: bytes, *, timeout: float) -> AsyncGenerator[Any]:
@@ -106,7 +112,8 @@ class DirectPost:
                 url, data=body, headers=self._headers_for(timeout), timeout=reads
             ) as answer:
                 if answer.status >= 400:
-                    raise self._status_error(path, answer, await answer.read())
+                    content = await answer.read()
+                    raise self._status_error(path, answer.status, answer.headers.items(), content)
                 decoder = self._client._make_sse_decoder()  # noqa: SLF001
                 async for event in decoder.aiter_bytes(answer.content.iter_any()):
                     if event.data.startswith("[DONE]"):  # OpenAI's end; Anthropic has none
@@ -143,15 +150,13 @@ class DirectPost:
 
     def error_event(self, path: str, data: str) -> Exception:
         """The SDK's status error for an error event inside a stream (its answer was 200)."""
-        response = httpx2.Response(200, content=data.encode(), request=self.request(path))
-        return self._client._make_status_error_from_response(response)  # noqa: SLF001
+        return self._status_error(path, 200, (), data.encode())
 
-    def _status_error(self, path: str, answer: aiohttp.ClientResponse, content: bytes) -> Exception:
+    def _status_error(
+        self, path: str, status: int, headers: Iterable[tuple[str, str]], content: bytes
+    ) -> Exception:
         response = httpx2.Response(
-            answer.status,
-            headers=list(answer.headers.items()),
-            content=content,
-            request=self.request(path),
+            status, headers=list(headers), content=content, request=self.request(path)
         )
         return self._client._make_status_error_from_response(response)  # noqa: SLF001
 

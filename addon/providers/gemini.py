@@ -69,6 +69,7 @@ from addon.providers.gemini_tools import (
     declarations,
     response_part,
 )
+from addon.providers.probe import GEMINI_AUTH_REASONS
 from addon.providers.tooling import tool_names
 from addon.settings import ProviderSettings
 
@@ -77,7 +78,6 @@ _LOGGER = logging.getLogger(__name__)
 API_VERSION: Final = "v1beta"
 NOT_FOUND: Final = 404
 NO_RETRIES: Final = types.HttpRetryOptions(attempts=1)
-AUTH_REASONS: Final = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
 CONTENT_FILTER_REASONS: Final = frozenset(
     {
         "SAFETY",
@@ -366,7 +366,7 @@ class GeminiProvider(BaseProvider):
         code = err.code
         message = self._vendor_message(err)
         reasons = _error_reasons(err.details)
-        if code in (401, 403) or reasons & AUTH_REASONS:
+        if code in (401, 403) or reasons & GEMINI_AUTH_REASONS:
             return ProviderAuthError(f"{self.name} rejected the credentials: {message}")
         if code in (429, 503, 529):
             return ProviderRateLimitError(

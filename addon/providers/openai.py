@@ -59,10 +59,11 @@ from addon.models import (
 )
 from addon.providers import openai_audio
 from addon.providers.base import PLACEHOLDER_API_KEY, BaseProvider, retry_after
-from addon.providers.direct import DirectPost
+from addon.providers.direct import DirectPost, encode_json
 from addon.providers.openai_embed import Encoding, create_embeddings
 from addon.providers.openai_images import create_images
 from addon.providers.openai_wire import ChunkReader, completion_response, stream_error
+from addon.providers.probe import OPENAI_BASE_URL
 from addon.providers.tooling import object_schema, vendor_id
 from addon.providers.transport import connection_failure
 
@@ -72,7 +73,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 COMPLETIONS_PATH = "/chat/completions"
 IMAGE_DETAIL = "auto"
 # OpenAI's /models lists every product; these are not chat models.
@@ -129,7 +129,7 @@ class OpenAIProvider(BaseProvider):
         # inside the running loop.
         self._client = AsyncOpenAI(
             api_key=settings.api_key.reveal() or PLACEHOLDER_API_KEY,
-            base_url=settings.base_url or DEFAULT_BASE_URL,
+            base_url=settings.base_url or OPENAI_BASE_URL,
             max_retries=0,
             timeout=settings.timeout,
             http_client=DefaultAioHttpClient(),
@@ -147,7 +147,7 @@ class OpenAIProvider(BaseProvider):
     # request path (``post``: auth, headers, status errors) and its event parser.
     async def _chat(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
         model = self.resolve_model(request)
-        body = _json_bytes(self._params(request, model))
+        body = encode_json(self._params(request, model))
         answer = await self._direct.post(COMPLETIONS_PATH, body, timeout=timeout)
         return completion_response(json.loads(answer), self.name)
 
@@ -161,7 +161,7 @@ class OpenAIProvider(BaseProvider):
             "stream_options": {"include_usage": True},
         }
         reader = ChunkReader(self.name)
-        events = self._direct.events(COMPLETIONS_PATH, _json_bytes(body), timeout=timeout)
+        events = self._direct.events(COMPLETIONS_PATH, encode_json(body), timeout=timeout)
         async with contextlib.aclosing(events):  # the connection goes with an early end
             async for event in events:
                 chunk = event.json()
@@ -462,11 +462,6 @@ def _subschemas(schema: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     for child in children:
         if isinstance(child, Mapping):
             yield from _subschemas(child)
-
-
-def _json_bytes(body: Mapping[str, Any]) -> bytes:
-    """The request body as the SDK would encode it (UTF-8, compact)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def retry_after_seconds(headers: Mapping[str, str], message: str = "") -> float | None:

@@ -30,6 +30,7 @@ from addon.errors import (
     ProviderTimeoutError,
 )
 from addon.models import HealthStatus
+from addon.providers.core import without_key
 from addon.settings import DEFAULT_OLLAMA_HOST
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ def classify(
     detail = error if isinstance(error, Mapping) else {}
     kind = str(detail.get("type") or "") if route.typed_errors else ""
     reasons = _reasons(detail) if route.auth_reasons else set()
-    message = f"{name}: {_scrub(_message(body, status), key)} (HTTP {status})"
+    message = f"{name}: {without_key(_message(body, status), key)} (HTTP {status})"
     if status in (401, 403) or kind in ANTHROPIC_AUTH_TYPES or reasons & GEMINI_AUTH_REASONS:
         return ProviderAuthError(message)
     if status in RATE_STATUSES or kind in ANTHROPIC_RATE_TYPES:
@@ -269,11 +270,6 @@ def _reasons(error: Mapping[str, Any]) -> set[str]:
         for item in items
         if isinstance(item, Mapping) and str(item.get("@type", "")).endswith("rpc.ErrorInfo")
     }
-
-
-def _scrub(text: str, key: str) -> str:
-    # Vendors echo the key they were sent; it must not reach a message.
-    return text.replace(key, "***") if len(key) >= 4 else text
 
 
 def _since(started: float) -> float:
